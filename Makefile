@@ -1,0 +1,39 @@
+# Shoal: `make run` starts the suite, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SHOAL_HOME ?= $(HOME)/.shoal
+PROTOS := $(wildcard protos/shoal/v1/*.proto)
+
+.PHONY: setup run test unit integration conformance protos check-protos bench lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(VENV)/bin/shoal run $(ARGS)
+
+test: setup
+	$(PY) -m pytest -q tests
+
+conformance: setup
+	$(PY) -m tests.conformance.run_ops_suite
+
+protos: setup
+	$(PY) -m grpc_tools.protoc -Iprotos \
+	  -I"$$($(PY) -c 'import google.api.annotations_pb2 as m, pathlib; print(pathlib.Path(m.__file__).parents[2])')" \
+	  --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+
+bench: setup
+	$(PY) -m bench.run
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,27 @@
+from google.protobuf import descriptor_pb2 as _descriptor_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from typing import ClassVar as _ClassVar
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Access(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCESS_UNSPECIFIED: _ClassVar[Access]
+    UNTRUSTED: _ClassVar[Access]
+    METRICS: _ClassVar[Access]
+    READ: _ClassVar[Access]
+    ADMIN: _ClassVar[Access]
+    INTERNAL: _ClassVar[Access]
+ACCESS_UNSPECIFIED: Access
+UNTRUSTED: Access
+METRICS: Access
+READ: Access
+ADMIN: Access
+INTERNAL: Access
+ACCESS_FIELD_NUMBER: _ClassVar[int]
+access: _descriptor.FieldDescriptor
+ASYNC_CHANGE_FIELD_NUMBER: _ClassVar[int]
+async_change: _descriptor.FieldDescriptor
+HANDLER_FIELD_NUMBER: _ClassVar[int]
+handler: _descriptor.FieldDescriptor

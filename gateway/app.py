@@ -1,0 +1,255 @@
+"""The gateway: an aiohttp application whose routes come from the protos.
+
+Each documented route becomes one RPC: authenticate the caller, check the
+route's access level for this transport, build the request message, call the
+owning service with the signed caller and a deadline, and shape the answer
+the way that API family documents it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import grpc
+from aiohttp import web
+from google.protobuf import empty_pb2
+
+from gateway import lighthouse, pebble, security
+from gateway.auth import Request as AuthRequest
+from gateway.auth import default_caller, may_call
+from gateway.errors import HTTPError, from_rpc_error
+from gateway.listeners import peer_uid, transport_kind
+from gateway.transcode import BadRequest, build_request, to_json_value
+from services.common import signing
+from services.common.config import Settings
+from shoal.descriptors import SERVICES, Method, all_methods
+
+log = logging.getLogger("shoal.gateway")
+
+DEFAULT_DEADLINE = 10.0
+LONG_POLL_MARGIN = 10.0
+NO_TIMEOUT_DEADLINE = 3600.0
+MAX_BODY = 1024 * 1024
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+FAMILIES = {"pebble": pebble, "lighthouse": lighthouse, "security": security}
+
+
+def family_of_path(path: str) -> str:
+    if path.startswith("/v1/") or path == "/v1":
+        return "pebble"
+    if path.startswith("/api/v0.2/"):
+        return "lighthouse"
+    return "security"
+
+
+def error_response(family: str, err: HTTPError, service: str = "") -> web.Response:
+    if family == "pebble":
+        return pebble.error(err.status, err.message, err.kind)
+    if family == "lighthouse":
+        return lighthouse.error(err.status, err.message, err.kind or lighthouse.CAUSES.get(service, "control"))
+    return security.error(err.status, err.message, err.kind, err.extra)
+
+
+class Gateway:
+    def __init__(self, settings: Settings, daemon_uid: int | None = None):
+        self.settings = settings
+        self.daemon_uid = daemon_uid
+        self.channels: dict[str, grpc.aio.Channel] = {}
+        self._calls: dict[str, object] = {}
+
+    # -- service calls ---------------------------------------------------
+    def channel(self, service: str) -> grpc.aio.Channel:
+        if service not in self.channels:
+            self.channels[service] = grpc.aio.insecure_channel(self.settings.address(service))
+        return self.channels[service]
+
+    def callable(self, method: Method):
+        call = self._calls.get(method.full_path)
+        if call is None:
+            channel = self.channel(method.service)
+            kind = ("stream" if method.client_streaming else "unary") + "_" + (
+                "stream" if method.server_streaming else "unary"
+            )
+            call = getattr(channel, kind)(
+                method.full_path,
+                request_serializer=lambda m: m.SerializeToString(),
+                response_deserializer=method.response_class.FromString,
+            )
+            self._calls[method.full_path] = call
+        return call
+
+    def metadata(self, caller: signing.Caller):
+        return signing.sign(self.settings.secret, caller)
+
+    async def close(self) -> None:
+        for channel in self.channels.values():
+            await channel.close()
+
+    # -- authentication --------------------------------------------------
+    async def authenticate(self, request: web.Request) -> tuple[signing.Caller, str]:
+        transport = transport_kind(request)
+        uid = peer_uid(request) if transport == "unix" else None
+        auth = AuthRequest(transport=transport, uid=uid)
+        return default_caller(auth.uid, self.daemon_uid), transport
+
+    async def authorize(self, request: web.Request, method: Method) -> signing.Caller:
+        caller, transport = await self.authenticate(request)
+        if may_call(method, caller, transport):
+            return caller
+        if method.family == "pebble":
+            raise HTTPError(401, "access denied")
+        if caller.access == "untrusted":
+            raise HTTPError(401, "authentication required")
+        raise HTTPError(403, f"{method.access} access required")
+
+
+def deadline_for(message) -> float:
+    """The RPC deadline: the default, or a long-poll's own timeout plus a margin."""
+    field = message.DESCRIPTOR.fields_by_name.get("timeout")
+    if field is None or field.type != field.TYPE_STRING:
+        return DEFAULT_DEADLINE
+    text = getattr(message, "timeout")
+    if not text:
+        return DEFAULT_DEADLINE if message.DESCRIPTOR.name != "WaitChangeRequest" else NO_TIMEOUT_DEADLINE
+    from services.plan.durations import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        return DEFAULT_DEADLINE  # the service answers 400 for it
+    return (seconds + LONG_POLL_MARGIN) if seconds > 0 else NO_TIMEOUT_DEADLINE
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise HTTPError(413, f"request body larger than {limit} bytes")
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise HTTPError(413, f"request body larger than {limit} bytes")
+    return body
+
+
+def generic_handler(gw: Gateway, method: Method) -> Handler:
+    """The handler of a route that needs no hand-written code."""
+    family = FAMILIES[method.family]
+    has_result = method.response_class is not empty_pb2.Empty
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            caller = await gw.authorize(request, method)
+            body = await read_body(request) if method.body else None
+            message = build_request(method, dict(request.match_info), list(request.query.items()), body)
+            if method.server_streaming:
+                return await stream_ndjson(gw, method, request, message, caller)
+            started = time.perf_counter()
+            response = await gw.callable(method)(
+                message, metadata=gw.metadata(caller), timeout=deadline_for(message)
+            )
+            log.debug("%s %s %.1fms", caller.identity, method.name, (time.perf_counter() - started) * 1e3)
+            return family.answer(method, to_json_value(method, response), has_result)
+        except BadRequest as err:
+            return error_response(method.family, HTTPError(400, str(err)), method.service)
+        except HTTPError as err:
+            return error_response(method.family, err, method.service)
+        except grpc.aio.AioRpcError as err:
+            return error_response(method.family, from_rpc_error(err, method.service, method.family), method.service)
+
+    return handle
+
+
+async def stream_ndjson(gw: Gateway, method: Method, request, message, caller) -> web.StreamResponse:
+    """A server-streaming RPC as newline-delimited JSON, flushed per message.
+
+    The first message (or the error) is awaited before the status line is
+    sent, so a refused call still gets its family's error response.
+    """
+    call = gw.callable(method)(message, metadata=gw.metadata(caller))
+    iterator = call.__aiter__()
+    try:
+        first = await iterator.__anext__()
+    except StopAsyncIteration:
+        first = None
+    response = web.StreamResponse(status=200)
+    response.content_type = "application/json"
+    await response.prepare(request)
+    from gateway.transcode import message_json
+    import orjson
+
+    try:
+        if first is not None:
+            await response.write(orjson.dumps(message_json(first)) + b"\n")
+            async for item in iterator:
+                await response.write(orjson.dumps(message_json(item)) + b"\n")
+    except grpc.aio.AioRpcError as err:
+        log.warning("%s stream ended: %s", method.name, err.details())
+    finally:
+        call.cancel()
+    await response.write_eof()
+    return response
+
+
+@web.middleware
+async def shape_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """404/405/413 from routing and aiohttp itself, in the family's shape."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        family = family_of_path(request.path)
+        if exc.status == 404:
+            message = "invalid API endpoint requested" if family == "pebble" else "not found"
+        elif exc.status == 405:
+            message = f'method "{request.method}" not allowed'
+        else:
+            message = exc.reason
+        return error_response(family, HTTPError(exc.status, message))
+
+
+def build_app(settings: Settings, handlers: dict[str, Callable[[Gateway, list[Method]], Handler]] | None = None) -> web.Application:
+    """The aiohttp application with one route per documented (method, path)."""
+    from gateway import handlers as hand_written
+    from gateway.openapi import openapi_document
+
+    handlers = handlers if handlers is not None else hand_written.REGISTRY
+    gw = Gateway(settings)
+    app = web.Application(middlewares=[shape_errors], client_max_size=MAX_BODY)
+    app["gateway"] = gw
+
+    routes: dict[tuple[str, str], list[Method]] = {}
+    for method in all_methods():
+        if method.http_method:
+            routes.setdefault((method.http_path, method.http_method), []).append(method)
+    # Literal paths before templated ones, so /users/list wins over /users/{email}.
+    ordered = sorted(routes.items(), key=lambda item: item[0][0].count("{"))
+    resources: dict[str, web.Resource] = {}
+    for (path, http_method), methods in ordered:
+        first = methods[0]
+        if first.handler:
+            make = handlers.get(first.handler)
+            if make is None:
+                log.debug("no handler %s yet for %s %s", first.handler, http_method, path)
+                continue
+            handler = make(gw, methods)
+        else:
+            handler = generic_handler(gw, first)
+        resource = resources.get(path)
+        if resource is None:
+            resource = resources[path] = app.router.add_resource(path)
+        resource.add_route(http_method, handler)
+
+    document = openapi_document()
+
+    async def serve_openapi(request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/openapi.json", serve_openapi)
+
+    async def close(app: web.Application) -> None:
+        await gw.close()
+
+    app.on_cleanup.append(close)
+    return app

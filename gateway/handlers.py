@@ -1,0 +1,81 @@
+"""Hand-written handlers for the routes whose wire shape no annotation can
+express. Each still authenticates the same way and calls the same RPC."""
+
+from __future__ import annotations
+
+import grpc
+import orjson
+from aiohttp import web
+
+from gateway.app import Gateway, Handler, error_response
+from gateway.errors import HTTPError, from_rpc_error
+from gateway.transcode import BadRequest, build_request
+from shoal.descriptors import Method
+
+
+def raw_text(gw: Gateway, methods: list[Method]) -> Handler:
+    """An RPC whose answer is a `text` field served as text/plain (metrics)."""
+    method = methods[0]
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            caller = await gw.authorize(request, method)
+            message = build_request(method, dict(request.match_info), list(request.query.items()), None)
+            response = await gw.callable(method)(message, metadata=gw.metadata(caller), timeout=10)
+        except HTTPError as err:
+            return error_response(method.family, err, method.service)
+        except BadRequest as err:
+            return error_response(method.family, HTTPError(400, str(err)), method.service)
+        except grpc.aio.AioRpcError as err:
+            return error_response(method.family, from_rpc_error(err, method.service, method.family), method.service)
+        return web.Response(text=response.text, content_type="text/plain", charset="utf-8")
+
+    return handle
+
+
+def pebble_logs(gw: Gateway, methods: list[Method]) -> Handler:
+    """GET /v1/logs: JSON lines, streamed while following (Pebble §2.11)."""
+    method = methods[0]
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            caller = await gw.authorize(request, method)
+            message = build_request(method, {}, list(request.query.items()), None)
+            call = gw.callable(method)(message, metadata=gw.metadata(caller))
+            iterator = call.__aiter__()
+            try:
+                first = await iterator.__anext__()
+            except StopAsyncIteration:
+                first = None
+        except HTTPError as err:
+            return error_response(method.family, err, method.service)
+        except BadRequest as err:
+            return error_response(method.family, HTTPError(400, str(err)), method.service)
+        except grpc.aio.AioRpcError as err:
+            return error_response(method.family, from_rpc_error(err, method.service, method.family), method.service)
+        response = web.StreamResponse(status=200)
+        response.content_type = "application/x-ndjson"
+        await response.prepare(request)
+
+        def line(entry) -> bytes:
+            return orjson.dumps({"time": entry.time, "service": entry.service, "message": entry.message}) + b"\n"
+
+        try:
+            if first is not None:
+                await response.write(line(first))
+                async for entry in iterator:
+                    await response.write(line(entry))
+        except (grpc.aio.AioRpcError, ConnectionResetError):
+            pass
+        finally:
+            call.cancel()
+        await response.write_eof()
+        return response
+
+    return handle
+
+
+REGISTRY = {
+    "raw_text": raw_text,
+    "pebble_logs": pebble_logs,
+}

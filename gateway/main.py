@@ -1,0 +1,60 @@
+"""Run the gateway: the unix socket always, plain HTTP and HTTPS on request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.app import build_app
+from gateway.listeners import fingerprint, self_signed, server_tls_context, split_address
+from services.common.config import Settings
+
+log = logging.getLogger("shoal.gateway")
+
+SOCKET_NAME = ".shoal.socket"
+
+
+async def run_gateway(
+    settings: Settings,
+    http: str = "",
+    https: str = "",
+    tls_cert: str = "",
+    tls_key: str = "",
+    socket_path: str = "",
+) -> None:
+    app = build_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=settings.grace)
+    await runner.setup()
+    path = Path(socket_path or settings.home / SOCKET_NAME)
+    path.unlink(missing_ok=True)
+    sites = [web.UnixSite(runner, str(path))]
+    if http:
+        host, port = split_address(http)
+        sites.append(web.TCPSite(runner, host, port))
+    if https:
+        if tls_cert and tls_key:
+            cert, key = Path(tls_cert), Path(tls_key)
+        else:
+            cert, key = self_signed(settings.home / "tls")
+            log.info("HTTPS certificate SHA-256 fingerprint: %s", fingerprint(cert))
+        host, port = split_address(https)
+        sites.append(web.TCPSite(runner, host, port, ssl_context=server_tls_context(cert, key)))
+    for site in sites:
+        await site.start()
+    os.chmod(path, 0o666)  # as Pebble: access is decided per request
+    log.info("gateway listening on %s", ", ".join(site.name for site in sites))
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("gateway draining")
+    await runner.cleanup()
+    path.unlink(missing_ok=True)
+    log.info("gateway stopped")

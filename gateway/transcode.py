@@ -1,0 +1,129 @@
+"""HTTP request -> request message, response message -> JSON value.
+
+Pure functions over the descriptors (grpc-gateway's conventions): path
+parameters and query parameters set fields by name (query by JSON name or
+field name; repeated fields take repeated and/or comma-separated values);
+`body: "*"` parses the JSON body into the whole message, `body: "field"` into
+one field; `response_body` picks the field that is the answer.
+"""
+
+from __future__ import annotations
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from shoal.descriptors import Method
+
+
+class BadRequest(Exception):
+    """The request cannot become a valid message; the text says why."""
+
+
+_INT_TYPES = {
+    FieldDescriptor.TYPE_INT32,
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT32,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT32,
+    FieldDescriptor.TYPE_SINT64,
+}
+
+
+def _is_repeated(field: FieldDescriptor) -> bool:
+    return field.is_repeated
+
+
+def _scalar(field: FieldDescriptor, text: str):
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return text
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0", ""):
+            return False
+        raise BadRequest(f'{field.json_name} must be "true" or "false", got "{text}"')
+    if field.type in _INT_TYPES:
+        try:
+            return int(text)
+        except ValueError:
+            raise BadRequest(f'{field.json_name} must be an integer, got "{text}"') from None
+    if field.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
+        try:
+            return float(text)
+        except ValueError:
+            raise BadRequest(f'{field.json_name} must be a number, got "{text}"') from None
+    raise BadRequest(f"{field.json_name} cannot be given in the query")
+
+
+def _set(message: Message, field: FieldDescriptor, values: list[str]) -> None:
+    if _is_repeated(field):
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            raise BadRequest(f"{field.json_name} cannot be given in the query")
+        items = [item.strip() for value in values for item in value.split(",")]
+        getattr(message, field.name).extend(_scalar(field, i) for i in items if i)
+    else:
+        setattr(message, field.name, _scalar(field, values[-1]))
+
+
+def build_request(
+    method: Method,
+    path_params: dict[str, str],
+    query: list[tuple[str, str]],
+    body: bytes | None,
+) -> Message:
+    """The request message for `method` from the parts of an HTTP request."""
+    message = method.request_class()
+    fields = message.DESCRIPTOR.fields_by_name
+    if method.body and body is not None:
+        _parse_body(method, message, body)
+    by_query_name = {}
+    for field in message.DESCRIPTOR.fields:
+        by_query_name[field.json_name] = field
+        by_query_name[field.name] = field
+    grouped: dict[str, list[str]] = {}
+    for key, value in query:
+        field = by_query_name.get(key)
+        if field is not None and field.name not in path_params and method.body != "*":
+            grouped.setdefault(field.name, []).append(value)
+    for name, values in grouped.items():
+        _set(message, fields[name], values)
+    for name, value in path_params.items():
+        _set(message, fields[name], [value])
+    return message
+
+
+def _parse_body(method: Method, message: Message, body: bytes) -> None:
+    import orjson
+
+    if not body.strip():
+        raise BadRequest("cannot decode request body: EOF")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise BadRequest(f"cannot decode request body: {error}") from None
+    try:
+        if method.body == "*":
+            if not isinstance(data, dict):
+                raise BadRequest("cannot decode request body: expected a JSON object")
+            json_format.ParseDict(data, message, ignore_unknown_fields=True)
+        else:
+            field = message.DESCRIPTOR.fields_by_name[method.body]
+            json_format.ParseDict({field.json_name: data}, message, ignore_unknown_fields=True)
+    except json_format.ParseError as error:
+        raise BadRequest(f"cannot decode request body: {error}") from None
+
+
+def to_json_value(method: Method, response: Message):
+    """The JSON value of the answer (the `response_body` field, or the whole message)."""
+    data = json_format.MessageToDict(response, always_print_fields_with_no_presence=True)
+    if not method.response_body:
+        return data
+    field = response.DESCRIPTOR.fields_by_name[method.response_body]
+    if field.json_name in data:
+        return data[field.json_name]
+    return [] if _is_repeated(field) else None
+
+
+def message_json(message: Message) -> dict:
+    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)

@@ -1,0 +1,83 @@
+"""Configuration, read once at start: flags, then SHOAL_* environment, then defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shoal.descriptors import SERVICES
+
+SECRET_FILE = "secret"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    secret: bytes
+    database_url: str = ""  # "" = SQLite files in home
+    pool_min: int = 1
+    pool_max: int = 5
+    grace: float = 10.0  # seconds to finish in-flight RPCs on SIGTERM
+    log_level: str = "INFO"
+    http_address: str = ""  # the gateway's plain HTTP listener, if any
+    https_address: str = ""
+    addresses: dict[str, str] = field(default_factory=dict)  # service -> gRPC target
+
+    def address(self, service: str) -> str:
+        return self.addresses[service]
+
+    def database_for(self, service: str) -> str:
+        """The database URL for `service`, or its SQLite file in home."""
+        return self.database_url or str(self.home / f"{service}.db")
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("SHOAL_HOME") or Path.home() / ".shoal")
+
+
+def load_secret(home: Path, env: dict[str, str]) -> bytes:
+    """SHOAL_SECRET, else the secret kept in home (made on first run, mode 0600)."""
+    if env.get("SHOAL_SECRET"):
+        return env["SHOAL_SECRET"].encode()
+    path = home / SECRET_FILE
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_hex(32).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as f:
+        f.write(value)
+        f.flush()
+        os.fsync(f.fileno())
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
+    env = dict(os.environ if env is None else env)
+    home = Path(overrides.pop("home", None) or env.get("SHOAL_HOME") or default_home())
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (home / "run").mkdir(exist_ok=True, mode=0o700)
+    addresses = {
+        name: env.get(f"SHOAL_{name.upper()}_ADDR") or f"unix:{home / 'run' / name}.sock"
+        for name in SERVICES
+    }
+    values = dict(
+        home=home,
+        secret=load_secret(home, env),
+        database_url=env.get("SHOAL_DATABASE_URL", ""),
+        pool_min=int(env.get("SHOAL_DB_POOL_MIN", "1")),
+        pool_max=int(env.get("SHOAL_DB_POOL_MAX", "5")),
+        grace=float(env.get("SHOAL_GRACE", "10")),
+        log_level=env.get("SHOAL_LOG_LEVEL", "INFO"),
+        http_address=env.get("SHOAL_HTTP_ADDRESS", ""),
+        https_address=env.get("SHOAL_HTTPS_ADDRESS", ""),
+        addresses=addresses,
+    )
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

@@ -1,0 +1,76 @@
+"""One way to run a Shoal gRPC service: bind, health checking, reflection,
+the caller interceptor, and a graceful stop on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common.config import Settings
+from services.common.interceptor import Authenticator, CallerInterceptor
+from shoal.descriptors import SERVICES
+
+log = logging.getLogger("shoal.server")
+
+
+def setup_logging(service: str, level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=level,
+        format=f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s",
+    )
+
+
+async def serve(
+    service: str,
+    settings: Settings,
+    register: Callable[[grpc.aio.Server], Awaitable[Callable[[], Awaitable[None]] | None]],
+    address: str | None = None,
+    authenticators: tuple[Authenticator, ...] = (),
+) -> None:
+    """Run `service` until SIGTERM/SIGINT.
+
+    `register(server)` adds the servicer(s) and may return an async cleanup
+    run after the server stopped taking RPCs and finished in-flight ones.
+    """
+    address = address or settings.address(service)
+    server = grpc.aio.server(
+        interceptors=[CallerInterceptor(settings.secret, authenticators)],
+        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+    )
+    cleanup = await register(server)
+
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    proto_name, module = SERVICES[service]
+    full_name = module.DESCRIPTOR.services_by_name[proto_name].full_name
+    reflection.enable_server_reflection(
+        (full_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    if address.startswith("unix:"):
+        from pathlib import Path
+
+        Path(address[5:]).unlink(missing_ok=True)
+    server.add_insecure_port(address)
+    await server.start()
+    for name in ("", full_name):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("%s serving on %s", service, address)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+    log.info("%s stopping (grace %.0fs)", service, settings.grace)
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(settings.grace)
+    if cleanup is not None:
+        await cleanup()
+    log.info("%s stopped", service)

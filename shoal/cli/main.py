@@ -1,0 +1,95 @@
+"""The `shoal` command: run the suite or one of its processes, or act as a client."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+
+def _event_loop() -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        pass
+
+
+def _settings(args):
+    from services.common.config import load_settings
+
+    return load_settings(
+        home=getattr(args, "home", None),
+        http_address=getattr(args, "http", None) or None,
+        https_address=getattr(args, "https", None) or None,
+    )
+
+
+def cmd_run(args) -> int:
+    from shoal.cli.suite import run_suite
+
+    _event_loop()
+    return asyncio.run(run_suite(_settings(args), args))
+
+
+def cmd_service(args) -> int:
+    from services.common.server import setup_logging
+    from services.registry import run_service
+
+    settings = _settings(args)
+    setup_logging(args.name, settings.log_level)
+    _event_loop()
+    asyncio.run(run_service(args.name, settings, args))
+    return 0
+
+
+def cmd_gateway(args) -> int:
+    from gateway.main import run_gateway
+    from services.common.server import setup_logging
+
+    settings = _settings(args)
+    setup_logging("gateway", settings.log_level)
+    _event_loop()
+    asyncio.run(run_gateway(settings, args.http, args.https, args.tls_cert, args.tls_key))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shoal", description="Shoal: a control plane for running services.")
+    parser.add_argument("--home", help="state directory (default $SHOAL_HOME or ~/.shoal)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def listeners(p):
+        p.add_argument("--http", default="", metavar="ADDR", help="also listen on plain HTTP (open routes and metrics only)")
+        p.add_argument("--https", default="", metavar="ADDR", help="also listen on HTTPS")
+        p.add_argument("--tls-cert", default="", help="certificate for --https (default: self-signed in $SHOAL_HOME/tls)")
+        p.add_argument("--tls-key", default="", help="key for --tls-cert")
+
+    run = sub.add_parser("run", help="run the whole suite on this machine")
+    listeners(run)
+    run.set_defaults(func=cmd_run)
+
+    service = sub.add_parser("service", help="run one service (as Kubernetes does)")
+    service.add_argument("name", choices=["identity", "plan", "beacon", "application"])
+    service.add_argument("--listen", default="", metavar="ADDR", help="gRPC listen address (default $SHOAL_LISTEN or a unix socket in $SHOAL_HOME/run)")
+    service.add_argument("--beacon-token", default="", help="plan: the token that lets a beacon registry reach this agent")
+    service.set_defaults(func=cmd_service)
+
+    gateway = sub.add_parser("gateway", help="run the HTTP gateway")
+    listeners(gateway)
+    gateway.set_defaults(func=cmd_gateway)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Every RPC of the Shoal API, read once from the generated descriptors.
+
+The protos are the single source of truth: each method's HTTP route
+(`google.api.http`) and Shoal options (`access`, `async_change`, `handler`)
+are read here, and both the gateway's route table and the services' caller
+interceptor use this one table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from google.api import annotations_pb2, http_pb2
+from google.protobuf import message_factory
+from google.protobuf.descriptor import MethodDescriptor
+
+from shoal.v1 import application_pb2, beacon_pb2, identity_pb2, options_pb2, plan_pb2
+
+# service name used on the command line and in config -> (proto service, module)
+SERVICES = {
+    "identity": ("Identity", identity_pb2),
+    "plan": ("Plan", plan_pb2),
+    "beacon": ("Beacon", beacon_pb2),
+    "application": ("Application", application_pb2),
+}
+
+ACCESS_NAMES = {
+    options_pb2.UNTRUSTED: "untrusted",
+    options_pb2.METRICS: "metrics",
+    options_pb2.READ: "read",
+    options_pb2.ADMIN: "admin",
+    options_pb2.INTERNAL: "internal",
+}
+# Rank of each access level, least to most.
+ACCESS_RANK = {"untrusted": 1, "metrics": 2, "read": 3, "admin": 4, "internal": 5}
+
+_PATH_VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Method:
+    service: str  # "plan"
+    name: str  # "ListServices"
+    full_path: str  # "/shoal.v1.Plan/ListServices"
+    access: str  # "read"
+    http_method: str  # "GET" ("" for internal RPCs)
+    http_path: str  # "/v1/services" (custom verb such as ":list" removed)
+    http_verb: str  # the custom verb after ":" in the annotated path, or ""
+    body: str  # "" (no body), "*" (whole message) or a field name
+    response_body: str  # "" (whole message) or the field that is the answer
+    async_change: bool
+    handler: str  # hand-written gateway handler, or "" for generic transcoding
+    client_streaming: bool
+    server_streaming: bool
+    request_class: type
+    response_class: type
+
+    @property
+    def path_params(self) -> list[str]:
+        return _PATH_VAR.findall(self.http_path)
+
+    @property
+    def family(self) -> str:
+        """The API family whose shapes the answer takes."""
+        if self.http_path.startswith("/v1/"):
+            return "pebble"
+        if self.http_path.startswith("/api/v0.2/"):
+            return "lighthouse"
+        return "security"
+
+
+def _http_rule(rule: http_pb2.HttpRule) -> tuple[str, str]:
+    kind = rule.WhichOneof("pattern")
+    if kind is None:
+        return "", ""
+    if kind == "custom":
+        return rule.custom.kind.upper(), rule.custom.path
+    return kind.upper(), getattr(rule, kind)
+
+
+def _message_class(descriptor) -> type:
+    return message_factory.GetMessageClass(descriptor)
+
+
+def _method(service: str, md: MethodDescriptor) -> Method:
+    opts = md.GetOptions()
+    rule = opts.Extensions[annotations_pb2.http]
+    http_method, path = _http_rule(rule)
+    verb = ""
+    if ":" in path.rsplit("/", 1)[-1]:
+        path, verb = path.rsplit(":", 1)
+    return Method(
+        service=service,
+        name=md.name,
+        full_path=f"/{md.containing_service.full_name}/{md.name}",
+        access=ACCESS_NAMES.get(opts.Extensions[options_pb2.access], ""),
+        http_method=http_method,
+        http_path=path,
+        http_verb=verb,
+        body=rule.body,
+        response_body=rule.response_body,
+        async_change=opts.Extensions[options_pb2.async_change],
+        handler=opts.Extensions[options_pb2.handler],
+        client_streaming=md.client_streaming,
+        server_streaming=md.server_streaming,
+        request_class=_message_class(md.input_type),
+        response_class=_message_class(md.output_type),
+    )
+
+
+@cache
+def all_methods() -> tuple[Method, ...]:
+    methods = []
+    for service, (proto_name, module) in SERVICES.items():
+        for md in module.DESCRIPTOR.services_by_name[proto_name].methods:
+            methods.append(_method(service, md))
+    return tuple(methods)
+
+
+@cache
+def methods_by_path() -> dict[str, Method]:
+    """Methods keyed by their gRPC path ("/shoal.v1.Plan/ListServices")."""
+    return {m.full_path: m for m in all_methods()}
+
+
+def service_methods(service: str) -> list[Method]:
+    return [m for m in all_methods() if m.service == service]

@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from services.common.config import Settings
 
@@ -32,6 +33,7 @@ class Child:
     started_at: float = 0.0
     delay: float = BACKOFF_START
     stopping: bool = False
+    pid_file: Path | None = None
     task: asyncio.Task | None = field(default=None, repr=False)
 
 
@@ -51,6 +53,8 @@ async def _keep_running(child: Child, env: dict[str, str]) -> None:
     while not child.stopping:
         child.process = await asyncio.create_subprocess_exec(*child.argv, env=env)
         child.started_at = time.monotonic()
+        if child.pid_file is not None:
+            child.pid_file.write_text(f"{child.process.pid}\n")
         log.info("started %s (pid %d)", child.name, child.process.pid)
         code = await child.process.wait()
         if child.stopping:
@@ -87,7 +91,10 @@ async def run_suite(settings: Settings, args) -> int:
         env["SHOAL_HTTP_ADDRESS"] = args.http
     if getattr(args, "https", ""):
         env["SHOAL_HTTPS_ADDRESS"] = args.https
-    children = [Child(name, child_argv(name, args)) for name in (*SERVICES, "gateway")]
+    children = [
+        Child(name, child_argv(name, args), pid_file=settings.home / "run" / f"{name}.pid")
+        for name in (*SERVICES, "gateway")
+    ]
     for child in children:
         child.task = asyncio.create_task(_keep_running(child, env))
 

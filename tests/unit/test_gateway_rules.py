@@ -1,0 +1,94 @@
+"""Gateway rules without processes: transcoding and who may call what."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.auth import default_caller, may_call
+from gateway.transcode import BadRequest, build_request, to_json_value
+from services.common.signing import Caller
+from shoal.descriptors import all_methods
+from shoal.v1 import plan_pb2
+
+M = {m.name: m for m in all_methods()}
+
+
+def test_repeated_query_values_may_be_repeated_and_comma_separated():
+    msg = build_request(M["ListServices"], {}, [("names", "a, b"), ("names", "c"), ("names", "")], None)
+    assert list(msg.names) == ["a", "b", "c"]
+
+
+def test_query_uses_json_names():
+    msg = build_request(M["ListNotices"], {}, [("user-id", "42"), ("types", "custom")], None)
+    assert msg.user_id == "42" and list(msg.types) == ["custom"]
+
+
+def test_path_parameters_set_fields():
+    msg = build_request(M["WaitChange"], {"id": "7"}, [("timeout", "4.000s")], None)
+    assert msg.id == "7" and msg.timeout == "4.000s"
+
+
+def test_body_parses_kebab_case_and_ignores_unknown_fields():
+    body = b'{"action":"add","label":"x","format":"yaml","layer":"{}","combine":true,"extra":1}'
+    msg = build_request(M["AddLayer"], {}, [], body)
+    assert (msg.label, msg.combine) == ("x", True)
+
+
+@pytest.mark.parametrize("body", [b"", b"  ", b"{", b"[]", b'{"combine": "yes"}'])
+def test_bad_bodies_are_refused(body):
+    with pytest.raises(BadRequest, match="cannot decode request body"):
+        build_request(M["AddLayer"], {}, [], body)
+
+
+def test_a_bad_boolean_in_the_query_is_refused():
+    with pytest.raises(BadRequest):
+        build_request(M["ListBeaconInstances"], {"beacon": "b"}, [("refresh", "maybe")], None)
+
+
+def test_response_body_picks_the_answer_and_keeps_empty_lists():
+    assert to_json_value(M["ListServices"], plan_pb2.ListServicesResponse()) == []
+    info = plan_pb2.ServiceInfo(name="a", startup="enabled", current="inactive")
+    value = to_json_value(M["ListServices"], plan_pb2.ListServicesResponse(services=[info]))
+    assert value == [{"name": "a", "startup": "enabled", "current": "inactive"}]
+
+
+def test_optional_fields_are_omitted_until_set():
+    info = plan_pb2.CheckInfo(name="c", startup="enabled", status="up", threshold=3)
+    as_json = to_json_value(M["RefreshCheck"], plan_pb2.RefreshCheckResponse(info=info))
+    assert "failures" not in as_json["info"] and as_json["info"]["successes"] == 0
+    info.failures = 0
+    assert to_json_value(M["RefreshCheck"], plan_pb2.RefreshCheckResponse(info=info))["info"]["failures"] == 0
+
+
+@pytest.mark.parametrize(
+    "uid,daemon,access", [(0, 1000, "admin"), (1000, 1000, "admin"), (42, 1000, "read"), (None, 1000, "untrusted")]
+)
+def test_peer_uid_defaults(uid, daemon, access):
+    assert default_caller(uid, daemon).access == access
+
+
+@pytest.mark.parametrize(
+    "route,caller,transport,allowed",
+    [
+        ("GetHealth", "untrusted", "http", True),
+        ("GetSystemInfo", "untrusted", "unix", True),
+        ("ListServices", "untrusted", "unix", False),
+        ("ListServices", "read", "unix", True),
+        ("ListServices", "admin", "http", False),  # plain HTTP: open routes only
+        ("ListServices", "read", "https", True),
+        ("ServicesAction", "read", "unix", False),
+        ("ServicesAction", "admin", "unix", True),
+        ("GetMetrics", "metrics", "http", True),  # Prometheus over plain HTTP
+        ("GetMetrics", "admin", "http", False),  # as Pebble: only a metrics identity
+        ("GetMetrics", "metrics", "unix", True),
+        ("GetPlan", "read", "unix", False),  # plan is admin-only in Pebble
+        ("AddNotice", "read", "unix", True),  # notices are read-level in Pebble
+        ("Authenticate", "admin", "unix", False),  # internal RPCs have no route
+    ],
+)
+def test_who_may_call_what_over_which_transport(route, caller, transport, allowed):
+    method = M[route]
+    if method.access == "internal":
+        assert not method.http_method
+        return
+    assert may_call(method, Caller("x", caller), transport) is allowed

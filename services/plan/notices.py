@@ -1,0 +1,550 @@
+"""Notices: the plan service's pure, in-memory model of Pebble notices.
+
+A notice is identified by (user-id, type, key); adding it again records a new
+occurrence of the same notice. `NoticeBook` holds them, prunes expired ones,
+answers filtered queries and long-polls, and validates the POST API body.
+No I/O: `on_saved`/`on_removed` hooks let the owner persist what changes.
+
+Times are timezone-aware datetimes (UTC); durations are float seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CHANGE_UPDATE = "change-update"
+CUSTOM = "custom"
+WARNING = "warning"
+KNOWN_TYPES = frozenset({CHANGE_UPDATE, CUSTOM, WARNING})
+
+DEFAULT_EXPIRE_AFTER = 7 * 24 * 3600.0
+MAX_NOTICES = 1000
+MAX_KEY_BYTES = 256
+MAX_DATA_BYTES = 4096
+
+_KEY_RE = re.compile(
+    r"^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+(/[a-z0-9]+(-[a-z0-9]+)*)+$"
+)
+_RFC3339_RE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
+)
+_MAX_UINT32 = 2**32 - 1
+
+
+# --- time and duration formatting (shared with changes.py) -------------------
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_time(dt: datetime, *, local: bool = False) -> str:
+    """RFC3339 with up to nanosecond precision (Go's RFC3339Nano): trailing zeros of
+    the fraction dropped, `Z` for UTC. `local=True` renders in the local time zone."""
+    dt = dt.astimezone() if local else dt.astimezone(UTC)
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if dt.microsecond:
+        text += f".{dt.microsecond:06d}".rstrip("0")
+    return text + _zone(dt)
+
+
+def format_time_seconds(dt: datetime) -> str:
+    """RFC3339 to the second in the local time zone (task log entries)."""
+    dt = dt.astimezone()
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + _zone(dt)
+
+
+def _zone(dt: datetime) -> str:
+    offset = dt.utcoffset() or timedelta(0)
+    if not offset:
+        return "Z"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{mins:02d}"
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC3339 timestamp (nanoseconds accepted, truncated to microseconds)."""
+    m = _RFC3339_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"cannot parse {text!r} as RFC3339 time")
+    base, frac, zone = m.groups()
+    frac = (frac or "")[:7]  # "." + at most 6 digits
+    zone = "+00:00" if zone.upper() == "Z" else zone
+    return datetime.fromisoformat(base + frac + zone).astimezone(UTC)
+
+
+def _format_duration(seconds: float) -> str:
+    """Go's Duration.String(), e.g. `168h0m0s`, `1m0s`, `1.5s`, `300ms`.
+
+    Private stand-in until `services/plan/durations.py` provides `format_duration`.
+    """
+    ns = round(seconds * 1e9)
+    if ns == 0:
+        return "0s"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < 1_000:
+        return f"{sign}{ns}ns"
+    if ns < 1_000_000:
+        return sign + _fraction(ns, 1_000) + "µs"
+    if ns < 1_000_000_000:
+        return sign + _fraction(ns, 1_000_000) + "ms"
+    hours, rest = divmod(ns, 3600 * 1_000_000_000)
+    minutes, rest = divmod(rest, 60 * 1_000_000_000)
+    secs = _fraction(rest, 1_000_000_000) + "s"
+    if hours:
+        return f"{sign}{hours}h{minutes}m{secs}"
+    if minutes:
+        return f"{sign}{minutes}m{secs}"
+    return sign + secs
+
+
+def _fraction(value: int, unit: int) -> str:
+    whole, rest = divmod(value, unit)
+    if not rest:
+        return str(whole)
+    digits = len(str(unit)) - 1
+    return f"{whole}." + f"{rest:0{digits}d}".rstrip("0")
+
+
+# --- errors ------------------------------------------------------------------
+
+
+class NoticeError(Exception):
+    """A notice API error: `status` is the HTTP status, `message` Pebble's text."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NoticeInvalid(NoticeError):
+    status = 400
+
+
+class NoticeForbidden(NoticeError):
+    status = 403
+
+
+class NoticeNotFound(NoticeError):
+    status = 404
+
+
+# --- the notice --------------------------------------------------------------
+
+
+@dataclass
+class Notice:
+    id: str
+    user_id: int | None  # None = public (visible to every user)
+    type: str
+    key: str
+    first_occurred: datetime
+    last_occurred: datetime
+    last_repeated: datetime
+    occurrences: int = 1
+    last_data: dict[str, str] = field(default_factory=dict)
+    repeat_after: float | None = None  # seconds; None/0 = every occurrence repeats
+    expire_after: float = DEFAULT_EXPIRE_AFTER  # seconds after last occurrence
+
+    def expired(self, now: datetime) -> bool:
+        return self.last_occurred + timedelta(seconds=self.expire_after) < now
+
+    def to_api(self) -> dict[str, Any]:
+        """Pebble's JSON object for this notice."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "user-id": self.user_id,
+            "type": self.type,
+            "key": self.key,
+            "first-occurred": format_time(self.first_occurred),
+            "last-occurred": format_time(self.last_occurred),
+            "last-repeated": format_time(self.last_repeated),
+            "occurrences": self.occurrences,
+        }
+        if self.last_data:
+            out["last-data"] = dict(self.last_data)
+        if self.repeat_after:
+            out["repeat-after"] = _format_duration(self.repeat_after)
+        if self.expire_after:
+            out["expire-after"] = _format_duration(self.expire_after)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for persistence (see `from_dict`)."""
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "type": self.type,
+            "key": self.key,
+            "first_occurred": self.first_occurred.isoformat(),
+            "last_occurred": self.last_occurred.isoformat(),
+            "last_repeated": self.last_repeated.isoformat(),
+            "occurrences": self.occurrences,
+            "last_data": dict(self.last_data),
+            "repeat_after": self.repeat_after,
+            "expire_after": self.expire_after,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Notice:
+        return cls(
+            id=str(d["id"]),
+            user_id=d.get("user_id"),
+            type=d["type"],
+            key=d["key"],
+            first_occurred=datetime.fromisoformat(d["first_occurred"]),
+            last_occurred=datetime.fromisoformat(d["last_occurred"]),
+            last_repeated=datetime.fromisoformat(d["last_repeated"]),
+            occurrences=int(d.get("occurrences", 1)),
+            last_data=dict(d.get("last_data") or {}),
+            repeat_after=d.get("repeat_after"),
+            expire_after=float(d.get("expire_after", DEFAULT_EXPIRE_AFTER)),
+        )
+
+
+# --- filters -----------------------------------------------------------------
+
+
+@dataclass
+class NoticeFilter:
+    """What a query matches. Visibility: with `all_users` every notice; otherwise
+    public notices plus those of `user_id` (public only when `user_id` is None)."""
+
+    user_id: int | None = None
+    all_users: bool = False
+    types: list[str] = field(default_factory=list)  # empty = any type
+    keys: list[str] = field(default_factory=list)  # empty = any key
+    after: datetime | None = None  # only notices last repeated strictly after
+
+    def matches(self, n: Notice) -> bool:
+        if not self.all_users and n.user_id is not None and n.user_id != self.user_id:
+            return False
+        if self.types and n.type not in self.types:
+            return False
+        if self.keys and n.key not in self.keys:
+            return False
+        return self.after is None or n.last_repeated > self.after
+
+    @classmethod
+    def from_query(
+        cls,
+        caller_uid: int | None,
+        is_admin: bool,
+        *,
+        user_id: Iterable[str] = (),
+        users: Iterable[str] = (),
+        types: Iterable[str] = (),
+        keys: Iterable[str] = (),
+        after: str = "",
+    ) -> NoticeFilter:
+        """Build the filter of `GET /v1/notices` from its query parameters (each given as
+        the list of its values), with the API's 400/403 errors."""
+        if caller_uid is None:
+            raise NoticeForbidden("cannot determine UID of request, so cannot retrieve notices")
+        flt = cls(user_id=caller_uid)
+        user_ids = [v for v in user_id]
+        if user_ids:
+            if not is_admin:
+                raise NoticeForbidden('only admins may use the "user-id" filter')
+            flt.user_id = _parse_user_id(user_ids)
+        user_sets = [v for v in users]
+        if user_sets:
+            if not is_admin:
+                raise NoticeForbidden('only admins may use the "users" filter')
+            if user_sets != ["all"]:
+                raise NoticeInvalid('invalid "users" filter: must be "all"')
+            if user_ids:
+                raise NoticeInvalid('cannot use both "users" and "user-id" filters')
+            flt.all_users = True
+        flt.types = _list_param(types)
+        flt.keys = _list_param(keys)
+        if after:
+            try:
+                flt.after = parse_time(after)
+            except ValueError as exc:
+                raise NoticeInvalid(f'invalid "after" timestamp: {exc}') from None
+        return flt
+
+
+def _parse_user_id(values: list[str]) -> int:
+    if len(values) != 1:
+        raise NoticeInvalid('invalid "user-id" filter: must only include one user ID')
+    text = values[0].strip()
+    if not text.isdigit() or int(text) > _MAX_UINT32:
+        raise NoticeInvalid(
+            f'invalid "user-id" filter: {text!r} is not a user ID between 0 and {_MAX_UINT32}'
+        )
+    return int(text)
+
+
+def _list_param(values: Iterable[str]) -> list[str]:
+    """Repeated and/or comma-separated values, trimmed, empties dropped."""
+    return [item.strip() for v in values for item in v.split(",") if item.strip()]
+
+
+# --- POST validation ---------------------------------------------------------
+
+
+@dataclass
+class NoticeRequest:
+    """A validated `POST /v1/notices` body, ready for `NoticeBook.add`."""
+
+    type: str
+    key: str
+    repeat_after: float | None
+    data: dict[str, str]
+
+
+def validate_add(
+    action: str,
+    type: str,
+    key: str,
+    repeat_after: float | None = None,
+    data: str | bytes | Mapping[str, Any] | None = None,
+) -> NoticeRequest:
+    """Check a `POST /v1/notices` body; raises `NoticeInvalid` with the 400 message.
+
+    `data` is the raw JSON of the body's `data` field (its size is what is limited)
+    or an already-decoded mapping (measured re-encoded compactly). `repeat_after`
+    is already parsed from its Go duration by the caller (durations.py).
+    """
+    if action != "add":
+        raise NoticeInvalid(f'invalid action "{action}"')
+    if type != CUSTOM:
+        raise NoticeInvalid(f'invalid type "{type}" (can only add "custom" notices)')
+    if not _KEY_RE.match(key):
+        raise NoticeInvalid(f'invalid key "{key}" (must be in "example.com/path" format)')
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise NoticeInvalid(f"key must be {MAX_KEY_BYTES} bytes or less")
+    if repeat_after is not None and repeat_after < 0:
+        raise NoticeInvalid("repeat-after must not be negative")
+    return NoticeRequest(type, key, repeat_after or None, _validate_data(data))
+
+
+def _validate_data(data: str | bytes | Mapping[str, Any] | None) -> dict[str, str]:
+    if data is None:
+        return {}
+    if isinstance(data, Mapping):
+        raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        decoded: Any = data
+    else:
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+        decoded = None
+    if len(raw) > MAX_DATA_BYTES:
+        raise NoticeInvalid(f"total size of data must be {MAX_DATA_BYTES} bytes or less")
+    if decoded is None:
+        if not raw.strip():
+            return {}
+        try:
+            decoded = json.loads(raw)
+        except ValueError as exc:
+            raise NoticeInvalid(f"cannot decode notice data: {exc}") from None
+    if decoded is None:
+        return {}
+    if not isinstance(decoded, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in decoded.items()
+    ):
+        raise NoticeInvalid("cannot decode notice data: must be an object of string to string")
+    return dict(decoded)
+
+
+# --- the book ----------------------------------------------------------------
+
+SaveHook = Callable[[Notice], None]
+
+
+class NoticeBook:
+    """All notices, keyed by (user-id, type, key), with long-poll waiters."""
+
+    def __init__(
+        self,
+        *,
+        on_saved: SaveHook | None = None,
+        on_removed: SaveHook | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        max_notices: int = MAX_NOTICES,
+    ):
+        self.on_saved = on_saved
+        self.on_removed = on_removed
+        self._clock = clock
+        self._max = max_notices
+        self._by_id: dict[str, Notice] = {}
+        self._by_key: dict[tuple[int | None, str, str], Notice] = {}
+        self._last_id = 0
+        self._changed = asyncio.Event()
+
+    @property
+    def last_id(self) -> int:
+        """The id counter, for persistence (pass back to `load`)."""
+        return self._last_id
+
+    def load(self, notices: Iterable[Notice], last_id: int = 0) -> None:
+        """Restore persisted notices (at start); expired ones are dropped."""
+        now = self._clock()
+        for n in notices:
+            self._last_id = max(self._last_id, int(n.id))
+            if n.expired(now):
+                continue
+            self._by_id[n.id] = n
+            self._by_key[(n.user_id, n.type, n.key)] = n
+        self._last_id = max(self._last_id, last_id)
+
+    def add(
+        self,
+        user_id: int | None,
+        type: str,
+        key: str,
+        data: Mapping[str, str] | None = None,
+        repeat_after: float | None = None,
+        now: datetime | None = None,
+        *,
+        expire_after: float | None = None,
+    ) -> Notice:
+        """Record an occurrence of notice (user_id, type, key) and wake waiters."""
+        if type not in KNOWN_TYPES:
+            raise ValueError(f"unknown notice type {type!r}")
+        if not key:
+            raise ValueError("notice key must not be empty")
+        now = now or self._clock()
+        self.prune(now)
+        ident = (user_id, type, key)
+        notice = self._by_key.get(ident)
+        if notice is None:
+            self._last_id += 1
+            notice = Notice(
+                id=str(self._last_id),
+                user_id=user_id,
+                type=type,
+                key=key,
+                first_occurred=now,
+                last_occurred=now,
+                last_repeated=now,
+                last_data=dict(data or {}),
+                repeat_after=repeat_after or None,
+            )
+            self._by_id[notice.id] = notice
+            self._by_key[ident] = notice
+        else:
+            notice.occurrences += 1
+            notice.last_occurred = now
+            notice.last_data = dict(data or {})
+            notice.repeat_after = repeat_after or None
+            due = notice.last_repeated + timedelta(seconds=notice.repeat_after or 0)
+            if not notice.repeat_after or now >= due:
+                notice.last_repeated = now
+        if expire_after is not None:
+            notice.expire_after = expire_after
+        self._call(self.on_saved, notice)
+        self._enforce_max()
+        self._wake()
+        return notice
+
+    def add_change_update(
+        self, change_id: str, kind: str, extra: Mapping[str, str] | None = None
+    ) -> Notice:
+        """Public `change-update` notice keyed by change id, data {"kind": kind, **extra}."""
+        return self.add(None, CHANGE_UPDATE, change_id, {"kind": kind, **(extra or {})})
+
+    def add_warning(self, message: str, repeat_after: float | None = None) -> Notice:
+        """Public `warning` notice keyed by its message."""
+        return self.add(None, WARNING, message, None, repeat_after)
+
+    def latest_warning(self) -> datetime | None:
+        """When the newest warning was last repeated (the envelope's `latest-warning`)."""
+        now = self._clock()
+        times = [
+            n.last_repeated
+            for n in self._by_id.values()
+            if n.type == WARNING and not n.expired(now)
+        ]
+        return max(times, default=None)
+
+    def query(self, filters: NoticeFilter | None = None) -> list[Notice]:
+        """Unexpired matching notices, ordered by last-repeated ascending (then id)."""
+        filters = filters or NoticeFilter()
+        if filters.types and not any(t in KNOWN_TYPES for t in filters.types):
+            return []
+        now = self._clock()
+        found = [n for n in self._by_id.values() if not n.expired(now) and filters.matches(n)]
+        found.sort(key=lambda n: (n.last_repeated, int(n.id)))
+        return found
+
+    async def wait(self, filters: NoticeFilter | None, timeout: float | None) -> list[Notice]:
+        """Long-poll: the matching notices as soon as there is at least one; `[]` once
+        `timeout` seconds pass (None = wait for ever)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            changed = self._changed  # taken before querying so no wake-up is missed
+            found = self.query(filters)
+            if found:
+                return found
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return []
+            try:
+                await asyncio.wait_for(changed.wait(), remaining)
+            except TimeoutError:
+                return []
+
+    def get(self, notice_id: str, caller_uid: int | None, is_admin: bool) -> Notice:
+        """One notice as `GET /v1/notices/{id}` sees it (404/403 as the API)."""
+        notice = self._by_id.get(notice_id)
+        if notice is None or notice.expired(self._clock()):
+            raise NoticeNotFound(f'cannot find notice with ID "{notice_id}"')
+        if not is_admin and notice.user_id is not None and notice.user_id != caller_uid:
+            raise NoticeForbidden(f'not allowed to access notice with id "{notice_id}"')
+        return notice
+
+    def prune(self, now: datetime | None = None) -> list[str]:
+        """Drop expired notices; returns their ids."""
+        now = now or self._clock()
+        gone = [n for n in self._by_id.values() if n.expired(now)]
+        for n in gone:
+            self._remove(n)
+        return [n.id for n in gone]
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    # internals
+
+    def _enforce_max(self) -> None:
+        excess = len(self._by_id) - self._max
+        if excess <= 0:
+            return
+        oldest = sorted(self._by_id.values(), key=lambda n: (n.last_occurred, int(n.id)))
+        for n in oldest[:excess]:
+            self._remove(n)
+
+    def _remove(self, n: Notice) -> None:
+        self._by_id.pop(n.id, None)
+        self._by_key.pop((n.user_id, n.type, n.key), None)
+        self._call(self.on_removed, n)
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    @staticmethod
+    def _call(hook: SaveHook | None, notice: Notice) -> None:
+        if hook is None:
+            return
+        try:
+            hook(notice)
+        except Exception:
+            log.exception("notice hook failed for notice %s", notice.id)

@@ -17,14 +17,17 @@ from aiohttp import web
 from google.protobuf import empty_pb2
 
 from gateway import lighthouse, pebble, security
-from gateway.auth import Request as AuthRequest
-from gateway.auth import default_caller, may_call
+import orjson
+
+from gateway.auth import ANONYMOUS, default_caller, may_call
+from gateway.credentials import CallerCache, Credentials, MalformedCredentials, read_credentials
 from gateway.errors import HTTPError, from_rpc_error
 from gateway.listeners import peer_uid, transport_kind
 from gateway.transcode import BadRequest, build_request, to_json_value
 from services.common import signing
 from services.common.config import Settings
-from shoal.descriptors import SERVICES, Method, all_methods
+from shoal.descriptors import Method, all_methods, methods_by_path
+from shoal.v1 import identity_pb2
 
 log = logging.getLogger("shoal.gateway")
 
@@ -59,6 +62,8 @@ class Gateway:
         self.daemon_uid = daemon_uid
         self.channels: dict[str, grpc.aio.Channel] = {}
         self._calls: dict[str, object] = {}
+        self.callers = CallerCache()
+        self.identity_authenticate = self.callable(methods_by_path()["/shoal.v1.Identity/Authenticate"])
 
     # -- service calls ---------------------------------------------------
     def channel(self, service: str) -> grpc.aio.Channel:
@@ -90,12 +95,51 @@ class Gateway:
 
     # -- authentication --------------------------------------------------
     async def authenticate(self, request: web.Request) -> tuple[signing.Caller, str]:
+        """The caller of `request` and its transport (unix, http or https)."""
         transport = transport_kind(request)
         uid = peer_uid(request) if transport == "unix" else None
-        auth = AuthRequest(transport=transport, uid=uid)
-        return default_caller(auth.uid, self.daemon_uid), transport
+        try:
+            credentials = read_credentials(request, transport, uid)
+        except MalformedCredentials as error:
+            raise HTTPError(401, str(error)) from None
+        if credentials.empty:
+            return ANONYMOUS, transport
+        key = self.callers.key(credentials)
+        caller = self.callers.get(key)
+        if caller is None:
+            caller = await self._ask_identity(credentials)
+            self.callers.put(key, caller)
+        return caller, transport
+
+    async def _ask_identity(self, credentials: Credentials) -> signing.Caller:
+        request = identity_pb2.AuthenticateRequest(
+            token=credentials.token,
+            session_token=credentials.session,
+            cert_pem=credentials.cert_pem,
+            client_ip=credentials.client_ip,
+        )
+        if credentials.basic:
+            request.basic_username, request.basic_password = credentials.basic
+        if credentials.uid is not None:
+            request.peer_uid = credentials.uid
+        try:
+            answer = await self.identity_authenticate(
+                request, metadata=self.metadata(signing.service_caller("gateway")), timeout=DEFAULT_DEADLINE
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error, "identity", "security") from None
+        if answer.http_status:
+            extra = orjson.loads(answer.error_json) if answer.error_json else {}
+            message = extra.pop("message", "authentication failed")
+            raise HTTPError(answer.http_status, message, extra.pop("error", ""), extra)
+        if answer.matched:
+            uid = credentials.uid if answer.method == "local" else None
+            return signing.Caller(answer.name, answer.access, uid=uid, scopes=tuple(answer.scopes))
+        return default_caller(credentials.uid, self.daemon_uid)
 
     async def authorize(self, request: web.Request, method: Method) -> signing.Caller:
+        if method.access == "untrusted":
+            return ANONYMOUS  # open routes resolve no caller (as Pebble)
         caller, transport = await self.authenticate(request)
         if may_call(method, caller, transport):
             return caller

@@ -12,23 +12,10 @@ reaches open routes only, plus /v1/metrics for a metrics-level credential.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-
 from services.common.signing import Caller
 from shoal.descriptors import ACCESS_RANK, Method
 
 ANONYMOUS = Caller(identity="", access="untrusted")
-
-
-@dataclass(frozen=True)
-class Request:
-    """What authentication looks at in an HTTP request."""
-
-    transport: str  # unix | http | https
-    uid: int | None = None
-    basic: tuple[str, str] | None = None
-    token: str = ""
-    session: str = ""
 
 
 def default_caller(uid: int | None, daemon_uid: int | None = None) -> Caller:

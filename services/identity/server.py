@@ -6,12 +6,17 @@ import grpc
 
 from services.common.config import Settings
 from services.common.server import serve
-from shoal.v1 import identity_pb2_grpc
+from shoal.v1 import identity_pb2, identity_pb2_grpc
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServicer):
     def __init__(self, settings: Settings):
         self.settings = settings
+
+    async def Authenticate(self, request, context):
+        # No identities are stored yet: nothing matches, so the gateway
+        # applies the peer-credential defaults.
+        return identity_pb2.AuthenticateResponse(matched=False)
 
 
 async def run(settings: Settings, args) -> None:

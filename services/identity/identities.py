@@ -1,0 +1,304 @@
+"""Pebble identities: the pure model behind `GET/POST /v1/identities`.
+
+An identity is a name, an access level and one or more ways to recognise the
+caller: `local` (a unix user-id seen through peer credentials), `basic` (an
+`Authorization: Basic` password checked against a sha512-crypt hash) and
+`cert` (a TLS client certificate). This module parses and validates the API
+JSON with Pebble's exact messages, applies the four POST actions to the
+current mapping, and renders the masked GET shape. No I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+
+from services.identity.errors import DomainError
+
+ADMIN = "admin"
+READ = "read"
+METRICS = "metrics"
+UNTRUSTED = "untrusted"
+# Least to most privileged.
+ACCESS_LEVELS: tuple[str, ...] = (UNTRUSTED, METRICS, READ, ADMIN)
+
+ACTIONS: tuple[str, ...] = ("add", "update", "replace", "remove")
+MASK = "*****"
+MAX_USER_ID = 2**32 - 1
+NAME_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_\-]*$"
+_NAME_RE = re.compile(NAME_PATTERN)
+
+_ACCESS_CHOICES = '"admin", "read", "metrics", or "untrusted"'
+_TYPE_CHOICES = '"local", "basic", or "cert"'
+_PEM_BEGIN_RE = re.compile(r"-----BEGIN ([^-\r\n]*)-----[ \t]*\r?\n")
+_PEM_END = "-----END {}-----"
+
+
+class IdentityError(DomainError):
+    """A POST /v1/identities request was refused (always 400)."""
+
+    http_status = 400
+
+
+def access_rank(access: str) -> int:
+    """Position of `access` in ACCESS_LEVELS (untrusted 0 … admin 3); unknown → -1."""
+    try:
+        return ACCESS_LEVELS.index(access)
+    except ValueError:
+        return -1
+
+
+def access_at_least(access: str, required: str) -> bool:
+    return access_rank(access) >= access_rank(required) >= 0
+
+
+@dataclass(frozen=True)
+class LocalIdentity:
+    user_id: int
+
+
+@dataclass(frozen=True)
+class BasicIdentity:
+    password: str  # the sha512-crypt hash, never the password itself
+
+
+@dataclass(frozen=True)
+class CertIdentity:
+    pem: str  # exactly one PEM CERTIFICATE block, as given
+
+    def der(self) -> bytes:
+        """The certificate's DER bytes, to compare with a TLS peer's certificate."""
+        try:
+            return _pem_certificate_der(self.pem)
+        except _Invalid as e:
+            raise ValueError(str(e)) from None
+
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(self.der())
+
+
+@dataclass(frozen=True)
+class Identity:
+    access: str
+    local: LocalIdentity | None = None
+    basic: BasicIdentity | None = None
+    cert: CertIdentity | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full (unmasked) input shape: what storage keeps."""
+        return self._render(masked=False)
+
+    def to_api(self) -> dict[str, Any]:
+        """The GET /v1/identities shape: password hash and PEM masked."""
+        return self._render(masked=True)
+
+    def _render(self, masked: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"access": self.access}
+        if self.local is not None:
+            out["local"] = {"user-id": self.local.user_id}
+        if self.basic is not None:
+            out["basic"] = {"password": MASK if masked else self.basic.password}
+        if self.cert is not None:
+            out["cert"] = {"pem": MASK if masked else self.cert.pem}
+        return out
+
+
+def render_identities(identities: Mapping[str, Identity]) -> dict[str, dict[str, Any]]:
+    """The GET /v1/identities result: name → masked identity, names sorted."""
+    return {name: identities[name].to_api() for name in sorted(identities)}
+
+
+def parse_identity(name: str, data: Any) -> Identity:
+    """Validate one identity from the API JSON; errors are wrapped as
+    `invalid identity for "name": ...`."""
+    try:
+        return _parse(name, data)
+    except _Invalid as e:
+        raise IdentityError(f"invalid identity for {_q(name)}: {e}") from None
+
+
+def apply_identity_action(
+    current: Mapping[str, Identity], action: str, payload: Mapping[str, Any]
+) -> dict[str, Identity]:
+    """Apply one POST /v1/identities action and return the new mapping.
+
+    `payload` is the request's `identities` object: name → identity JSON (or an
+    `Identity`) or None. `current` is never changed. Raises IdentityError.
+    """
+    if action not in ACTIONS:
+        raise IdentityError(
+            f'invalid action {_q(str(action))}, must be "add", "update", "replace", or "remove"'
+        )
+    if not isinstance(payload, Mapping):
+        raise IdentityError("identities must be an object mapping names to identities")
+    names = sorted(payload)
+
+    for name in names:
+        value = payload[name]
+        if action in ("add", "update") and value is None:
+            raise IdentityError(
+                f"identity value for {_q(name)} must not be null for {action} operation"
+            )
+        if action == "remove" and value is not None:
+            raise IdentityError(f"identity value for {_q(name)} must be null for remove operation")
+
+    parsed: dict[str, Identity | None] = {}
+    for name in names:
+        value = payload[name]
+        if value is None:
+            parsed[name] = None
+        else:
+            if isinstance(value, Identity):
+                value = value.to_dict()
+            parsed[name] = parse_identity(name, value)
+
+    if action == "add":
+        existing = [n for n in names if n in current]
+        if existing:
+            raise IdentityError(f"identities already exist: {', '.join(existing)}")
+    elif action in ("update", "remove"):
+        missing = [n for n in names if n not in current]
+        if missing:
+            raise IdentityError(f"identities do not exist: {', '.join(missing)}")
+
+    result = dict(current)
+    for name in names:
+        identity = parsed[name]
+        if identity is None:
+            result.pop(name, None)
+        else:
+            result[name] = identity
+    check_unique_user_ids(result)
+    return result
+
+
+def check_unique_user_ids(identities: Mapping[str, Identity]) -> None:
+    by_uid: dict[int, list[str]] = {}
+    for name, identity in identities.items():
+        if identity.local is not None:
+            by_uid.setdefault(identity.local.user_id, []).append(name)
+    for uid in sorted(by_uid):
+        holders = by_uid[uid]
+        if len(holders) > 1:
+            raise IdentityError(
+                f"cannot have multiple identities with user ID {uid} ({', '.join(sorted(holders))})"
+            )
+
+
+def find_by_user_id(identities: Mapping[str, Identity], uid: int) -> tuple[str, Identity] | None:
+    """The identity whose `local.user-id` is `uid`, with its name."""
+    for name, identity in identities.items():
+        if identity.local is not None and identity.local.user_id == uid:
+            return name, identity
+    return None
+
+
+# --- parsing -----------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """An inner validation message, wrapped by parse_identity."""
+
+
+def _q(text: str) -> str:
+    """Go's %q for the common case: double quotes, backslash and quote escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _parse(name: str, data: Any) -> Identity:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        # Pebble's inner message prints the name as "" (the wrapper names it);
+        # kept for compatibility.
+        raise _Invalid(f'identity name "" invalid: must match {NAME_PATTERN}')
+    if not isinstance(data, Mapping):
+        raise _Invalid("identity must be an object")
+
+    access = data.get("access")
+    if access is None or access == "":
+        raise _Invalid(f"access value must be specified ({_ACCESS_CHOICES})")
+    if not isinstance(access, str) or access not in ACCESS_LEVELS:
+        raise _Invalid(f"invalid access value {_q(str(access))}, must be {_ACCESS_CHOICES}")
+
+    local = _parse_local(data.get("local"))
+    basic = _parse_basic(data.get("basic"))
+    cert = _parse_cert(data.get("cert"))
+    if local is None and basic is None and cert is None:
+        raise _Invalid(f"identity must have at least one type ({_TYPE_CHOICES})")
+    return Identity(access=access, local=local, basic=basic, cert=cert)
+
+
+def _parse_local(value: Any) -> LocalIdentity | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _Invalid("local identity must be an object")
+    uid = value.get("user-id")
+    if uid is None:
+        raise _Invalid("local identity must specify user-id")
+    if isinstance(uid, bool) or not isinstance(uid, int) or not 0 <= uid <= MAX_USER_ID:
+        raise _Invalid(f"local identity user-id must be an integer from 0 to {MAX_USER_ID}")
+    return LocalIdentity(user_id=uid)
+
+
+def _parse_basic(value: Any) -> BasicIdentity | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _Invalid("basic identity must be an object")
+    password = value.get("password")
+    if password is None or password == "":
+        raise _Invalid("basic identity must specify password (hashed)")
+    if not isinstance(password, str):
+        raise _Invalid("basic identity password must be a string")
+    return BasicIdentity(password=password)
+
+
+def _parse_cert(value: Any) -> CertIdentity | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _Invalid("cert identity must be an object")
+    pem = value.get("pem")
+    if not isinstance(pem, str) or not pem.strip():
+        raise _Invalid("cert identity must include a PEM-encoded certificate")
+    der = _pem_certificate_der(pem)
+    try:
+        x509.load_der_x509_certificate(der)
+    except ValueError as e:
+        raise _Invalid(f"cannot parse certificate: {e}") from None
+    return CertIdentity(pem=pem)
+
+
+def _pem_certificate_der(pem: str) -> bytes:
+    """The DER bytes of the one CERTIFICATE block in `pem`.
+
+    Text before the block is skipped (as PEM readers do); anything but
+    whitespace after it is refused.
+    """
+    begin = _PEM_BEGIN_RE.search(pem)
+    if begin is None:
+        raise _Invalid("cert identity must include a PEM-encoded certificate")
+    label = begin.group(1)
+    end_marker = _PEM_END.format(label)
+    end = pem.find(end_marker, begin.end())
+    if end < 0:
+        raise _Invalid("cert identity must include a PEM-encoded certificate")
+    if label != "CERTIFICATE":
+        raise _Invalid(f"cert identity PEM block must be a CERTIFICATE, not {_q(label)}")
+    if pem[end + len(end_marker) :].strip():
+        raise _Invalid(
+            "cert identity must include exactly one PEM certificate with nothing after it"
+        )
+    body = pem[begin.end() : end]
+    if ":" in body:
+        raise _Invalid("cert identity PEM block must not have headers")
+    try:
+        return base64.b64decode("".join(body.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise _Invalid("cannot parse certificate: invalid base64 in PEM block") from None

@@ -1,0 +1,180 @@
+"""Login lockout: failures counted per key (a username, and separately the
+client IP); 5 failures lock the key for 15 minutes.
+
+There is no rolling window: the count resets on success or an admin reset,
+and — unlike the reference implementation — when a lock has expired the
+count starts again from zero, so the next failure does not re-lock at once.
+A login is refused if either the user or the IP is locked, and the later of
+the two unlock times is reported.
+
+Records are immutable; every function returns the new record for the
+caller to store. Times are aware datetimes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.identity.times import as_utc, format_rfc3339
+
+THRESHOLD = 5
+PERIOD = 900  # seconds locked
+STALE_AFTER = 1800  # seconds since the last attempt before an unlocked record may be purged
+
+LOCKED_STATUS = 403
+INVALID_STATUS = 401
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    failures: int = 0
+    locked_until: datetime | None = None
+    last_attempt: datetime | None = None
+
+
+def is_locked(record: LockRecord | None, now: datetime) -> bool:
+    return (
+        record is not None
+        and record.locked_until is not None
+        and as_utc(now) < as_utc(record.locked_until)
+    )
+
+
+def _lock_expired(record: LockRecord, now: datetime) -> bool:
+    return record.locked_until is not None and not is_locked(record, now)
+
+
+def register_failure(
+    record: LockRecord | None,
+    now: datetime,
+    threshold: int = THRESHOLD,
+    period: float = PERIOD,
+) -> LockRecord:
+    """Count one failed attempt; the threshold-th failure locks for `period` s.
+
+    A failure while locked only updates `last_attempt` (the lock is not
+    extended). After a lock expires the count restarts from zero.
+    """
+    record = record or LockRecord()
+    if is_locked(record, now):
+        return LockRecord(record.failures, record.locked_until, now)
+    failures = 0 if _lock_expired(record, now) else record.failures
+    failures += 1
+    locked_until = now + timedelta(seconds=period) if failures >= threshold else None
+    return LockRecord(failures, locked_until, now)
+
+
+def register_success(record: LockRecord | None = None, now: datetime | None = None) -> LockRecord:
+    """A successful login (or an admin reset) clears the record."""
+    return LockRecord()
+
+
+reset = register_success
+
+
+def remaining_attempts(record: LockRecord | None, now: datetime, threshold: int = THRESHOLD) -> int:
+    """Failures left before the key locks (0 while locked)."""
+    if record is None or _lock_expired(record, now):
+        return threshold
+    if is_locked(record, now):
+        return 0
+    return max(0, threshold - record.failures)
+
+
+def remaining_minutes(until: datetime, now: datetime) -> int:
+    """Whole minutes until `until`, rounded up (at least 1 while in the future)."""
+    seconds = (as_utc(until) - as_utc(now)).total_seconds()
+    return max(1, math.ceil(seconds / 60)) if seconds > 0 else 0
+
+
+def is_stale(record: LockRecord, now: datetime, stale_after: float = STALE_AFTER) -> bool:
+    """May be purged: not locked, and no attempt for `stale_after` seconds."""
+    if is_locked(record, now):
+        return False
+    if record.last_attempt is None:
+        return True
+    return (as_utc(now) - as_utc(record.last_attempt)).total_seconds() > stale_after
+
+
+def locked_until(records: Iterable[LockRecord | None], now: datetime) -> datetime | None:
+    """The latest unlock time among the locked records (user, IP), or None."""
+    times = [r.locked_until for r in records if r is not None and is_locked(r, now)]
+    return max(times, key=as_utc) if times else None  # type: ignore[arg-type]
+
+
+# --- response bodies ---------------------------------------------------------
+
+
+def locked_body(until: datetime, now: datetime) -> dict[str, Any]:
+    """403 body for a login refused because the user or IP is locked."""
+    minutes = remaining_minutes(until, now)
+    return {
+        "error": "account_locked",
+        "message": f"Too many failed login attempts. Account is locked for {minutes} more minutes.",
+        "lockedUntil": format_rfc3339(until),
+        "remainingMinutes": minutes,
+    }
+
+
+def invalid_credentials_body(
+    record: LockRecord, now: datetime, threshold: int = THRESHOLD
+) -> dict[str, Any]:
+    """401 body for a wrong password that did not lock."""
+    remaining = remaining_attempts(record, now, threshold)
+    return {
+        "error": "invalid_credentials",
+        "message": f"Invalid username or password. {remaining} attempts remaining.",
+        "attempts": record.failures,
+        "remaining": remaining,
+        "maxAttempts": threshold,
+    }
+
+
+def lock_triggered_body(period: float = PERIOD) -> dict[str, Any]:
+    """401 body for the failure that locks the key."""
+    minutes = math.ceil(period / 60)
+    duration = f"{minutes} minutes"
+    return {
+        "error": "invalid_credentials",
+        "message": f"Too many failed login attempts. Account locked for {duration}.",
+        "locked": True,
+        "lockoutDuration": duration,
+    }
+
+
+def check_login(
+    user: LockRecord | None, ip: LockRecord | None, now: datetime
+) -> tuple[int, dict[str, Any]] | None:
+    """Before checking credentials: (403, locked body) if the user or the IP
+    is locked, else None."""
+    until = locked_until((user, ip), now)
+    if until is None:
+        return None
+    return LOCKED_STATUS, locked_body(until, now)
+
+
+def login_failed(
+    user: LockRecord | None,
+    ip: LockRecord | None,
+    now: datetime,
+    threshold: int = THRESHOLD,
+    period: float = PERIOD,
+) -> tuple[LockRecord, LockRecord, int, dict[str, Any]]:
+    """Count a failed login against both keys: the new user and IP records,
+    and the (status, body) to answer. If either key just locked, the lock
+    body; otherwise the counts of whichever key is closer to locking. (If a
+    key was already locked, nothing is counted and the refusal of
+    `check_login` is answered.)"""
+    refused = check_login(user, ip, now)
+    if refused is not None:
+        return user or LockRecord(), ip or LockRecord(), *refused
+    new_user = register_failure(user, now, threshold, period)
+    new_ip = register_failure(ip, now, threshold, period)
+    if is_locked(new_user, now) or is_locked(new_ip, now):
+        return new_user, new_ip, INVALID_STATUS, lock_triggered_body(period)
+    worst = new_user if new_user.failures >= new_ip.failures else new_ip
+    return new_user, new_ip, INVALID_STATUS, invalid_credentials_body(worst, now, threshold)

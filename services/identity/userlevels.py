@@ -1,0 +1,203 @@
+"""Lighthouse user levels and per-resource levels.
+
+- A user's `AuthLevel` is an open-ended integer. A user may view or modify
+  another only if it is that user or its level is strictly greater.
+  Creating users needs a level of at least 1. A new level may equal the
+  caller's own but not exceed it; negative levels are refused.
+- Resource levels (per beacon address, per application name): ACCESS 0,
+  MODIFY 1, OWNER 2; a missing entry reads as -1; writing a level below 0
+  deletes the entry.
+- Granting beacon levels through `PUT /users/{Email}` needs the caller to
+  hold at least MODIFY on that beacon and the level to be at most the
+  caller's own there; one bad entry fails the whole update.
+
+Refusals raise `UserLevelError(http_status, cause, message)`, which the
+servicer turns into Lighthouse's `{"Cause", "Message"}` body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from services.identity.errors import DomainError
+
+ACCESS = 0
+MODIFY = 1
+OWNER = 2
+NO_ACCESS = -1
+
+BEACONS = "Beacons"
+APPLICATIONS = "Applications"
+KINDS = (BEACONS, APPLICATIONS)
+
+CREATE_USERS_LEVEL = 1
+
+CAUSE = "users"
+NOT_VISIBLE = "User does not exist or current permission too low"
+UPDATE_REFUSED = "could not update user"
+
+
+class UserLevelError(DomainError):
+    def __init__(self, http_status: int, cause: str, message: str):
+        super().__init__(message, http_status)
+        self.cause = cause
+
+    def body(self) -> dict[str, str]:
+        return {"Cause": self.cause, "Message": self.message}
+
+
+def _empty_permissions() -> dict[str, dict[str, int]]:
+    return {BEACONS: {}, APPLICATIONS: {}}
+
+
+@dataclass(frozen=True)
+class LighthouseUser:
+    email: str
+    auth_level: int = 0
+    permissions: Mapping[str, Mapping[str, int]] = field(default_factory=_empty_permissions)
+
+    def to_api(self) -> dict[str, Any]:
+        """The `GET /users/{Email}` shape."""
+        return {
+            "Email": self.email,
+            "AuthLevel": self.auth_level,
+            "Permissions": {kind: dict(self.permissions.get(kind, {})) for kind in KINDS},
+        }
+
+
+# --- users -------------------------------------------------------------------
+
+
+def can_view(caller: LighthouseUser, target: LighthouseUser) -> bool:
+    return caller.email == target.email or caller.auth_level > target.auth_level
+
+
+def can_modify(caller: LighthouseUser, target: LighthouseUser) -> bool:
+    return caller.email == target.email or caller.auth_level > target.auth_level
+
+
+def can_create_user(caller: LighthouseUser) -> bool:
+    return caller.auth_level >= CREATE_USERS_LEVEL
+
+
+def visible_users(caller: LighthouseUser, users: Iterable[LighthouseUser]) -> list[str]:
+    """`GET /users/list`: the emails of the users the caller may view."""
+    return [u.email for u in users if can_view(caller, u)]
+
+
+def check_view(caller: LighthouseUser, target: LighthouseUser | None) -> LighthouseUser:
+    """The target for `GET /users/{Email}`; missing and invisible users are
+    the same 404."""
+    if target is None or not can_view(caller, target):
+        raise UserLevelError(404, CAUSE, NOT_VISIBLE)
+    return target
+
+
+@dataclass(frozen=True)
+class UserUpdate:
+    """A validated `PUT /users/{Email}` body. None: leave unchanged."""
+
+    auth_level: int | None = None
+    password: str | None = None
+    beacons: Mapping[str, int] = field(default_factory=dict)
+
+
+def validate_user_update(
+    caller: LighthouseUser, target: LighthouseUser | None, body: Mapping[str, Any] | None
+) -> UserUpdate:
+    """Check a `PUT /users/{Email}` against the rules, in Lighthouse's order:
+    404 cannot view, 403 cannot modify, 400 AuthLevel < 0, 403 AuthLevel above
+    the caller's, 403 any beacon grant not allowed. An empty Password means
+    no change."""
+    check_view(caller, target)
+    assert target is not None
+    if not can_modify(caller, target):
+        raise UserLevelError(403, CAUSE, UPDATE_REFUSED)
+    body = body or {}
+    if not isinstance(body, Mapping):
+        raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+
+    auth_level = body.get("AuthLevel")
+    if auth_level is not None:
+        if not _is_int(auth_level):
+            raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+        if auth_level < 0:
+            raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+        if auth_level > caller.auth_level:
+            raise UserLevelError(403, CAUSE, UPDATE_REFUSED)
+
+    password = body.get("Password")
+    if password is not None and not isinstance(password, str):
+        raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+
+    beacons = body.get("Beacons")
+    if beacons is None:
+        beacons = {}
+    if not isinstance(beacons, Mapping) or not all(
+        isinstance(k, str) and _is_int(v) for k, v in beacons.items()
+    ):
+        raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+    for address, level in beacons.items():
+        if not can_grant(caller.permissions, BEACONS, address, level):
+            raise UserLevelError(403, CAUSE, UPDATE_REFUSED)
+
+    return UserUpdate(
+        auth_level=auth_level,
+        password=password or None,
+        beacons=dict(beacons),
+    )
+
+
+def apply_user_update(target: LighthouseUser, update: UserUpdate) -> LighthouseUser:
+    """The user with the update's AuthLevel and beacon levels applied. The
+    password (`update.password`) is for the caller to hash and store."""
+    permissions = target.permissions
+    for address, level in update.beacons.items():
+        permissions = set_resource_level(permissions, BEACONS, address, level)
+    return replace(
+        target,
+        auth_level=target.auth_level if update.auth_level is None else update.auth_level,
+        permissions=permissions,
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# --- resources ---------------------------------------------------------------
+
+
+def resource_level(permissions: Mapping[str, Mapping[str, int]], kind: str, key: str) -> int:
+    """The level held on one beacon address or application name; missing → -1."""
+    return permissions.get(kind, {}).get(key, NO_ACCESS)
+
+
+def set_resource_level(
+    permissions: Mapping[str, Mapping[str, int]], kind: str, key: str, level: int
+) -> dict[str, dict[str, int]]:
+    """New permissions with `key` set to `level`; a level below 0 deletes it."""
+    result = {k: dict(v) for k, v in permissions.items()}
+    for k in KINDS:
+        result.setdefault(k, {})
+    if level < 0:
+        result[kind].pop(key, None)
+    else:
+        result.setdefault(kind, {})[key] = level
+    return result
+
+
+def can_grant(
+    caller_permissions: Mapping[str, Mapping[str, int]], kind: str, key: str, level: int
+) -> bool:
+    """The caller holds MODIFY or more on `key` and `level` is no higher than its own."""
+    own = resource_level(caller_permissions, kind, key)
+    return own >= MODIFY and level <= own
+
+
+def has_resource_level(
+    permissions: Mapping[str, Mapping[str, int]], kind: str, key: str, needed: int
+) -> bool:
+    return resource_level(permissions, kind, key) >= needed

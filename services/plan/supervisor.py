@@ -1,0 +1,755 @@
+"""The service supervisor of the node agent (spec §4.1, §4.2).
+
+One process per service, each in its own session and process group, its
+stdout and stderr merged line by line into the service's log buffer. The
+supervisor is a small state machine per service:
+
+    starting --(okay delay)--> running --exit--> backoff | stopped | exited
+    running --stop--> terminating --(kill-delay)--> killing --> stopped
+    backoff --(delay elapsed)--> running
+
+Pure asyncio; the daemon turns start/stop calls into change tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import copy
+import grp
+import inspect
+import json
+import logging
+import os
+import pwd
+import random
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.plan.logbuffer import LogBuffer, LogStore
+from services.plan.model import Service
+
+log = logging.getLogger("shoal.plan.supervisor")
+
+OKAY_DELAY = 1.0  # a start counts as successful once the process has lived this long
+KILL_GRACE = 5.0  # how long to wait after SIGKILL before giving up
+OUTPUT_LINES = 20  # lines of output carried by an "exited quickly" error
+MAX_LINE = 64 * 1024  # a line without a newline is cut into pieces this long
+
+# Internal states (spec §4.1).
+INITIAL = "initial"
+STARTING = "starting"
+RUNNING = "running"
+TERMINATING = "terminating"
+KILLING = "killing"
+STOPPED = "stopped"
+BACKOFF = "backoff"
+EXITED = "exited"
+
+_API_STATUS = {
+    INITIAL: "error",
+    EXITED: "error",
+    STARTING: "active",
+    RUNNING: "active",
+    TERMINATING: "inactive",
+    KILLING: "inactive",
+    STOPPED: "inactive",
+    BACKOFF: "backoff",
+}
+
+# Daemon exit codes for shutdown actions.
+EXIT_SUCCESS = 0
+EXIT_FAILURE = 10
+EXIT_CHECK_FAILURE = 11
+
+
+class SupervisorError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class StartError(SupervisorError):
+    """A start that failed; `output` holds the last lines the process wrote."""
+
+    def __init__(self, message: str, output: list[str] | None = None):
+        super().__init__(message)
+        self.output = output or []
+
+
+class StopError(SupervisorError):
+    pass
+
+
+class SignalError(SupervisorError):
+    pass
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    current: str  # "active" | "inactive" | "backoff" | "error"
+    since: datetime | None  # UTC; None for a service never started
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def _split_command(command: str) -> list[str]:
+    """The argv to run: the command's words plus its `[ default args ]`.
+
+    Uses `layers.parse_command` when that module exists; otherwise a minimal
+    shlex-based split with the same bracket rules."""
+    try:
+        from services.plan.layers import parse_command  # type: ignore[attr-defined]
+    except ImportError:
+        parse_command = None
+    if parse_command is not None:
+        argv, defaults = parse_command(command)
+        return list(argv) + list(defaults)
+    words = shlex.split(command)
+    if "[" not in words:
+        if "]" in words:
+            raise ValueError("cannot have ] without [ in command")
+        return words
+    i = words.index("[")
+    if i == 0 or words[-1] != "]" or words[i + 1 : -1].count("[") or words[i + 1 : -1].count("]"):
+        raise ValueError(f"invalid [ default args ] group in command {command!r}")
+    return words[:i] + words[i + 1 : -1]
+
+
+def next_backoff(current: float, service: Service) -> float:
+    """The next backoff delay (without jitter): the configured delay the first
+    time, then the previous one times the factor, capped at the limit."""
+    if current <= 0:
+        return service.effective_backoff_delay()
+    return min(current * service.effective_backoff_factor(), service.effective_backoff_limit())
+
+
+def with_jitter(delay: float) -> float:
+    """The delay plus a random 0-10 %."""
+    return delay + delay * random.uniform(0.0, 0.1)
+
+
+def _exit_code(returncode: int) -> int:
+    """Like Go's ExitCode(): -1 when the process was killed by a signal."""
+    return returncode if returncode >= 0 else -1
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _group_members(pgid: int) -> list[str] | None:
+    """States (R, S, Z, ...) of processes in the group, or None without /proc."""
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    states = []
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[2] == str(pgid):
+            states.append(fields[0])
+    return states
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is left in the process group."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    states = _group_members(pgid)
+    if states is None:
+        return True
+    return any(s != "Z" for s in states)
+
+
+def _signal_group(pgid: int | None, sig: int) -> None:
+    if not pgid or pgid <= 1 or pgid == os.getpgrp():
+        return
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def read_pids_file(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_pids_file(path: Path, groups: Mapping[str, int]) -> None:
+    """Atomically record the process group of each running service."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump({"boot-id": _boot_id(), "groups": dict(sorted(groups.items()))}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class _Credentials:
+    uid: int | None = None
+    gid: int | None = None
+    groups: list[int] | None = None
+    home: str = ""
+    user: str = ""
+
+
+def _lookup(kind: str, name: str, getter: Callable[[str], object]):
+    try:
+        return getter(name)
+    except KeyError:
+        raise StartError(f'cannot start service: {kind} "{name}" not found') from None
+
+
+def _credentials(service: Service) -> _Credentials:
+    """Resolve user/user-id/group/group-id (spec §3.1). A user without a group
+    runs with the user's primary group; a group without a user is an error."""
+    has_user = bool(service.user) or service.user_id is not None
+    has_group = bool(service.group) or service.group_id is not None
+    if has_group and not has_user:
+        raise StartError("cannot start service: must specify user, not just group")
+    if not has_user:
+        return _Credentials()
+    if service.user:
+        entry = _lookup("user", service.user, pwd.getpwnam)
+        if service.user_id is not None and service.user_id != entry.pw_uid:
+            raise StartError(
+                f'cannot start service: user "{service.user}" and user-id '
+                f"{service.user_id} do not match"
+            )
+    else:
+        try:
+            entry = pwd.getpwuid(service.user_id)
+        except KeyError:
+            entry = None
+    uid = entry.pw_uid if entry is not None else service.user_id
+    if service.group:
+        gid = _lookup("group", service.group, grp.getgrnam).gr_gid
+        if service.group_id is not None and service.group_id != gid:
+            raise StartError(
+                f'cannot start service: group "{service.group}" and group-id '
+                f"{service.group_id} do not match"
+            )
+    elif service.group_id is not None:
+        gid = service.group_id
+    elif entry is not None:
+        gid = entry.pw_gid
+    else:
+        raise StartError(f"cannot start service: user-id {uid} has no passwd entry; set group-id")
+    if entry is None:
+        return _Credentials(uid, gid, [gid])
+    return _Credentials(uid, gid, os.getgrouplist(entry.pw_name, gid), entry.pw_dir, entry.pw_name)
+
+
+class _Output(asyncio.Protocol):
+    """Reads the service's merged stdout/stderr and writes whole lines to its buffer."""
+
+    def __init__(self, buffer: LogBuffer):
+        self.buffer = buffer
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.partial = ""
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self._feed(self.decoder.decode(data))
+
+    def _feed(self, text: str) -> None:
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            self.buffer.write(line)
+        while len(self.partial) >= MAX_LINE:
+            self.buffer.write(self.partial[:MAX_LINE])
+            self.partial = self.partial[MAX_LINE:]
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._feed(self.decoder.decode(b"", final=True))
+        if self.partial:
+            self.buffer.write(self.partial)
+            self.partial = ""
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+@dataclass
+class _Record:
+    name: str
+    state: str = INITIAL
+    since: datetime | None = None
+    config: Service | None = None  # what the current/last process was started with
+    process: asyncio.subprocess.Process | None = None
+    pgid: int | None = None
+    exited: asyncio.Future | None = None  # resolves to the exit code once the exit is handled
+    output: _Output | None = None
+    output_start: int = 0  # log position at the latest spawn
+    started_at: float = 0.0  # monotonic time of the latest spawn
+    start_count: int = 0
+    backoff: float = 0.0  # current backoff delay, 0 = reset
+    backoff_timer: asyncio.Task | None = None
+    restart_after_stop: bool = False  # terminate for on-check-failure: restart
+    last_action: str = ""  # exit action applied on the latest exit
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+ShutdownHook = Callable[[int], object]
+StatusHook = Callable[[str, ServiceStatus], None]
+
+
+class Supervisor:
+    def __init__(
+        self,
+        pids_file: str | os.PathLike | None = None,
+        on_shutdown: ShutdownHook | None = None,
+        *,
+        base_env: Mapping[str, str] | None = None,
+        on_status_change: StatusHook | None = None,
+        okay_delay: float = OKAY_DELAY,
+        kill_grace: float = KILL_GRACE,
+        orphan_kill_delay: float = 5.0,
+        logs: LogStore | None = None,
+    ):
+        self.pids_file = Path(pids_file) if pids_file is not None else None
+        self.on_shutdown = on_shutdown
+        self.on_status_change = on_status_change
+        self.base_env = base_env  # None: the daemon's environment at spawn time
+        self.okay_delay = okay_delay
+        self.kill_grace = kill_grace
+        self.orphan_kill_delay = orphan_kill_delay
+        self.logs = logs or LogStore()
+        self._records: dict[str, _Record] = {}
+        self._background: set[asyncio.Task] = set()
+
+    # -- queries --------------------------------------------------------------
+    def status(self, name: str) -> ServiceStatus:
+        rec = self._records.get(name)
+        if rec is None or rec.since is None:
+            return ServiceStatus("inactive", None)  # never started
+        return ServiceStatus(_API_STATUS[rec.state], rec.since)
+
+    def state(self, name: str) -> str | None:
+        """The internal state (None: never started)."""
+        rec = self._records.get(name)
+        return rec.state if rec else None
+
+    def config_at_start(self, name: str) -> Service | None:
+        rec = self._records.get(name)
+        return rec.config if rec else None
+
+    def start_count(self, name: str) -> int:
+        rec = self._records.get(name)
+        return rec.start_count if rec else 0
+
+    def is_active(self, name: str) -> bool:
+        return self.status(name).current == "active"
+
+    def started_services(self) -> list[str]:
+        """Services started at least once since the supervisor was created, sorted."""
+        return sorted(n for n, r in self._records.items() if r.start_count > 0)
+
+    def pid(self, name: str) -> int | None:
+        rec = self._records.get(name)
+        return rec.process.pid if rec and rec.process else None
+
+    # -- state ----------------------------------------------------------------
+    def _transition(self, rec: _Record, state: str) -> None:
+        old = self.status(rec.name).current
+        rec.state = state
+        new = _API_STATUS[state]
+        if new != old or rec.since is None:
+            rec.since = datetime.now(UTC)
+            if self.on_status_change is not None:
+                try:
+                    self.on_status_change(rec.name, ServiceStatus(new, rec.since))
+                except Exception:
+                    log.exception("on_status_change hook failed")
+
+    def _record(self, name: str) -> _Record:
+        rec = self._records.get(name)
+        if rec is None:
+            rec = self._records[name] = _Record(name)
+        return rec
+
+    def _cancel_backoff(self, rec: _Record) -> None:
+        if rec.backoff_timer is not None:
+            if rec.backoff_timer is not asyncio.current_task():
+                rec.backoff_timer.cancel()
+            rec.backoff_timer = None
+
+    def _spawn_background(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # -- starting -------------------------------------------------------------
+    async def start(self, service: Service) -> bool:
+        """Start the service and wait the okay delay. False if it was already
+        starting or running (the caller logs `Service "x" already started.`).
+        Raises StartError if it cannot be spawned or exits within the okay delay."""
+        rec = self._record(service.name)
+        async with rec.lock:
+            if rec.state in (STARTING, RUNNING):
+                return False
+            if rec.state in (TERMINATING, KILLING):
+                raise StartError(
+                    "cannot start service: process still running after SIGTERM and SIGKILL"
+                )
+            self._cancel_backoff(rec)
+            rec.backoff = 0.0
+            try:
+                await self._spawn(rec, service)
+            except StartError:
+                if rec.state == INITIAL:
+                    self._transition(rec, INITIAL)  # never ran: reported as error
+                raise
+            self._transition(rec, STARTING)
+            exited = rec.exited
+            try:
+                done, _ = await asyncio.wait({exited}, timeout=self.okay_delay)
+            except asyncio.CancelledError:
+                if rec.state == STARTING:
+                    self._transition(rec, RUNNING)
+                raise
+            if not done:
+                if rec.state == STARTING:
+                    self._transition(rec, RUNNING)
+                return True
+            code = exited.result()
+            lines = [e.message for e in self.logs.buffer(rec.name).since(rec.output_start)[0]]
+            raise StartError(
+                f"service start attempt: exited quickly with code {code}, will {rec.last_action}",
+                lines[-OUTPUT_LINES:],
+            )
+
+    def _environment(self, service: Service, creds: _Credentials) -> dict[str, str]:
+        env = dict(os.environ if self.base_env is None else self.base_env)
+        env.update(service.environment)
+        if creds.uid is not None:
+            if "HOME" not in service.environment and creds.home:
+                env["HOME"] = creds.home
+            if "USER" not in service.environment and creds.user:
+                env["USER"] = creds.user
+        return env
+
+    async def _spawn(self, rec: _Record, service: Service) -> None:
+        """Start a process for the service (state is left to the caller)."""
+        try:
+            argv = _split_command(service.command)
+        except ValueError as error:
+            raise StartError(f"cannot start service: {error}") from None
+        if not argv:
+            raise StartError("cannot start service: empty command")
+        creds = _credentials(service)
+        kwargs: dict = {}
+        if creds.uid is not None and (
+            os.geteuid() == 0 or (creds.uid, creds.gid) != (os.getuid(), os.getgid())
+        ):
+            kwargs.update(user=creds.uid, group=creds.gid, extra_groups=creds.groups or [])
+        env = self._environment(service, creds)
+        buffer = self.logs.buffer(rec.name)
+        output_start = buffer.position
+        loop = asyncio.get_running_loop()
+        read_fd, write_fd = os.pipe()
+        output = _Output(buffer)
+        try:
+            transport, _ = await loop.connect_read_pipe(
+                lambda: output, os.fdopen(read_fd, "rb", buffering=0)
+            )
+        except BaseException:
+            os.close(write_fd)
+            raise
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=write_fd,
+                env=env,
+                cwd=service.working_dir or None,
+                start_new_session=True,
+                **kwargs,
+            )
+        except (OSError, ValueError, subprocess.SubprocessError) as error:
+            transport.close()
+            raise StartError(f"cannot start service: {_describe(error)}") from None
+        except BaseException:
+            transport.close()
+            raise
+        finally:
+            os.close(write_fd)
+        rec.process = process
+        rec.pgid = process.pid  # start_new_session: the process leads its own group
+        rec.output = output
+        rec.output_start = output_start
+        rec.config = copy.deepcopy(service)
+        rec.started_at = time.monotonic()
+        rec.start_count += 1
+        rec.restart_after_stop = False
+        rec.exited = loop.create_future()
+        self._save_pids()
+        self._spawn_background(self._watch(rec, process, output, rec.exited))
+
+    async def _watch(
+        self,
+        rec: _Record,
+        process: asyncio.subprocess.Process,
+        output: _Output,
+        exited: asyncio.Future,
+    ) -> None:
+        returncode = await process.wait()
+        _signal_group(process.pid, signal.SIGKILL)  # leftovers of the group go with it
+        await asyncio.wait({output.closed}, timeout=0.2)
+        if rec.process is process:
+            rec.process = None
+            rec.pgid = None
+        self._save_pids()
+        code = _exit_code(returncode)
+        try:
+            self._handle_exit(rec, code)
+        finally:
+            if not exited.done():
+                exited.set_result(code)
+
+    # -- exits ------------------------------------------------------------------
+    def _handle_exit(self, rec: _Record, code: int) -> None:
+        if rec.state in (TERMINATING, KILLING):
+            if rec.restart_after_stop:
+                self._enter_backoff(rec)
+            else:
+                self._transition(rec, STOPPED)
+            return
+        if rec.state not in (STARTING, RUNNING):
+            return
+        config = rec.config or Service(rec.name)
+        success = code == 0
+        action = (config.on_success if success else config.on_failure) or "restart"
+        rec.last_action = action
+        if action == "ignore":
+            self._transition(rec, STOPPED if success else EXITED)
+        elif action in ("shutdown", "success-shutdown", "failure-shutdown"):
+            if action == "shutdown":
+                exit_code = EXIT_SUCCESS if success else EXIT_FAILURE
+            else:
+                exit_code = EXIT_SUCCESS if action == "success-shutdown" else EXIT_FAILURE
+            self._transition(rec, EXITED)
+            self._shutdown(exit_code)
+        else:
+            rec.last_action = "restart"
+            if time.monotonic() - rec.started_at >= config.effective_backoff_limit():
+                rec.backoff = 0.0  # it stayed up long enough: start the backoff over
+            self._enter_backoff(rec)
+
+    def _enter_backoff(self, rec: _Record) -> None:
+        config = rec.config or Service(rec.name)
+        rec.backoff = next_backoff(rec.backoff, config)
+        self._transition(rec, BACKOFF)
+        self._cancel_backoff(rec)
+        rec.backoff_timer = self._spawn_background(
+            self._backoff_restart(rec, with_jitter(rec.backoff))
+        )
+
+    async def _backoff_restart(self, rec: _Record, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with rec.lock:
+            if rec.state != BACKOFF or rec.backoff_timer is not asyncio.current_task():
+                return
+            rec.backoff_timer = None
+            try:
+                await self._spawn(rec, rec.config or Service(rec.name))
+            except StartError as error:
+                log.warning('cannot restart service "%s": %s', rec.name, error.message)
+                self._transition(rec, EXITED)
+                return
+            self._transition(rec, RUNNING)
+
+    def _shutdown(self, code: int) -> None:
+        if self.on_shutdown is None:
+            log.warning("a service action asked for daemon exit %d but no handler is set", code)
+            return
+        result = self.on_shutdown(code)
+        if inspect.isawaitable(result):
+            self._spawn_background(_await(result))
+
+    # -- stopping -------------------------------------------------------------
+    async def stop(self, name: str) -> str | None:
+        """Stop the service. Returns a message for the task log when there was
+        nothing to do; raises StopError if the process survives SIGKILL."""
+        rec = self._records.get(name)
+        if rec is None or rec.state == INITIAL:
+            return f'Service "{name}" has never been started.'
+        async with rec.lock:
+            if rec.state == BACKOFF:
+                self._cancel_backoff(rec)
+                self._transition(rec, STOPPED)
+                return None
+            if rec.state == STOPPED:
+                return f'Service "{name}" already stopped.'
+            if rec.state == EXITED:
+                self._transition(rec, STOPPED)
+                return f'Service "{name}" had already exited.'
+            if rec.state in (STARTING, RUNNING, TERMINATING, KILLING):
+                await self._terminate(rec)
+            return None
+
+    async def _terminate(self, rec: _Record) -> None:
+        """SIGTERM the group, wait kill-delay, SIGKILL, wait; the exit handler
+        then moves the service to stopped (or backoff when restarting)."""
+        exited = rec.exited
+        if exited is None or exited.done():
+            return
+        config = rec.config or Service(rec.name)
+        if rec.state != KILLING:
+            self._transition(rec, TERMINATING)
+            _signal_group(rec.pgid, signal.SIGTERM)
+            done, _ = await asyncio.wait({exited}, timeout=config.effective_kill_delay())
+            if done:
+                return
+            self._transition(rec, KILLING)
+        _signal_group(rec.pgid, signal.SIGKILL)
+        done, _ = await asyncio.wait({exited}, timeout=self.kill_grace)
+        if not done:
+            raise StopError("cannot stop service: process still running after SIGTERM and SIGKILL")
+
+    async def stop_all(self) -> None:
+        """Daemon shutdown: stop every starting/running/backoff service."""
+        names = [
+            n
+            for n, r in self._records.items()
+            if r.state in (STARTING, RUNNING, BACKOFF, TERMINATING, KILLING)
+        ]
+        results = await asyncio.gather(*(self.stop(n) for n in names), return_exceptions=True)
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning('cannot stop service "%s": %s', name, result)
+        for rec in self._records.values():
+            self._cancel_backoff(rec)
+        self._save_pids()
+
+    # -- checks and signals ---------------------------------------------------
+    async def check_failed(self, name: str, action: str) -> None:
+        """A check this service lists in on-check-failure hit its threshold."""
+        if action == "shutdown":
+            self._shutdown(EXIT_CHECK_FAILURE)
+            return
+        if action == "success-shutdown":
+            self._shutdown(EXIT_SUCCESS)
+            return
+        if action != "restart":
+            return
+        rec = self._records.get(name)
+        if rec is None:
+            return
+        async with rec.lock:
+            if rec.state in (STARTING, RUNNING):
+                rec.restart_after_stop = True
+                try:
+                    await self._terminate(rec)
+                except StopError as error:
+                    log.warning(
+                        'cannot restart service "%s" after check failure: %s', name, error.message
+                    )
+            elif rec.state == EXITED:
+                self._enter_backoff(rec)
+
+    async def send_signal(self, name: str, signal_name: str) -> None:
+        rec = self._records.get(name)
+        if rec is None or rec.state not in (STARTING, RUNNING) or rec.process is None:
+            raise SignalError(f'cannot send signal to "{name}": service is not running')
+        sig = signal.Signals.__members__.get(signal_name) if signal_name.startswith("SIG") else None
+        if sig is None:
+            raise SignalError(f'invalid signal name "{signal_name}"')
+        try:
+            rec.process.send_signal(sig)
+        except ProcessLookupError:
+            raise SignalError(f'cannot send signal to "{name}": service is not running') from None
+
+    # -- orphans --------------------------------------------------------------
+    def _save_pids(self) -> None:
+        if self.pids_file is None:
+            return
+        groups = {n: r.pgid for n, r in self._records.items() if r.process is not None and r.pgid}
+        try:
+            write_pids_file(self.pids_file, groups)
+        except OSError as error:
+            log.warning("cannot write %s: %s", self.pids_file, error)
+
+    async def reap_orphans(self) -> list[str]:
+        """Kill process groups a previous run left behind (SIGTERM, then
+        SIGKILL), then clear the file. Returns the services whose groups were
+        still alive."""
+        if self.pids_file is None:
+            return []
+        data = read_pids_file(self.pids_file)
+        groups = data.get("groups") if isinstance(data.get("groups"), dict) else {}
+        same_boot = data.get("boot-id", "") in ("", _boot_id())
+        ours = {r.pgid for r in self._records.values() if r.pgid}
+        alive = {}
+        if same_boot:
+            alive = {
+                n: g
+                for n, g in groups.items()
+                if isinstance(g, int)
+                and g > 1
+                and g != os.getpgrp()
+                and g not in ours
+                and group_alive(g)
+            }
+        for pgid in alive.values():
+            _signal_group(pgid, signal.SIGTERM)
+        left = await _wait_groups(list(alive.values()), self.orphan_kill_delay)
+        for pgid in left:
+            _signal_group(pgid, signal.SIGKILL)
+        left = await _wait_groups(left, self.kill_grace)
+        for pgid in left:
+            log.warning("orphaned process group %d survived SIGKILL", pgid)
+        self._save_pids()
+        return sorted(alive)
+
+
+async def _wait_groups(pgids: list[int], timeout: float) -> list[int]:
+    """Wait until these process groups are gone; return those still alive."""
+    deadline = time.monotonic() + timeout
+    left = [g for g in pgids if group_alive(g)]
+    while left and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        left = [g for g in left if group_alive(g)]
+    return left
+
+
+async def _await(awaitable) -> None:
+    try:
+        await awaitable
+    except Exception:
+        log.exception("on_shutdown hook failed")
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        target = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{target}"
+    return str(error)

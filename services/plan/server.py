@@ -1,14 +1,25 @@
 """The plan service's gRPC servicer: thin, converting messages and calling
-the node agent's managers."""
+the node agent (daemon.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import grpc
+from google.protobuf import json_format
 
+from services.common import errors
 from services.common.config import Settings
+from services.common.interceptor import caller_of
 from services.common.server import serve
+from services.plan import layers as layer_rules
+from services.plan.changes import ChangeError
+from services.plan.checks import CheckError
+from services.plan.daemon import ActionError, PlanDaemon
+from services.plan.durations import parse_duration
+from services.plan.metrics import metrics_text
+from services.plan.notices import NoticeError, NoticeFilter, validate_add
+from services.plan.planstate import LayerRequestError
 from shoal import __version__
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
@@ -20,9 +31,31 @@ def boot_id() -> str:
         return ""
 
 
+def _change(change) -> plan_pb2.Change:
+    return json_format.ParseDict(change.to_api(), plan_pb2.Change())
+
+
+def _status_error(error) -> errors.ServiceError:
+    """A domain error carrying `.status` and `.message` as a ServiceError."""
+    codes = {400: grpc.StatusCode.INVALID_ARGUMENT, 403: grpc.StatusCode.PERMISSION_DENIED,
+             404: grpc.StatusCode.NOT_FOUND, 504: grpc.StatusCode.DEADLINE_EXCEEDED}
+    code = codes.get(error.status, grpc.StatusCode.INTERNAL)
+    return errors.ServiceError(code, error.message, http_status=error.status)
+
+
+def _duration(text: str, what: str = "timeout") -> float | None:
+    if not text:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise errors.invalid(f"invalid {what}: {error}") from None
+
+
 class PlanServicer(plan_pb2_grpc.PlanServicer):
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, daemon: PlanDaemon):
         self.settings = settings
+        self.daemon = daemon
         self._boot_id = boot_id()
 
     async def GetSystemInfo(self, request, context):
@@ -34,12 +67,192 @@ class PlanServicer(plan_pb2_grpc.PlanServicer):
         return info
 
     async def GetHealth(self, request, context):
-        return plan_pb2.Health(healthy=True)
+        try:
+            return plan_pb2.Health(healthy=self.daemon.checks.healthy(request.level, list(request.names)))
+        except CheckError as error:
+            raise errors.invalid(error.message) from None
+
+    async def GetMetrics(self, request, context):
+        sup = self.daemon.supervisor
+        services = [(n, sup.status(n).current == "active", sup.start_count(n)) for n in sup.started_services()]
+        checks = [(n, s.status, s.success_total, s.failure_total) for n, s in self.daemon.checks.metrics()]
+        return plan_pb2.Metrics(text=metrics_text(services, checks))
+
+    # -- changes ----------------------------------------------------------------
+    async def ListChanges(self, request, context):
+        select = request.select or "in-progress"
+        if select not in ("all", "in-progress", "ready"):
+            raise errors.invalid("select should be one of: all,in-progress,ready")
+        changes = self.daemon.changes.list_changes(select, getattr(request, "for"))
+        return plan_pb2.ListChangesResponse(changes=[_change(c) for c in changes])
+
+    async def GetChange(self, request, context):
+        try:
+            return _change(self.daemon.changes.get(request.id))
+        except ChangeError as error:
+            raise _status_error(error) from None
+
+    async def AbortChange(self, request, context):
+        try:
+            self.daemon.changes.get(request.id)
+            if request.action != "abort":
+                raise errors.invalid(f'invalid action "{request.action}"')
+            change = self.daemon.changes.abort(request.id)
+        except ChangeError as error:
+            raise _status_error(error) from None
+        await self.daemon.flush()
+        return _change(change)
+
+    async def WaitChange(self, request, context):
+        try:
+            self.daemon.changes.get(request.id)
+            timeout = _duration(request.timeout)
+            change = await self.daemon.changes.wait(request.id, timeout or None)
+        except ChangeError as error:
+            raise _status_error(error) from None
+        return _change(change)
+
+    # -- services ---------------------------------------------------------------
+    async def ListServices(self, request, context):
+        infos = self.daemon.service_infos(list(request.names))
+        return json_format.ParseDict({"services": infos}, plan_pb2.ListServicesResponse())
+
+    async def ServicesAction(self, request, context):
+        try:
+            change = self.daemon.services_action(request.action, list(request.services))
+        except ActionError as error:
+            raise errors.invalid(error.message, kind=error.kind) from None
+        await self.daemon.flush()
+        return plan_pb2.AsyncChange(change=change.id)
+
+    # -- plan and layers --------------------------------------------------------
+    async def GetPlan(self, request, context):
+        if request.format != "yaml":
+            raise errors.invalid(f'invalid format "{request.format}"')
+        return plan_pb2.PlanYAML(yaml=layer_rules.plan_to_yaml(self.daemon.plan))
+
+    async def AddLayer(self, request, context):
+        if request.action != "add":
+            raise errors.invalid(f'invalid action "{request.action}"')
+        if not request.label:
+            raise errors.invalid("label must be set")
+        if request.format != "yaml":
+            raise errors.invalid(f'invalid format "{request.format}"')
+        try:
+            self.daemon.add_layer(request.label, request.layer, request.combine, request.inner)
+        except LayerRequestError as error:
+            raise errors.ServiceError(
+                grpc.StatusCode.INVALID_ARGUMENT if error.status == 400 else grpc.StatusCode.INTERNAL,
+                error.message, http_status=error.status,
+            ) from None
+        return plan_pb2.Done(ok=True)
+
+    # -- checks -----------------------------------------------------------------
+    async def ListChecks(self, request, context):
+        try:
+            infos = self.daemon.checks.infos(request.level, list(request.names))
+        except CheckError as error:
+            raise errors.invalid(error.message) from None
+        return json_format.ParseDict({"checks": infos}, plan_pb2.ListChecksResponse())
+
+    async def ChecksAction(self, request, context):
+        try:
+            if request.action == "start":
+                changed = self.daemon.checks.start(list(request.checks))
+            elif request.action == "stop":
+                changed = self.daemon.checks.stop(list(request.checks))
+            else:
+                raise errors.invalid(f'invalid action "{request.action}"')
+        except CheckError as error:
+            raise errors.invalid(error.message) from None
+        await self.daemon.flush()
+        return plan_pb2.ChecksActionResponse(changed=sorted(changed))
+
+    async def RefreshCheck(self, request, context):
+        try:
+            info, failure = await self.daemon.checks.refresh(request.name)
+        except CheckError as error:
+            raise _status_error(error) from None
+        response = plan_pb2.RefreshCheckResponse(info=json_format.ParseDict(info, plan_pb2.CheckInfo()))
+        if failure:
+            response.error = failure
+        return response
+
+    # -- notices ----------------------------------------------------------------
+    def _uid_caller(self, context, verb: str):
+        caller = caller_of(context, self.settings.secret)
+        if caller.uid is None:
+            raise errors.denied(f"cannot determine UID of request, so cannot {verb} notices")
+        return caller
+
+    async def ListNotices(self, request, context):
+        caller = self._uid_caller(context, "retrieve")
+        try:
+            filters = NoticeFilter.from_query(
+                caller.uid, caller.at_least("admin"),
+                user_id=[request.user_id] if request.user_id else [],
+                users=[request.users] if request.users else [],
+                types=list(request.types), keys=list(request.keys),
+                after=[request.after] if request.after else [],
+            )
+            timeout = _duration(request.timeout)
+            if timeout:
+                notices = await self.daemon.notices.wait(filters, timeout)
+            else:
+                notices = self.daemon.notices.query(filters)
+        except NoticeError as error:
+            raise _status_error(error) from None
+        return json_format.ParseDict({"notices": [n.to_api() for n in notices]}, plan_pb2.ListNoticesResponse())
+
+    async def AddNotice(self, request, context):
+        caller = self._uid_caller(context, "add")
+        data = json_format.MessageToDict(request.data) if request.HasField("data") else None
+        try:
+            validated = validate_add(request.action, request.type, request.key, request.repeat_after or None, data)
+            notice = self.daemon.notices.add(
+                caller.uid, validated.type, validated.key, validated.data, validated.repeat_after
+            )
+        except NoticeError as error:
+            raise _status_error(error) from None
+        await self.daemon.flush()
+        return plan_pb2.AddNoticeResponse(id=notice.id)
+
+    async def GetNotice(self, request, context):
+        caller = self._uid_caller(context, "retrieve")
+        try:
+            notice = self.daemon.notices.get(request.id, caller.uid, caller.at_least("admin"))
+        except NoticeError as error:
+            raise _status_error(error) from None
+        return json_format.ParseDict(notice.to_api(), plan_pb2.Notice())
+
+    # -- logs -------------------------------------------------------------------
+    async def GetLogs(self, request, context):
+        if request.n in ("",):
+            n = 0 if request.follow == "true" else 30
+        else:
+            try:
+                n = int(request.n)
+            except ValueError:
+                n = -2
+            if n < -1:
+                raise errors.invalid("n must be -1, 0, or a positive integer")
+        if request.follow not in ("", "true", "false"):
+            raise errors.invalid('follow must be "true" or "false"')
+        names = list(request.services) or sorted(self.daemon.plan.services)
+        logs = self.daemon.supervisor.logs
+        for entry in logs.last(names, n):
+            yield plan_pb2.LogEntry(time=entry.time_text, service=entry.service, message=entry.message)
+        if request.follow == "true":
+            async for entry in logs.follow(names):
+                yield plan_pb2.LogEntry(time=entry.time_text, service=entry.service, message=entry.message)
 
 
 async def run(settings: Settings, args) -> None:
+    daemon = PlanDaemon(settings.home)
+
     async def register(server: grpc.aio.Server):
-        plan_pb2_grpc.add_PlanServicer_to_server(PlanServicer(settings), server)
-        return None
+        await daemon.start()
+        plan_pb2_grpc.add_PlanServicer_to_server(PlanServicer(settings, daemon), server)
+        return daemon.stop
 
     await serve("plan", settings, register, address=getattr(args, "listen", "") or None)

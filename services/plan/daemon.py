@@ -1,0 +1,240 @@
+"""The node agent: layers and the plan, supervised services, changes and
+tasks, checks, notices and logs, held together. The servicer (server.py) is a
+thin translation of RPCs into calls on this object."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from services.plan import layers as layer_rules
+from services.plan.changes import Change, ChangeManager, TaskSpec
+from services.plan.checks import CheckManager
+from services.plan.notices import Notice, NoticeBook
+from services.plan.planstate import PlanState
+from services.plan.store import PlanStore
+from services.plan.supervisor import StartError, Supervisor
+
+log = logging.getLogger("shoal.plan")
+
+
+class ActionError(Exception):
+    """A refused services action; `kind` is Pebble's error kind, if any."""
+
+    def __init__(self, message: str, kind: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+
+
+def _summary(action: str, first: str, count: int) -> str:
+    text = f'{action.capitalize()} service "{first}"'
+    return text + (f" and {count - 1} more" if count > 1 else "")
+
+
+class PlanDaemon:
+    def __init__(self, home: Path):
+        self.home = home
+        self.store: PlanStore | None = None
+        self.plan_state = PlanState(home / "layers", home / "plan-layers.json")
+        self.supervisor = Supervisor(pids_file=home / "run" / "plan-processes.json", on_shutdown=self._shutdown)
+        self.changes = ChangeManager(
+            on_change_saved=self._change_saved,
+            on_status_change=self._status_changed,
+            on_change_removed=self._change_removed,
+        )
+        self.notices = NoticeBook(on_saved=self._notice_saved, on_removed=self._notice_removed)
+        self.checks = CheckManager(self.changes, on_failure=self._check_failed, environment=self._check_env)
+        self.changes.register("start", self._start_task)
+        self.changes.register("stop", self._stop_task)
+        self.exit_code: asyncio.Future | None = None
+        self._pruner: asyncio.Task | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+    async def start(self) -> None:
+        self.exit_code = asyncio.get_running_loop().create_future()
+        self.store = await PlanStore.open(str(self.home / "plan.db"))
+        counters = await self.store.counters()
+        self.changes.load(
+            [Change.from_dict(d) for d in await self.store.load("changes")],
+            {k[len("change-"):]: v for k, v in counters.items() if k.startswith("change-")},
+        )
+        self.notices.load([Notice.from_dict(d) for d in await self.store.load("notices")], counters.get("notice", 0))
+        await self.supervisor.reap_orphans()
+        self.checks.plan_changed(self.plan)
+        if any(s.enabled for s in self.plan.services.values()):
+            try:
+                self.services_action("autostart", [])
+            except ActionError as error:
+                log.warning("autostart at start-up: %s", error.message)
+        self._pruner = asyncio.get_running_loop().create_task(self._prune_forever())
+
+    async def stop(self) -> None:
+        if self._pruner is not None:
+            self._pruner.cancel()
+        await self.supervisor.stop_all()
+        await self.changes.close()
+        if self.store is not None:
+            await self.store.close()
+
+    def _shutdown(self, code: int) -> None:
+        log.warning("a service asked the daemon to exit with %d", code)
+        if self.exit_code is not None and not self.exit_code.done():
+            self.exit_code.set_result(code)
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(600)
+            self.changes.prune()
+            self.notices.prune()
+
+    # -- persistence hooks ----------------------------------------------------
+    def _change_saved(self, change: Change) -> None:
+        if self.store is not None:
+            self.store.put("changes", change.id, change.to_dict())
+            self.store.set_counters({f"change-{k}": v for k, v in self.changes.last_ids.items()})
+
+    def _change_removed(self, change: Change) -> None:
+        if self.store is not None:
+            self.store.delete("changes", change.id)
+
+    def _status_changed(self, change: Change, old: str, new: str) -> None:
+        self.notices.add_change_update(change.id, change.kind, change.notice_data)
+
+    def _notice_saved(self, notice: Notice) -> None:
+        if self.store is not None:
+            self.store.put("notices", notice.id, notice.to_dict())
+            self.store.set_counters({"notice": self.notices.last_id})
+
+    def _notice_removed(self, notice: Notice) -> None:
+        if self.store is not None:
+            self.store.delete("notices", notice.id)
+
+    async def flush(self) -> None:
+        if self.store is not None:
+            await self.store.flush()
+
+    # -- plan -------------------------------------------------------------------
+    @property
+    def plan(self):
+        return self.plan_state.plan
+
+    def add_layer(self, label: str, text: str, combine: bool, inner: bool) -> None:
+        self.plan_state.add_layer(label, text, combine, inner)
+        self.checks.plan_changed(self.plan)
+
+    def _check_env(self, check) -> dict[str, str]:
+        context = check.exec.service_context if check.exec else ""
+        service = self.plan.services.get(context) if context else None
+        return dict(service.environment) if service else {}
+
+    # -- services ---------------------------------------------------------------
+    def services_action(self, action: str, names: list[str]) -> Change:
+        plan = self.plan
+        if action in ("replan", "autostart"):
+            if names:
+                raise ActionError(f"{action} accepts no service names")
+        elif action in ("start", "stop", "restart"):
+            if not names:
+                raise ActionError(f"must specify services for {action} action")
+        else:
+            raise ActionError(f'invalid action "{action}"')
+        try:
+            if action == "autostart":
+                defaults = sorted(n for n, s in plan.services.items() if s.enabled)
+                if not defaults:
+                    raise ActionError("no default services", kind="no-default-services")
+                lanes = layer_rules.start_order(plan, defaults)
+                return self._create("autostart", defaults, defaults, start=lanes)
+            if action == "start":
+                lanes = layer_rules.start_order(plan, names)
+                return self._create("start", names, names, start=lanes)
+            if action == "stop":
+                lanes = layer_rules.stop_order(plan, names)
+                return self._create("stop", names, names, stop=lanes)
+            if action == "restart":
+                requested = set(names)
+                stops = [[n for n in lane if n in requested] for lane in layer_rules.stop_order(plan, names)]
+                lanes = layer_rules.start_order(plan, names)
+                return self._create("restart", names, names, stop=[l for l in stops if l], start=lanes)
+            return self._replan()
+        except layer_rules.PlanError as error:
+            raise ActionError(f"cannot {action} services: {error}") from None
+
+    def _replan(self) -> Change:
+        plan = self.plan
+        changed = []
+        for name in self.supervisor.started_services():
+            started_with = self.supervisor.config_at_start(name)
+            current = plan.services.get(name)
+            if current is not None and started_with is not None and started_with != current:
+                if self.supervisor.status(name).current in ("active", "backoff"):
+                    changed.append(name)
+        enabled = [n for n, s in plan.services.items() if s.enabled]
+        to_start = sorted(set(changed) | set(enabled))
+        self.checks.start_enabled_inactive()
+        stop_lanes = layer_rules.stop_order(plan, changed) if changed else []
+        start_lanes = layer_rules.start_order(plan, to_start) if to_start else []
+        affected = sorted(set(changed) | set(to_start))
+        if not affected:
+            return self.changes.create("replan", "Replan - no services", status="Done",
+                                       data={"service-names": []})
+        return self._create("replan", affected, affected, stop=stop_lanes, start=start_lanes)
+
+    def _create(self, action: str, requested: list[str], service_names: list[str],
+                start: list[list[str]] | None = None, stop: list[list[str]] | None = None) -> Change:
+        stop_specs = [[TaskSpec("stop", f'Stop service "{n}"', {"service": n}) for n in lane] for lane in stop or []]
+        start_specs = [[TaskSpec("start", f'Start service "{n}"', {"service": n}) for n in lane] for lane in start or []]
+        count = sum(len(l) for l in start or []) if start else sum(len(l) for l in stop or [])
+        if not stop_specs and not start_specs:
+            return self.changes.create(action, f"{action.capitalize()} - no services", status="Done",
+                                       data={"service-names": service_names})
+        first, then = (stop_specs, start_specs) if stop_specs else (start_specs, [])
+        return self.changes.create(
+            action,
+            _summary(action, requested[0], count),
+            first,
+            then=then,
+            data={"service-names": list(service_names)},
+        )
+
+    async def _start_task(self, task, change) -> None:
+        name = task.data["service"]
+        service = self.plan.services.get(name)
+        if service is None:
+            raise RuntimeError(f'cannot find service "{name}" in plan')
+        try:
+            started = await self.supervisor.start(service)
+        except StartError as error:
+            if error.output:
+                task.log_info("Most recent service output:\n" + "\n".join(f"    {line}" for line in error.output))
+            raise
+        if started is False:
+            task.log_info(f'Service "{name}" already started.')
+
+    async def _stop_task(self, task, change) -> None:
+        message = await self.supervisor.stop(task.data["service"])
+        if message:
+            task.log_info(message)
+
+    async def _check_failed(self, check_name: str) -> None:
+        for name, service in self.plan.services.items():
+            action = service.on_check_failure.get(check_name)
+            if action and action != "ignore":
+                await self.supervisor.check_failed(name, action)
+
+    def service_infos(self, names: list[str]) -> list[dict]:
+        wanted = set(names)
+        out = []
+        for name in sorted(self.plan.services):
+            if wanted and name not in wanted:
+                continue
+            service = self.plan.services[name]
+            status = self.supervisor.status(name)
+            info = {"name": name, "startup": "enabled" if service.enabled else "disabled",
+                    "current": status.current}
+            if status.since is not None:
+                info["current-since"] = status.since
+            out.append(info)
+        return out

@@ -30,6 +30,8 @@ protos: setup
 	  --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 
 bench: setup
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(PY) -m bench.run
 
 lint: setup

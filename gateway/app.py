@@ -250,7 +250,10 @@ async def shape_errors(request: web.Request, handler: Handler) -> web.StreamResp
             message = f'method "{request.method}" not allowed'
         else:
             message = exc.reason
-        return error_response(family, HTTPError(exc.status, message))
+        response = error_response(family, HTTPError(exc.status, message))
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+        return response
 
 
 def build_app(settings: Settings, handlers: dict[str, Callable[[Gateway, list[Method]], Handler]] | None = None) -> web.Application:

@@ -63,6 +63,102 @@ def _object(descriptor: Descriptor, schemas: dict, skip: tuple[str, ...] = ()) -
     return {"type": "object", "properties": properties}
 
 
+_PEBBLE_ERROR = {
+    "type": "object",
+    "required": ["type", "status-code", "status", "result"],
+    "properties": {
+        "type": {"type": "string", "enum": ["error"]},
+        "status-code": {"type": "integer"},
+        "status": {"type": "string"},
+        "result": {
+            "type": "object",
+            "required": ["message"],
+            "properties": {"message": {"type": "string"}, "kind": {"type": "string"}, "value": {}},
+        },
+    },
+}
+_LIGHTHOUSE_ERROR = {
+    "type": "object",
+    "required": ["Cause", "Message"],
+    "properties": {"Cause": {"type": "string"}, "Message": {"type": "string"}},
+}
+_SECURITY_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+}
+_ERRORS = {"pebble": _PEBBLE_ERROR, "lighthouse": _LIGHTHOUSE_ERROR, "security": _SECURITY_ERROR}
+
+# Hand-written handlers whose wire shape is not JSON of the response message.
+_RAW = {
+    "raw_text": ("text/plain", {"type": "string"}),
+    "pebble_logs": ("application/x-ndjson", {"type": "string"}),
+    "pebble_files_get": ("multipart/form-data", {"type": "string"}),
+}
+
+
+def _pebble_envelope(kind: str, result: dict | None) -> dict:
+    properties: dict = {
+        "type": {"type": "string", "enum": [kind]},
+        "status-code": {"type": "integer"},
+        "status": {"type": "string"},
+    }
+    if kind == "async":
+        properties["change"] = {"type": "string"}
+    if result is not None:
+        properties["result"] = result
+    return {"type": "object", "required": ["type", "status-code", "status"], "properties": properties}
+
+
+# Query parameters Pebble accepts only from a fixed set (anything else is 400).
+_QUERY_ENUMS = {
+    ("GetHealth", "level"): ["alive", "ready"],
+    ("ListChecks", "level"): ["alive", "ready"],
+    ("ListChanges", "select"): ["all", "in-progress", "ready"],
+    ("GetPlan", "format"): ["yaml"],
+    ("GetLogs", "follow"): ["true", "false"],
+}
+_REQUIRED_QUERY = {("GetPlan", "format")}
+
+
+def _query_param(method: Method, field: FieldDescriptor, schemas: dict) -> dict:
+    schema = _field_schema(field, schemas)
+    if (method.name, field.name) in _QUERY_ENUMS:
+        schema = {"type": "string", "enum": _QUERY_ENUMS[(method.name, field.name)]}
+    required = (method.name, field.name) in _REQUIRED_QUERY
+    param = {"name": field.json_name, "in": "query", "required": required, "schema": schema}
+    if field.is_repeated:
+        param.update(style="form", explode=False)  # Pebble's comma-separated lists
+    return param
+
+
+def _success(method: Method, schemas: dict) -> tuple[str, dict]:
+    """The status and response object of a successful call."""
+    response = method.response_class.DESCRIPTOR
+    if method.handler in _RAW:
+        content_type, schema = _RAW[method.handler]
+        return "200", {"description": "OK", "content": {content_type: {"schema": schema}}}
+    if method.server_streaming:
+        return "200", {"description": "newline-delimited JSON objects, one per event",
+                       "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}
+    if method.response_body:
+        result = _field_schema(response.fields_by_name[method.response_body], schemas)
+    else:
+        result = _ref(response, schemas)
+    empty = response.full_name == "google.protobuf.Empty"
+    if method.family == "pebble":
+        if method.async_change:
+            envelope = _pebble_envelope("async", {"oneOf": [{"type": "object"}, {"nullable": True}]})
+            return "202", {"description": "Accepted (a change)", "content": {"application/json": {"schema": envelope}}}
+        return "200", {"description": "OK", "content": {"application/json": {
+            "schema": _pebble_envelope("sync", None if empty else result)}}}
+    if empty:
+        if method.family == "security":
+            return "204", {"description": "No Content"}
+        return "200", {"description": "OK (empty body)"}
+    return "200", {"description": "OK", "content": {"application/json": {"schema": result}}}
+
+
 def _operation(method: Method, schemas: dict) -> dict:
     request = method.request_class.DESCRIPTOR
     params = [
@@ -75,27 +171,27 @@ def _operation(method: Method, schemas: dict) -> dict:
                 continue
             if field.type == FieldDescriptor.TYPE_MESSAGE:
                 continue
-            params.append({"name": field.json_name, "in": "query", "required": False,
-                           "schema": _field_schema(field, schemas)})
+            params.append(_query_param(method, field, schemas))
+    error = {"description": "error in the API family's shape",
+             "content": {"application/json": {"schema": _ERRORS[method.family]}}}
     op: dict = {
         "operationId": f"{method.service}.{method.name}",
         "tags": [method.service],
         "x-shoal-access": method.access,
         "parameters": params,
-        "responses": {"default": {"description": "error in the API family's shape"}},
+        "responses": {"default": error},
     }
-    if method.body == "*":
+    if method.body == "*" and not method.client_streaming:
         op["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": _object(request, schemas, skip=tuple(method.path_params))}}}
-    elif method.body:
+    elif method.body and not method.client_streaming:
         op["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": _field_schema(request.fields_by_name[method.body], schemas)}}}
-    response = method.response_class.DESCRIPTOR
-    if method.response_body:
-        result = _field_schema(response.fields_by_name[method.response_body], schemas)
-    else:
-        result = _ref(response, schemas)
-    op["responses"]["200"] = {"description": "OK", "content": {"application/json": {"schema": result}}}
+    status, success = _success(method, schemas)
+    op["responses"][status] = success
+    if method.name == "GetHealth":
+        op["responses"]["502"] = {"description": "unhealthy (still a sync envelope)",
+                                  "content": {"application/json": {"schema": success["content"]["application/json"]["schema"]}}}
     return op
 
 
@@ -104,7 +200,11 @@ def openapi_document() -> dict:
     schemas: dict = {}
     paths: dict = {}
     for method in all_methods():
-        if not method.http_method:
+        if not method.http_method or method.http_verb or method.client_streaming:
+            # Custom verbs and upload streams share a route with the method
+            # documented here (their handler dispatches on the request).
+            continue
+        if method.handler == "pebble_websocket":
             continue
         path = method.http_path + (f":{method.http_verb}" if method.http_verb else "")
         paths.setdefault(path, {})[method.http_method.lower()] = _operation(method, schemas)

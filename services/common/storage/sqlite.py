@@ -19,7 +19,7 @@ Settings (see `_connect`):
   it. The price is one fsync per commit; batch writes into one transaction
   where that matters.)
 - `foreign_keys=ON` (SQLite's default is off; PostgreSQL always enforces them).
-- `busy_timeout=5000`: another process holding the write lock (a second
+- `busy_timeout=15000`: another process holding the write lock (a second
   replica on the same file, a CLI) makes us wait up to 5 s, not fail at once.
 - The file is created mode 0600 (SQLite gives its -wal/-shm files the same).
 
@@ -46,7 +46,7 @@ log = logging.getLogger("shoal.storage.sqlite")
 
 T = TypeVar("T")
 
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MS = 15000
 SYNCHRONOUS = "FULL"
 
 sqlite3.register_converter("BOOLEAN", lambda raw: float(raw) != 0)

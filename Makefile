@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SHOAL_HOME ?= $(HOME)/.shoal
 PROTOS := $(wildcard protos/shoal/v1/*.proto)
 
-.PHONY: setup run test unit integration conformance protos check-protos bench lint clean
+.PHONY: setup run test unit integration conformance fuzz protos check-protos bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: setup
 
 conformance: setup
 	$(PY) -m tests.conformance.run_ops_suite
+
+fuzz: setup
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m tests.fuzz.run_fuzz
 
 protos: setup
 	$(PY) -m grpc_tools.protoc -Iprotos \

@@ -256,6 +256,13 @@ async def shape_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return response
 
 
+def _not_allowed(allowed: list[str]) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+
+    return handle
+
+
 def build_app(settings: Settings, handlers: dict[str, Callable[[Gateway, list[Method]], Handler]] | None = None) -> web.Application:
     """The aiohttp application with one route per documented (method, path)."""
     from gateway import handlers as hand_written
@@ -287,6 +294,11 @@ def build_app(settings: Settings, handlers: dict[str, Callable[[Gateway, list[Me
         if resource is None:
             resource = resources[path] = app.router.add_resource(path)
         resource.add_route(http_method, handler)
+    for path, resource in resources.items():
+        if "{" not in path:
+            # A literal path owns its URL for every method: PUT /users/list is
+            # 405, not an update of a user called "list".
+            resource.add_route("*", _not_allowed(sorted({r.method for r in resource})))
 
     document = openapi_document()
 

@@ -110,13 +110,14 @@ def _pebble_envelope(kind: str, result: dict | None) -> dict:
     return {"type": "object", "required": ["type", "status-code", "status"], "properties": properties}
 
 
-# Query parameters Pebble accepts only from a fixed set (anything else is 400).
+# Query parameters Pebble accepts only from a fixed set (anything else is
+# 400; empty means unset).
 _QUERY_ENUMS = {
-    ("GetHealth", "level"): ["alive", "ready"],
-    ("ListChecks", "level"): ["alive", "ready"],
-    ("ListChanges", "select"): ["all", "in-progress", "ready"],
+    ("GetHealth", "level"): ["", "alive", "ready"],
+    ("ListChecks", "level"): ["", "alive", "ready"],
+    ("ListChanges", "select"): ["", "all", "in-progress", "ready"],
     ("GetPlan", "format"): ["yaml"],
-    ("GetLogs", "follow"): ["true", "false"],
+    ("GetLogs", "follow"): ["", "true", "false"],
 }
 _REQUIRED_QUERY = {("GetPlan", "format")}
 

@@ -13,18 +13,18 @@ import time
 from collections.abc import Awaitable, Callable
 
 import grpc
+import orjson
 from aiohttp import web
 from google.protobuf import empty_pb2
 
 from gateway import lighthouse, pebble, security
-import orjson
-
 from gateway.auth import ANONYMOUS, default_caller, may_call
 from gateway.credentials import CallerCache, Credentials, MalformedCredentials, read_credentials
 from gateway.errors import HTTPError, from_rpc_error
 from gateway.listeners import peer_uid, transport_kind
 from gateway.transcode import BadRequest, build_request, to_json_value
 from services.common import signing
+from services.common.channels import open_channel
 from services.common.config import Settings
 from shoal.descriptors import Method, all_methods, methods_by_path
 from shoal.v1 import identity_pb2
@@ -68,7 +68,7 @@ class Gateway:
     # -- service calls ---------------------------------------------------
     def channel(self, service: str) -> grpc.aio.Channel:
         if service not in self.channels:
-            self.channels[service] = grpc.aio.insecure_channel(self.settings.address(service))
+            self.channels[service] = open_channel(self.settings.address(service))
         return self.channels[service]
 
     def callable(self, method: Method):
@@ -219,8 +219,9 @@ async def stream_ndjson(gw: Gateway, method: Method, request, message, caller) -
     response = web.StreamResponse(status=200)
     response.content_type = "application/json"
     await response.prepare(request)
-    from gateway.transcode import message_json
     import orjson
+
+    from gateway.transcode import message_json
 
     try:
         if first is not None:

@@ -17,6 +17,7 @@ class Settings:
     home: Path
     secret: bytes
     database_url: str = ""  # "" = SQLite files in home
+    schema_prefix: str = "shoal_"  # PostgreSQL: each service's tables in schema PREFIX+service
     pool_min: int = 1
     pool_max: int = 5
     grace: float = 10.0  # seconds to finish in-flight RPCs on SIGTERM
@@ -71,6 +72,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         home=home,
         secret=load_secret(home, env),
         database_url=env.get("SHOAL_DATABASE_URL", ""),
+        schema_prefix=env.get("SHOAL_DATABASE_SCHEMA_PREFIX", "shoal_"),
         pool_min=int(env.get("SHOAL_DB_POOL_MIN", "1")),
         pool_max=int(env.get("SHOAL_DB_POOL_MAX", "5")),
         grace=float(env.get("SHOAL_GRACE", "10")),

@@ -366,7 +366,7 @@ async def test_sqlite_settings(tmp_path):
         assert await db.fetchval("PRAGMA journal_mode") == "wal"
         assert await db.fetchval("PRAGMA synchronous") == 2  # FULL
         assert await db.fetchval("PRAGMA foreign_keys") == 1
-        assert await db.fetchval("PRAGMA busy_timeout") == 5000
+        assert await db.fetchval("PRAGMA busy_timeout") == 15000
         assert (tmp_path / "s.db").stat().st_mode & 0o777 == 0o600
         before = {t.ident for t in threading.enumerate()}
         await asyncio.gather(*(_add_user(db, f"u{i}", f"n{i}") for i in range(20)))

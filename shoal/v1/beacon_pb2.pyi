@@ -90,14 +90,16 @@ class SetAliasRequest(_message.Message):
     def __init__(self, address: _Optional[str] = ..., alias: _Optional[str] = ...) -> None: ...
 
 class ResolveInstanceRequest(_message.Message):
-    __slots__ = ("host", "min_level", "on_behalf_of")
+    __slots__ = ("host", "min_level", "on_behalf_of", "on_behalf_of_access")
     HOST_FIELD_NUMBER: _ClassVar[int]
     MIN_LEVEL_FIELD_NUMBER: _ClassVar[int]
     ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
+    ON_BEHALF_OF_ACCESS_FIELD_NUMBER: _ClassVar[int]
     host: str
     min_level: int
     on_behalf_of: str
-    def __init__(self, host: _Optional[str] = ..., min_level: _Optional[int] = ..., on_behalf_of: _Optional[str] = ...) -> None: ...
+    on_behalf_of_access: str
+    def __init__(self, host: _Optional[str] = ..., min_level: _Optional[int] = ..., on_behalf_of: _Optional[str] = ..., on_behalf_of_access: _Optional[str] = ...) -> None: ...
 
 class ResolvedInstance(_message.Message):
     __slots__ = ("instance_address", "beacon_address", "token")

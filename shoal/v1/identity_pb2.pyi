@@ -440,3 +440,47 @@ class AuthenticateResponse(_message.Message):
     error_json: str
     generation: int
     def __init__(self, matched: _Optional[bool] = ..., name: _Optional[str] = ..., access: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., method: _Optional[str] = ..., csrf_token: _Optional[str] = ..., http_status: _Optional[int] = ..., error_json: _Optional[str] = ..., generation: _Optional[int] = ...) -> None: ...
+
+class GetUserLevelsRequest(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    def __init__(self, user: _Optional[str] = ...) -> None: ...
+
+class UserLevels(_message.Message):
+    __slots__ = ("found", "auth_level", "beacons", "applications")
+    class BeaconsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ApplicationsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    AUTH_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    BEACONS_FIELD_NUMBER: _ClassVar[int]
+    APPLICATIONS_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    auth_level: int
+    beacons: _containers.ScalarMap[str, int]
+    applications: _containers.ScalarMap[str, int]
+    def __init__(self, found: _Optional[bool] = ..., auth_level: _Optional[int] = ..., beacons: _Optional[_Mapping[str, int]] = ..., applications: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class SetResourceLevelRequest(_message.Message):
+    __slots__ = ("user", "kind", "resource", "level")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    kind: str
+    resource: str
+    level: int
+    def __init__(self, user: _Optional[str] = ..., kind: _Optional[str] = ..., resource: _Optional[str] = ..., level: _Optional[int] = ...) -> None: ...

@@ -150,6 +150,16 @@ class IdentityStub:
                 request_serializer=shoal_dot_v1_dot_identity__pb2.AuthenticateRequest.SerializeToString,
                 response_deserializer=shoal_dot_v1_dot_identity__pb2.AuthenticateResponse.FromString,
                 _registered_method=True)
+        self.GetUserLevels = channel.unary_unary(
+                '/shoal.v1.Identity/GetUserLevels',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.GetUserLevelsRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_identity__pb2.UserLevels.FromString,
+                _registered_method=True)
+        self.SetResourceLevel = channel.unary_unary(
+                '/shoal.v1.Identity/SetResourceLevel',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.SetResourceLevelRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_identity__pb2.UserLevels.FromString,
+                _registered_method=True)
 
 
 class IdentityServicer:
@@ -298,6 +308,21 @@ class IdentityServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUserLevels(self, request, context):
+        """A user's Lighthouse levels, for the beacon and application services
+        (never exposed over HTTP).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetResourceLevel(self, request, context):
+        """Sets one resource level of a user (a level < 0 removes it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -415,6 +440,16 @@ def add_IdentityServicer_to_server(servicer, server):
                     servicer.Authenticate,
                     request_deserializer=shoal_dot_v1_dot_identity__pb2.AuthenticateRequest.FromString,
                     response_serializer=shoal_dot_v1_dot_identity__pb2.AuthenticateResponse.SerializeToString,
+            ),
+            'GetUserLevels': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserLevels,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.GetUserLevelsRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_identity__pb2.UserLevels.SerializeToString,
+            ),
+            'SetResourceLevel': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetResourceLevel,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.SetResourceLevelRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_identity__pb2.UserLevels.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1038,6 +1073,60 @@ class Identity:
             '/shoal.v1.Identity/Authenticate',
             shoal_dot_v1_dot_identity__pb2.AuthenticateRequest.SerializeToString,
             shoal_dot_v1_dot_identity__pb2.AuthenticateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserLevels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/GetUserLevels',
+            shoal_dot_v1_dot_identity__pb2.GetUserLevelsRequest.SerializeToString,
+            shoal_dot_v1_dot_identity__pb2.UserLevels.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetResourceLevel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/SetResourceLevel',
+            shoal_dot_v1_dot_identity__pb2.SetResourceLevelRequest.SerializeToString,
+            shoal_dot_v1_dot_identity__pb2.UserLevels.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,7 +11,7 @@ from pathlib import Path
 from services.plan import layers as layer_rules
 from services.plan.changes import Change, ChangeManager, TaskSpec
 from services.plan.checks import CheckManager
-from services.plan.notices import Notice, NoticeBook
+from services.plan.notices import Notice, NoticeBook, format_time
 from services.plan.planstate import PlanState
 from services.plan.store import PlanStore
 from services.plan.supervisor import StartError, Supervisor
@@ -235,6 +235,6 @@ class PlanDaemon:
             info = {"name": name, "startup": "enabled" if service.enabled else "disabled",
                     "current": status.current}
             if status.since is not None:
-                info["current-since"] = status.since
+                info["current-since"] = format_time(status.since, local=True)
             out.append(info)
         return out

@@ -301,6 +301,10 @@ def build_app(settings: Settings, handlers: dict[str, Callable[[Gateway, list[Me
             # 405, not an update of a user called "list".
             resource.add_route("*", _not_allowed(sorted({r.method for r in resource})))
 
+    from gateway.proxy import add_proxy_routes
+
+    add_proxy_routes(app, gw, handlers)  # /api/v0.2/d/{Host}/v1/...: instances' Pebble APIs
+
     document = openapi_document()
 
     async def serve_openapi(request: web.Request) -> web.Response:

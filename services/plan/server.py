@@ -12,6 +12,7 @@ from services.common import errors
 from services.common.config import Settings
 from services.common.interceptor import caller_of
 from services.common.server import serve
+from services.plan import beacon_agent
 from services.plan import layers as layer_rules
 from services.plan.changes import ChangeError
 from services.plan.checks import CheckError
@@ -246,13 +247,29 @@ class PlanServicer(plan_pb2_grpc.PlanServicer):
             async for entry in logs.follow(names):
                 yield plan_pb2.LogEntry(time=entry.time_text, service=entry.service, message=entry.message)
 
+    # -- as a beacon ------------------------------------------------------------
+    agent_address = ""  # the address this agent listens on (set by run)
+
+    async def ListAgentInstances(self, request, context):
+        live = self.daemon.exit_code is None or not self.daemon.exit_code.done()
+        return plan_pb2.ListAgentInstancesResponse(instances=[plan_pb2.AgentInstance(
+            name=beacon_agent.agent_name(), address=beacon_agent.reported_address(self.agent_address),
+            version=__version__, can_access=live,
+        )])
+
 
 async def run(settings: Settings, args) -> None:
     daemon = PlanDaemon(settings.home)
+    address = getattr(args, "listen", "") or None
+    token, generated = beacon_agent.load_token(settings.home, getattr(args, "beacon_token", "") or "")
+    if generated:
+        beacon_agent.announce(generated, settings.home)
 
     async def register(server: grpc.aio.Server):
         await daemon.start()
-        plan_pb2_grpc.add_PlanServicer_to_server(PlanServicer(settings, daemon), server)
+        servicer = PlanServicer(settings, daemon)
+        servicer.agent_address = address or ""
+        plan_pb2_grpc.add_PlanServicer_to_server(servicer, server)
         return daemon.stop
 
-    await serve("plan", settings, register, address=getattr(args, "listen", "") or None)
+    await serve("plan", settings, register, address=address, authenticators=(beacon_agent.authenticator(token),))

@@ -35,19 +35,25 @@ class Deployment(_message.Message):
     version: int
     def __init__(self, id: _Optional[int] = ..., creator: _Optional[str] = ..., date: _Optional[str] = ..., command: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
 
-class CreateApplicationRequest(_message.Message):
-    __slots__ = ("name", "command", "instances", "start", "force_pull")
+class ApplicationSpec(_message.Message):
+    __slots__ = ("name", "command", "instances")
     NAME_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
-    START_FIELD_NUMBER: _ClassVar[int]
-    FORCE_PULL_FIELD_NUMBER: _ClassVar[int]
     name: str
     command: _struct_pb2.Struct
     instances: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., command: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., instances: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreateApplicationRequest(_message.Message):
+    __slots__ = ("application", "start", "force_pull")
+    APPLICATION_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    FORCE_PULL_FIELD_NUMBER: _ClassVar[int]
+    application: ApplicationSpec
     start: bool
     force_pull: bool
-    def __init__(self, name: _Optional[str] = ..., command: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., instances: _Optional[_Iterable[str]] = ..., start: _Optional[bool] = ..., force_pull: _Optional[bool] = ...) -> None: ...
+    def __init__(self, application: _Optional[_Union[ApplicationSpec, _Mapping]] = ..., start: _Optional[bool] = ..., force_pull: _Optional[bool] = ...) -> None: ...
 
 class ListApplicationsRequest(_message.Message):
     __slots__ = ()
@@ -89,19 +95,25 @@ class RevertApplicationRequest(_message.Message):
     force_pull: bool
     def __init__(self, id: _Optional[str] = ..., target: _Optional[str] = ..., force_pull: _Optional[bool] = ...) -> None: ...
 
-class UpdateApplicationRequest(_message.Message):
-    __slots__ = ("id", "restart", "command", "add", "remove")
-    ID_FIELD_NUMBER: _ClassVar[int]
-    RESTART_FIELD_NUMBER: _ClassVar[int]
+class ApplicationChange(_message.Message):
+    __slots__ = ("command", "add", "remove")
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     ADD_FIELD_NUMBER: _ClassVar[int]
     REMOVE_FIELD_NUMBER: _ClassVar[int]
-    id: str
-    restart: bool
     command: _struct_pb2.Struct
     add: _containers.RepeatedScalarFieldContainer[str]
     remove: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., restart: _Optional[bool] = ..., command: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., add: _Optional[_Iterable[str]] = ..., remove: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, command: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., add: _Optional[_Iterable[str]] = ..., remove: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdateApplicationRequest(_message.Message):
+    __slots__ = ("id", "restart", "change")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RESTART_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    restart: bool
+    change: ApplicationChange
+    def __init__(self, id: _Optional[str] = ..., restart: _Optional[bool] = ..., change: _Optional[_Union[ApplicationChange, _Mapping]] = ...) -> None: ...
 
 class StreamEvent(_message.Message):
     __slots__ = ("status", "method", "endpoint", "message", "code", "instance", "item", "total")

@@ -1,0 +1,42 @@
+import pytest
+import yaml
+
+from services.application.command import check_command, label_for, layer_text
+from services.application.model import ModelError
+from services.plan.layers import parse_layer
+
+
+def test_a_command_becomes_a_one_service_layer_that_replaces():
+    command = check_command("web", {"command": "sleep 100", "environment": {"A": "1"}, "override": "merge"})
+    assert command == {"command": "sleep 100", "environment": {"A": "1"}}
+    text = layer_text("web", command, summary="shoal application web, deployment 3")
+    layer = parse_layer(0, label_for("web"), text)
+    assert list(layer.services) == ["web"]
+    service = layer.services["web"]
+    assert service.override == "replace" and service.command == "sleep 100" and service.environment == {"A": "1"}
+    assert yaml.safe_load(text)["summary"] == "shoal application web, deployment 3"
+
+
+def test_whole_numbers_from_json_stay_integers():
+    command = check_command("web", {"command": "x", "user-id": 1000.0, "backoff-factor": 1.5})
+    assert command["user-id"] == 1000 and isinstance(command["user-id"], int)
+    assert parse_layer(0, "app-web", layer_text("web", command)).services["web"].user_id == 1000
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (None, "Command is empty"),
+        ({}, "Command is empty"),
+        ({"environment": {"A": "1"}}, 'must give "command"'),
+        ({"command": "  "}, 'must give "command"'),
+        ({"command": "sleep 'x"}, 'plan service "web" command invalid'),
+        ({"command": "x", "bogus": 1}, "field bogus not found in type plan.Service"),
+        ({"command": "x", "on-failure": "explode"}, 'on-failure action "explode" invalid'),
+        ({"command": "x", "environment": ["A=1"]}, "cannot unmarshal"),
+    ],
+)
+def test_bad_commands_are_refused_with_the_plans_own_messages(command, message):
+    with pytest.raises(ModelError, match=message) as caught:
+        check_command("web", command)
+    assert caught.value.status == 400

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+
+# gRPC's fork handlers run in every child the plan service forks for a
+# service while other threads are inside gRPC, and the child can die before
+# exec ("exited quickly with code -1"). Shoal never forks a gRPC user, so
+# they are off for every process started from here (before grpc is imported).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 
 def _event_loop() -> None:

@@ -25,8 +25,7 @@ from yarl import URL
 from gateway.app import DEFAULT_DEADLINE, Gateway, Handler, error_response, generic_handler
 from gateway.errors import HTTPError, from_rpc_error
 from services.common import signing
-from services.common.channels import open_channel
-from services.plan.beacon_agent import token_metadata
+from services.plan.beacon_agent import open_agent_channel, token_metadata
 from shoal.descriptors import Method, all_methods, methods_by_path
 from shoal.v1 import beacon_pb2
 
@@ -111,8 +110,13 @@ class InstanceProxy:
 
     def channel_to(self, address: str) -> grpc.aio.Channel:
         channel = self.channels.pop(address, None)
+        if channel is not None and channel.get_state() == grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+            # The instance was down: a fresh channel tries it now rather than
+            # failing fast until the old one's reconnect backoff ends.
+            asyncio.get_running_loop().create_task(channel.close())
+            channel = None
         if channel is None:
-            channel = open_channel(address)
+            channel = open_agent_channel(address)
             while len(self.channels) >= MAX_CHANNELS:
                 _, old = self.channels.popitem(last=False)
                 asyncio.get_running_loop().create_task(old.close(grace=30))  # after its calls end

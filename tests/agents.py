@@ -27,14 +27,15 @@ class Agent:
     port: int = field(default_factory=free_port)
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     process: subprocess.Popen | None = None
+    extra_env: dict = field(default_factory=dict)
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> Agent:
+    def spawn(self) -> Agent:
         self.home.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "SHOAL_HOME": str(self.home), "SHOAL_GRACE": "3"}
+        env = {**os.environ, "SHOAL_HOME": str(self.home), "SHOAL_GRACE": "3", **self.extra_env}
         env.pop("SHOAL_SECRET", None)  # an agent elsewhere: a secret of its own
         with open(self.home.parent / f"{self.home.name}.log", "ab") as log:
             self.process = subprocess.Popen(
@@ -42,6 +43,9 @@ class Agent:
                  "--listen", self.address, "--beacon-token", self.token],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> Agent:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -53,6 +57,9 @@ class Agent:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+
+    def start(self, timeout: float = 30) -> Agent:
+        return self.spawn().wait_ready(timeout)
 
     def call(self, rpc: str, request, timeout: float = 10):
         with grpc.insecure_channel(self.address) as channel:
@@ -74,3 +81,14 @@ class Agent:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def start_agents(base: Path, count: int) -> list[Agent]:
+    """`count` agents under `base`, started together."""
+    agents = [Agent(base / f"agent{n}").spawn() for n in range(count)]
+    try:
+        return [agent.wait_ready() for agent in agents]
+    except BaseException:
+        for agent in agents:
+            agent.stop()
+        raise

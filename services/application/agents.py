@@ -12,8 +12,7 @@ import grpc
 
 from services.application import stream
 from services.application.stream import Outcome
-from services.common.channels import open_channel
-from services.plan.beacon_agent import token_metadata
+from services.plan.beacon_agent import open_agent_channel, token_metadata
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
 CALL_TIMEOUT = 10.0
@@ -54,8 +53,13 @@ class Agents:
 
     def _stub(self, address: str) -> plan_pb2_grpc.PlanStub:
         channel = self._channels.pop(address, None)
+        if channel is not None and channel.get_state() == grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+            # The instance was down: a fresh channel tries it now rather than
+            # failing fast until the old one's reconnect backoff ends.
+            asyncio.get_running_loop().create_task(channel.close())
+            channel = None
         if channel is None:
-            channel = open_channel(address)
+            channel = open_agent_channel(address)
             while len(self._channels) >= MAX_CHANNELS:
                 _, old = self._channels.popitem(last=False)
                 asyncio.get_running_loop().create_task(old.close(grace=30))

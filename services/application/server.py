@@ -53,7 +53,7 @@ NOT_PERMITTED = "applications: user not permitted to modify application"
 
 def _model_error(error: ModelError) -> errors.ServiceError:
     if error.status == 404:
-        return errors.not_found(error.message)
+        return errors.not_found(error.message, kind="applications")
     return errors.invalid(error.message)
 
 
@@ -142,7 +142,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
         """The application named by `{Id}`, if the caller holds `needed` on it."""
         row = await self.store.application(parse_ref(ref_text))
         if row is None:
-            raise errors.not_found(UNKNOWN_APP)
+            raise errors.not_found(UNKNOWN_APP, kind="applications")
         held = await self.directory.levels(caller.identity, caller.access)
         if held.application(row["name"]) < needed:
             raise errors.denied(NOT_PERMITTED)
@@ -231,7 +231,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
             raise _model_error(error) from None
         row = await self.store.application(parse_ref(request.id))
         if row is None:
-            raise errors.not_found(UNKNOWN_APP)
+            raise errors.not_found(UNKNOWN_APP, kind="applications")
         held = await self.directory.levels(caller.identity, caller.access)
         if held.application(row["name"]) < levels.ACCESS:
             return application_pb2.ListDeploymentsResponse()  # as Lighthouse: [] rather than 403

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import grpc
 
 from services.beacon.addresses import is_address
-from services.common.channels import open_channel
-from services.plan.beacon_agent import token_metadata
+from services.plan.beacon_agent import open_agent_channel, token_metadata
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
 POLL_TIMEOUT = 10.0
@@ -40,7 +39,7 @@ def poll_failure(address: str, error: grpc.aio.AioRpcError, timeout: float = POL
 async def poll(address: str, token: str, timeout: float = POLL_TIMEOUT) -> list[Reported]:
     """The instances behind the beacon at `address`; an instance reported
     without an address is the agent itself, at `address`."""
-    channel = open_channel(address)
+    channel = open_agent_channel(address)
     try:
         answer = await plan_pb2_grpc.PlanStub(channel).ListAgentInstances(
             plan_pb2.ListAgentInstancesRequest(), metadata=token_metadata(token), timeout=timeout

@@ -185,7 +185,7 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
         address = await self.store.resolve(request.host)
         instance = await self.store.instance(address)
         if instance is None:
-            raise errors.not_found(f"beacons: unknown instance {request.host}")
+            raise errors.not_found(f"beacons: unknown instance {request.host}", kind="beacons")
         held = await self.directory.levels(request.on_behalf_of, request.on_behalf_of_access)
         if held.beacon(instance["beacon_address"]) < min_level:
             raise errors.denied(f"beacons: user not permitted to access instance {request.host}")

@@ -6,10 +6,11 @@ import grpc
 
 from services.common.config import Settings
 from services.common.server import serve
+from services.identity.levels_rpc import LevelsRPC
 from shoal.v1 import identity_pb2, identity_pb2_grpc
 
 
-class IdentityServicer(identity_pb2_grpc.IdentityServicer):
+class IdentityServicer(LevelsRPC, identity_pb2_grpc.IdentityServicer):
     def __init__(self, settings: Settings):
         self.settings = settings
 

@@ -7,15 +7,18 @@ The tests in this module build on each other, in order.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
 import grpc
 import pytest
 
@@ -126,6 +129,25 @@ def as_nobody(socket_path: str, method: str, path: str, body=None) -> tuple[int,
     return status, text.encode()
 
 
+def stored_beacon_rows(suite) -> list[bytes]:
+    """Every stored beacon row, as bytes, from whichever database the suite uses."""
+    url = suite.env.get("SHOAL_DATABASE_URL", "")
+    if url:
+        schema = suite.env.get("SHOAL_DATABASE_SCHEMA_PREFIX", "shoal_") + "beacon"
+
+        async def read() -> list[bytes]:
+            connection = await asyncpg.connect(url)
+            try:
+                rows = await connection.fetch(f'SELECT * FROM "{schema}".beacons')
+            finally:
+                await connection.close()
+            return [repr(tuple(r.values())).encode() for r in rows]
+
+        return asyncio.run(read())
+    with sqlite3.connect(suite.home / "beacon.db") as db:
+        return [repr(row).encode() for row in db.execute("SELECT * FROM beacons")]
+
+
 # -- beacons --------------------------------------------------------------------
 
 
@@ -181,8 +203,8 @@ def test_beacon_tokens_are_never_shown_nor_stored_in_clear(suite, agents):
     for path in ["/api/v0.2/beacons/list", *(f"/api/v0.2/beacons/list/node{n}" for n in range(3))]:
         body = suite.unix("GET", path).body
         assert not any(agent.token.encode() in body for agent in agents)
-    stored = b"".join(p.read_bytes() for p in suite.home.glob("beacon.db*"))
-    assert stored and not any(agent.token.encode() in stored for agent in agents)
+    stored = stored_beacon_rows(suite)
+    assert len(stored) == 3 and not any(agent.token.encode() in row for row in stored for agent in agents)
 
 
 def test_a_token_change_takes_effect_and_an_unreachable_beacon_shows_cannot_access(suite, agents):

@@ -82,7 +82,7 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
 
     # -- routes ---------------------------------------------------------------
     async def CreateBeacon(self, request, context):
-        user, _ = await self._levels(context)
+        user = caller_of(context, self.settings.secret).identity
         try:
             address = check_address(request.address)
             alias = check_alias(request.alias)

@@ -1,8 +1,9 @@
 """The caller, signed into gRPC metadata.
 
 The gateway (and each service calling another) puts the authenticated caller
-in metadata: `shoal-identity`, `shoal-access`, `shoal-uid`, `shoal-scopes` and
-`shoal-caller`, which is `v1.<expiry>.<hex HMAC-SHA256>` over a domain string
+in metadata: `shoal-identity`, `shoal-access`, `shoal-uid`, `shoal-scopes`,
+`shoal-origin` (the client's address: an IP, or "local" for the unix socket)
+and `shoal-caller`, which is `v1.<expiry>.<hex HMAC-SHA256>` over a domain string
 and the length-prefixed values with the cluster secret. A service trusts no
 caller value it cannot verify this way.
 """
@@ -21,8 +22,9 @@ IDENTITY = "shoal-identity"
 ACCESS = "shoal-access"
 UID = "shoal-uid"
 SCOPES = "shoal-scopes"
+ORIGIN = "shoal-origin"
 SIGNATURE = "shoal-caller"
-CALLER_KEYS = (IDENTITY, ACCESS, UID, SCOPES, SIGNATURE)
+CALLER_KEYS = (IDENTITY, ACCESS, UID, SCOPES, ORIGIN, SIGNATURE)
 
 DEFAULT_TTL = 60.0
 _DOMAIN = b"shoal.caller\x00v1\x00"
@@ -36,6 +38,7 @@ class Caller:
     access: str  # untrusted | metrics | read | admin | internal
     uid: int | None = None
     scopes: tuple[str, ...] = field(default_factory=tuple)
+    origin: str = ""  # the client's IP, "local" (unix socket), or "" (a service)
 
     def at_least(self, access: str) -> bool:
         return ACCESS_RANK.get(self.access, 0) >= ACCESS_RANK[access]
@@ -55,6 +58,7 @@ def _mac(secret: bytes, caller: Caller, expiry: int) -> str:
         caller.access,
         "" if caller.uid is None else str(caller.uid),
         ",".join(caller.scopes),
+        caller.origin,
         str(expiry),
     ]
     message = bytearray(_DOMAIN)
@@ -72,6 +76,7 @@ def sign(secret: bytes, caller: Caller, ttl: float = DEFAULT_TTL) -> tuple[tuple
         (ACCESS, caller.access),
         (UID, "" if caller.uid is None else str(caller.uid)),
         (SCOPES, ",".join(caller.scopes)),
+        (ORIGIN, caller.origin),
         (SIGNATURE, f"v1.{expiry}.{_mac(secret, caller, expiry)}"),
     )
 
@@ -101,6 +106,7 @@ def verify(secret: bytes, metadata) -> Caller:
             access=values[ACCESS],
             uid=int(uid_text) if uid_text else None,
             scopes=tuple(s for s in values.get(SCOPES, "").split(",") if s),
+            origin=values.get(ORIGIN, ""),
         )
     except ValueError:
         raise CallerError("malformed caller uid") from None

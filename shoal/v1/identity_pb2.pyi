@@ -314,12 +314,16 @@ class ResetLockoutResponse(_message.Message):
     def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ...) -> None: ...
 
 class RecoveryRequest(_message.Message):
-    __slots__ = ("action", "duration")
+    __slots__ = ("action", "duration", "token", "identifier")
     ACTION_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
     action: str
     duration: int
-    def __init__(self, action: _Optional[str] = ..., duration: _Optional[int] = ...) -> None: ...
+    token: str
+    identifier: str
+    def __init__(self, action: _Optional[str] = ..., duration: _Optional[int] = ..., token: _Optional[str] = ..., identifier: _Optional[str] = ...) -> None: ...
 
 class RecoveryResponse(_message.Message):
     __slots__ = ("success", "token", "expires_in_minutes", "message")

@@ -7,9 +7,10 @@
 - Resource levels (per beacon address, per application name): ACCESS 0,
   MODIFY 1, OWNER 2; a missing entry reads as -1; writing a level below 0
   deletes the entry.
-- Granting beacon levels through `PUT /users/{Email}` needs the caller to
-  hold at least MODIFY on that beacon and the level to be at most the
-  caller's own there; one bad entry fails the whole update.
+- Granting beacon (and, beyond Lighthouse, application) levels through
+  `PUT /users/{Email}` needs the caller to hold at least MODIFY on that
+  resource and the level to be at most the caller's own there; one bad
+  entry fails the whole update.
 
 Refusals raise `UserLevelError(http_status, cause, message)`, which the
 servicer turns into Lighthouse's `{"Cause", "Message"}` body.
@@ -102,6 +103,7 @@ class UserUpdate:
     auth_level: int | None = None
     password: str | None = None
     beacons: Mapping[str, int] = field(default_factory=dict)
+    applications: Mapping[str, int] = field(default_factory=dict)
 
 
 def validate_user_update(
@@ -132,21 +134,25 @@ def validate_user_update(
     if password is not None and not isinstance(password, str):
         raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
 
-    beacons = body.get("Beacons")
-    if beacons is None:
-        beacons = {}
-    if not isinstance(beacons, Mapping) or not all(
-        isinstance(k, str) and _is_int(v) for k, v in beacons.items()
-    ):
-        raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
-    for address, level in beacons.items():
-        if not can_grant(caller.permissions, BEACONS, address, level):
-            raise UserLevelError(403, CAUSE, UPDATE_REFUSED)
+    grants: dict[str, dict[str, int]] = {}
+    for kind in KINDS:
+        entries = body.get(kind)
+        if entries is None:
+            entries = {}
+        if not isinstance(entries, Mapping) or not all(
+            isinstance(k, str) and _is_int(v) for k, v in entries.items()
+        ):
+            raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+        for key, level in entries.items():
+            if not can_grant(caller.permissions, kind, key, level):
+                raise UserLevelError(403, CAUSE, UPDATE_REFUSED)
+        grants[kind] = dict(entries)
 
     return UserUpdate(
         auth_level=auth_level,
         password=password or None,
-        beacons=dict(beacons),
+        beacons=grants[BEACONS],
+        applications=grants[APPLICATIONS],
     )
 
 
@@ -154,8 +160,9 @@ def apply_user_update(target: LighthouseUser, update: UserUpdate) -> LighthouseU
     """The user with the update's AuthLevel and beacon levels applied. The
     password (`update.password`) is for the caller to hash and store."""
     permissions = target.permissions
-    for address, level in update.beacons.items():
-        permissions = set_resource_level(permissions, BEACONS, address, level)
+    for kind, grants in ((BEACONS, update.beacons), (APPLICATIONS, update.applications)):
+        for key, level in grants.items():
+            permissions = set_resource_level(permissions, kind, key, level)
     return replace(
         target,
         auth_level=target.auth_level if update.auth_level is None else update.auth_level,

@@ -1,0 +1,237 @@
+"""Who is calling (Authenticate, for the gateway), logins and sessions,
+lockout reset, recovery and the public security status.
+
+Authenticate tries, first match wins: a client certificate equal to a
+`cert` identity's; Basic credentials of a `basic` identity; an API token
+(an unknown or expired one is refused at once); a session; the unix peer
+uid of a `local` identity. On the unix socket a refused Basic password or a
+stale session falls back to the peer's uid, as Pebble does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import ssl
+from datetime import timedelta
+
+import grpc
+import orjson
+from google.protobuf import empty_pb2
+
+from services.common import errors
+from services.identity import audit
+from services.identity.core import IdentityCore, lock_keys, refusal
+from services.identity.recovery import RecoveryError, RecoveryTokens, hash_recovery_token
+from services.identity.store import Session
+from services.identity.tokens import hash_token
+from shoal.v1 import identity_pb2
+
+SESSION_HOURS = 24
+REMEMBER_DAYS = 30
+TOUCH_EVERY = timedelta(minutes=1)
+LOOPBACK = ("local", "127.0.0.1", "::1")
+INVALID_TOKEN = {"error": "invalid_token", "message": "Invalid API token"}
+SESSION_EXPIRED = {"error": "session_expired", "message": "session expired or invalid; log in again"}
+
+
+def session_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def is_loopback(origin: str) -> bool:
+    return origin in LOOPBACK or origin.startswith("127.") or origin == "::ffff:127.0.0.1"
+
+
+def _refused(status: int, body: dict) -> identity_pb2.AuthenticateResponse:
+    return identity_pb2.AuthenticateResponse(http_status=status, error_json=orjson.dumps(body).decode())
+
+
+def _matched(name: str, access: str, method: str, scopes=()) -> identity_pb2.AuthenticateResponse:
+    return identity_pb2.AuthenticateResponse(matched=True, name=name, access=access, method=method, scopes=scopes)
+
+
+def _cert_der(pem: str) -> bytes | None:
+    try:
+        return ssl.PEM_cert_to_DER_cert(pem)
+    except ValueError:
+        return None
+
+
+class AuthRPC(IdentityCore):
+    async def Authenticate(self, request, context):
+        on_socket = request.HasField("peer_uid")
+        origin = request.client_ip
+        if request.cert_pem:
+            answer = await self._by_certificate(request.cert_pem)
+            if answer is not None:
+                return answer
+        if request.basic_username:
+            answer = await self._by_password(request, origin, on_socket)
+            if answer is not None:
+                return answer
+        if request.token:
+            return await self._by_token(request.token)
+        if request.session_token:
+            answer = await self._by_session(request.session_token)
+            if answer is not None or not on_socket:
+                return answer or _refused(401, SESSION_EXPIRED)
+        if on_socket:
+            found = await self.store.identity_by_uid(request.peer_uid)
+            if found is not None:
+                return _matched(found[0], found[1].access, "local")
+        return identity_pb2.AuthenticateResponse(matched=False)
+
+    async def _by_certificate(self, pem: str):
+        der = _cert_der(pem)
+        if der is None:
+            return None
+        for name, stored in (await self.store.identities()).items():
+            cert = stored.identity.cert
+            if cert is not None and _cert_der(cert.pem) == der:
+                return _matched(name, stored.identity.access, "cert")
+        return None
+
+    async def _by_password(self, request, origin: str, on_socket: bool):
+        name = request.basic_username
+        stored = await self.store.identity(name)
+        basic = stored.identity.basic if stored is not None else None
+        check = await self.check_password(
+            name, request.basic_password, basic.password if basic else None,
+            ("identity", stored.revision) if stored else None, origin, request.path, "basic",
+        )
+        if check.ok:
+            return _matched(name, stored.identity.access, "basic")
+        return None if on_socket else _refused(check.status, check.body)
+
+    async def _by_token(self, raw: str):
+        record = await self.store.token_by_hash(hash_token(raw))
+        now = self.now()
+        if record is None or not record.matches(raw, now):
+            return _refused(401, INVALID_TOKEN)
+        if record.last_used_at is None or now - record.last_used_at > TOUCH_EVERY:
+            await self.store.touch_token(record.id, now)
+        return _matched(f"token:{record.name}", record.access_level(), "token", record.scopes)
+
+    async def _by_session(self, raw: str):
+        session = await self.store.session(session_hash(raw), self.now())
+        if session is None:
+            return None
+        if session.kind == "user":
+            if await self.store.user(session.subject) is None:
+                return None
+            return _matched(session.subject, "read", "session")
+        stored = await self.store.identity(session.subject)
+        if stored is None:
+            return None
+        return _matched(session.subject, stored.identity.access, "session")
+
+    # -- logins -------------------------------------------------------------------
+    async def Login(self, request, context):
+        return await self._login(context, request.username, request.password, request.remember_me,
+                                 "/api/login", identities=True)
+
+    async def LighthouseLogin(self, request, context):
+        return await self._login(context, request.email, request.password, False,
+                                 "/api/v0.2/login", identities=False)
+
+    async def _login(self, context, name: str, password: str, remember: bool, path: str, identities: bool):
+        origin = self.caller(context).origin
+        if not name or not password:
+            raise errors.invalid("username and password are required")
+        kind, hashed, version = "user", None, None
+        stored = await self.store.identity(name) if identities else None
+        if stored is not None and stored.identity.basic is not None:
+            kind, hashed, version = "identity", stored.identity.basic.password, ("identity", stored.revision)
+        else:
+            user = await self.store.user(name)
+            if user is not None:
+                hashed, version = user.password_hash, ("user", user.password_hash)
+        check = await self.check_password(name, password, hashed, version, origin, path, "login")
+        if not check.ok:
+            if not identities and check.status == 401:
+                raise errors.ServiceError(grpc.StatusCode.UNAUTHENTICATED, "email or password incorrect",
+                                          kind="auth", http_status=401)
+            raise refusal(check.status, check.body)
+        raw = secrets.token_urlsafe(32)
+        lifetime = timedelta(days=REMEMBER_DAYS) if remember else timedelta(hours=SESSION_HOURS)
+        now = self.now()
+        await self.store.add_session(session_hash(raw), Session(kind, name, origin, now + lifetime), now)
+        await self.record(audit.LOGIN, user=name, ip=origin, path=path, details=f"session ({kind})")
+        return identity_pb2.LoginResponse(
+            success=True, message="Successfully logged in", session_token=raw,
+            max_age_seconds=int(lifetime.total_seconds()),
+        )
+
+    async def Logout(self, request, context):
+        return await self._logout(context, request.session_token, "/api/logout")
+
+    async def LighthouseLogout(self, request, context):
+        return await self._logout(context, request.session_token, "/api/v0.2/logout")
+
+    async def _logout(self, context, raw: str, path: str):
+        if raw:
+            session = await self.store.delete_session(session_hash(raw))
+            if session is not None:
+                await self.record(audit.LOGOUT, user=session.subject, ip=self.caller(context).origin, path=path)
+        return empty_pb2.Empty()
+
+    # -- lockout, recovery, status --------------------------------------------------
+    async def ResetLockout(self, request, context):
+        identifier = request.identifier.strip()
+        if not identifier:
+            raise errors.ServiceError(grpc.StatusCode.INVALID_ARGUMENT, "identifier is required",
+                                      kind="missing_identifier")
+        caller = self.caller(context)
+        await self.store.reset_lockouts(lock_keys(identifier, identifier))
+        await self.record(audit.LOCKOUT_RESET, user=caller.identity, ip=caller.origin,
+                          path="/api/security/reset-lockout", details=f"reset {identifier}")
+        return identity_pb2.ResetLockoutResponse(success=True, message=f"Lockout reset for {identifier}")
+
+    async def Recovery(self, request, context):
+        caller = self.caller(context)
+        origin = caller.origin
+        path = "/api/security/recovery"
+        if request.action == "generate_token":
+            if not is_loopback(origin):
+                raise refusal(403, {"error": "forbidden",
+                                    "message": "Recovery tokens can only be generated from this machine"})
+            try:
+                raw, record = RecoveryTokens().create(origin, self.now(), request.duration or None)
+            except RecoveryError as error:
+                raise errors.invalid(error.message) from None
+            await self.store.add_recovery_token(record)
+            minutes = int((record.expires_at - record.created_at).total_seconds() // 60)
+            await self.record(audit.RECOVERY_TOKEN_CREATED, user=caller.identity, ip=origin, path=path)
+            return identity_pb2.RecoveryResponse(
+                success=True, token=raw, expires_in_minutes=minutes,
+                message=f"Recovery token valid for {minutes} minutes, once, from {origin}",
+            )
+        if request.action == "reset_lockout":
+            if not request.token or not await self.store.consume_recovery_token(
+                hash_recovery_token(request.token), origin, self.now()
+            ):
+                await self.record(audit.LOCKOUT_RESET, ip=origin, path=path, success=False,
+                                  details="recovery token refused")
+                raise refusal(403, {"error": "forbidden",
+                                    "message": "Recovery requires a valid recovery token from the address that made it"})
+            if request.identifier:
+                await self.store.reset_lockouts(lock_keys(request.identifier, request.identifier))
+                what = request.identifier
+            else:
+                await self.store.reset_all_lockouts()
+                what = "every account and address"
+            await self.record(audit.LOCKOUT_RESET, ip=origin, path=path, details=f"recovery: reset {what}")
+            return identity_pb2.RecoveryResponse(success=True, message=f"Lockout reset for {what}")
+        return identity_pb2.RecoveryResponse(
+            success=False, message="Invalid action. Use 'generate_token' or 'reset_lockout'"
+        )
+
+    async def GetSecurityStatus(self, request, context):
+        identities = await self.store.count("identities")
+        tokens = await self.store.count("tokens")
+        users = await self.store.count("users")
+        return identity_pb2.SecurityStatus(
+            has_authentication=bool(identities or tokens or users),
+            api_token_count=tokens, identity_count=identities, user_count=users,
+        )

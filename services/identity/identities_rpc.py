@@ -1,0 +1,47 @@
+"""GET/POST /v1/identities over the store (rules in identities.py)."""
+
+from __future__ import annotations
+
+from google.protobuf import empty_pb2, json_format
+
+from services.identity import audit
+from services.identity.core import IdentityCore, service_error
+from services.identity.identities import IdentityError, apply_identity_action, render_identities
+from shoal.v1 import identity_pb2
+
+PATH = "/v1/identities"
+
+
+def _whole_numbers(value):
+    """JSON numbers come through protobuf's Struct as floats: 42.0 → 42."""
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class IdentitiesRPC(IdentityCore):
+    async def ListIdentities(self, request, context):
+        stored = await self.store.identities()
+        rendered = render_identities({name: s.identity for name, s in stored.items()})
+        return json_format.ParseDict({"identities": rendered}, identity_pb2.ListIdentitiesResponse())
+
+    async def IdentitiesAction(self, request, context):
+        caller = self.caller(context)
+        payload = _whole_numbers(json_format.MessageToDict(request.identities)) if request.HasField("identities") else {}
+        try:
+            before, after = await self.store.change_identities(
+                lambda current: apply_identity_action(current, request.action, payload)
+            )
+        except IdentityError as error:
+            raise service_error(error) from None
+        changed = sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
+        for name in changed:
+            if self.hasher.cache is not None:
+                self.hasher.cache.invalidate(name)
+        await self.record(audit.IDENTITIES_CHANGED, user=caller.identity, ip=caller.origin, path=PATH,
+                          details=f"{request.action}: {', '.join(changed) or 'no change'}")
+        return empty_pb2.Empty()

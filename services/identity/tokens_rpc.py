@@ -1,0 +1,128 @@
+"""API tokens: /api/security/tokens*, validate-token (rules in tokens.py).
+
+A caller that is itself a token may only manage tokens whose scopes it
+holds (the escalation guard); every outcome, refusals too, is audited."""
+
+from __future__ import annotations
+
+from google.protobuf import empty_pb2, json_format
+
+from services.common import errors
+from services.identity import audit
+from services.identity.core import IdentityCore, service_error
+from services.identity.tokens import (
+    EscalationError,
+    TokenError,
+    TokenRecord,
+    check_escalation,
+    create_token,
+    hash_token,
+    parse_expires_in,
+    rotate_token,
+    validate_name,
+    validate_scopes,
+    validate_update,
+)
+from shoal.v1 import identity_pb2
+
+PATH = "/api/security/tokens"
+
+
+def _record(record: TokenRecord) -> identity_pb2.TokenRecord:
+    return json_format.ParseDict(record.to_dto(), identity_pb2.TokenRecord())
+
+
+def _list(value) -> list:
+    return json_format.MessageToDict(value) if value is not None else None
+
+
+class TokensRPC(IdentityCore):
+    def _token_scopes(self, caller):
+        """The caller's scopes when it is a token, else None (no guard)."""
+        return caller.scopes if caller.identity.startswith("token:") else None
+
+    async def _guarded(self, caller, action: str, scopes, event: str, target: str) -> None:
+        try:
+            check_escalation(self._token_scopes(caller), action, scopes)
+        except EscalationError as error:
+            await self.record(event, user=caller.identity, ip=caller.origin, path=PATH, success=False,
+                              details=f"{target}: {error.message}")
+            raise service_error(error, kind="forbidden") from None
+
+    async def _existing(self, token_id: str) -> TokenRecord:
+        record = await self.store.token(token_id)
+        if record is None:
+            raise errors.not_found("Token not found", kind="not_found")
+        return record
+
+    async def ListTokens(self, request, context):
+        return identity_pb2.ListTokensResponse(tokens=[_record(r) for r in await self.store.tokens()])
+
+    async def CreateToken(self, request, context):
+        caller = self.caller(context)
+        try:
+            name = validate_name(request.name)
+            scopes = validate_scopes(_list(request.scopes) if request.HasField("scopes") else None)
+            expires_in = parse_expires_in(request.expires_in)
+        except TokenError as error:
+            raise service_error(error) from None
+        await self._guarded(caller, "create", scopes, audit.TOKEN_CREATED, name)
+        raw, record = create_token(name, self.now(), scopes, expires_in)
+        await self.store.add_token(record)
+        await self.record(audit.TOKEN_CREATED, user=caller.identity, ip=caller.origin, path=PATH,
+                          details=f"{record.id} {name} scopes={','.join(scopes)}")
+        return identity_pb2.TokenWithSecret(token=raw, record=_record(record))
+
+    async def GetToken(self, request, context):
+        return identity_pb2.TokenRecordResponse(record=_record(await self._existing(request.id)))
+
+    async def UpdateToken(self, request, context):
+        caller = self.caller(context)
+        body = {}
+        if request.HasField("name"):
+            body["name"] = request.name
+        if request.HasField("scopes"):
+            body["scopes"] = _list(request.scopes)
+        try:
+            update = validate_update(body)
+        except TokenError as error:
+            raise service_error(error) from None
+        record = await self._existing(request.id)
+        await self._guarded(caller, "update", record.scopes, audit.TOKEN_UPDATED, record.id)
+        if update.scopes is not None:
+            await self._guarded(caller, "grant", update.scopes, audit.TOKEN_UPDATED, record.id)
+        from dataclasses import replace
+
+        new = replace(record, name=update.name or record.name, scopes=update.scopes or record.scopes)
+        if not await self.store.save_token(new, record.hash):
+            raise errors.conflict("the token changed meanwhile; try again")
+        await self.record(audit.TOKEN_UPDATED, user=caller.identity, ip=caller.origin, path=PATH,
+                          details=f"{record.id} {new.name} scopes={','.join(new.scopes)}")
+        return identity_pb2.TokenRecordResponse(record=_record(new))
+
+    async def DeleteToken(self, request, context):
+        caller = self.caller(context)
+        record = await self._existing(request.id)
+        await self._guarded(caller, "delete", record.scopes, audit.TOKEN_DELETED, record.id)
+        if not await self.store.delete_token(record.id):
+            raise errors.not_found("Token not found", kind="not_found")
+        await self.record(audit.TOKEN_DELETED, user=caller.identity, ip=caller.origin, path=PATH,
+                          details=f"{record.id} {record.name}")
+        return empty_pb2.Empty()
+
+    async def RotateToken(self, request, context):
+        caller = self.caller(context)
+        record = await self._existing(request.id)
+        await self._guarded(caller, "rotate", record.scopes, audit.TOKEN_ROTATED, record.id)
+        raw, new = rotate_token(record)
+        if not await self.store.save_token(new, record.hash):
+            raise errors.conflict("the token changed meanwhile; try again")
+        await self.record(audit.TOKEN_ROTATED, user=caller.identity, ip=caller.origin, path=PATH,
+                          details=f"{record.id} {record.name}")
+        return identity_pb2.TokenWithSecret(token=raw, record=_record(new))
+
+    async def ValidateToken(self, request, context):
+        record = await self.store.token_by_hash(hash_token(request.token)) if request.token else None
+        if record is None or not record.matches(request.token, self.now()):
+            return identity_pb2.ValidateTokenResponse(valid=False, message="Token is invalid or expired")
+        return identity_pb2.ValidateTokenResponse(valid=True, message="Token is valid")

@@ -8,8 +8,11 @@ the way that API family documents it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import time
+from dataclasses import dataclass, replace
 from collections.abc import Awaitable, Callable
 
 import grpc
@@ -19,8 +22,18 @@ from google.protobuf import empty_pb2
 
 from gateway import lighthouse, pebble, security
 from gateway.auth import ANONYMOUS, default_caller, may_call
-from gateway.credentials import CallerCache, Credentials, MalformedCredentials, read_credentials
+from gateway.credentials import (
+    SAFE_METHODS,
+    CallerCache,
+    Credentials,
+    LockoutMemory,
+    MalformedCredentials,
+    check_csrf,
+    client_origin,
+    read_credentials,
+)
 from gateway.errors import HTTPError, from_rpc_error
+from gateway.scopes import required_scopes, scope_for, signed_access
 from gateway.listeners import peer_uid, transport_kind
 from gateway.transcode import BadRequest, build_request, to_json_value
 from services.common import signing
@@ -35,6 +48,9 @@ DEFAULT_DEADLINE = 10.0
 LONG_POLL_MARGIN = 10.0
 NO_TIMEOUT_DEADLINE = 3600.0
 MAX_BODY = 1024 * 1024
+REFUSAL_DELAY = float(os.environ.get("SHOAL_REFUSAL_DELAY", "1.0"))  # seconds before refusing credentials
+SIGNED_TTL = 60.0  # how long a signed caller is valid
+SIGNED_REUSE = 30.0  # reused for this long, so every use has ≥ 30 s of validity left
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FAMILIES = {"pebble": pebble, "lighthouse": lighthouse, "security": security}
@@ -56,6 +72,15 @@ def error_response(family: str, err: HTTPError, service: str = "") -> web.Respon
     return security.error(err.status, err.message, err.kind, err.extra)
 
 
+@dataclass(frozen=True)
+class Authenticated:
+    """A resolved caller, how it was recognised, and its session if any."""
+
+    caller: signing.Caller
+    method: str = ""  # cert | basic | token | session | local | "" (peer defaults, anonymous)
+    session: str = ""
+
+
 class Gateway:
     def __init__(self, settings: Settings, daemon_uid: int | None = None):
         self.settings = settings
@@ -63,6 +88,8 @@ class Gateway:
         self.channels: dict[str, grpc.aio.Channel] = {}
         self._calls: dict[str, object] = {}
         self.callers = CallerCache()
+        self.lockouts = LockoutMemory()
+        self._signed: dict[signing.Caller, tuple[float, tuple]] = {}
         self.identity_authenticate = self.callable(methods_by_path()["/shoal.v1.Identity/Authenticate"])
 
     # -- service calls ---------------------------------------------------
@@ -87,15 +114,23 @@ class Gateway:
         return call
 
     def metadata(self, caller: signing.Caller):
-        return signing.sign(self.settings.secret, caller)
+        """The signed metadata for `caller`, reused while well inside its expiry."""
+        now = time.monotonic()
+        entry = self._signed.get(caller)
+        if entry is None or entry[0] < now:
+            if len(self._signed) >= 10_000:
+                self._signed.clear()
+            entry = (now + SIGNED_REUSE, signing.sign(self.settings.secret, caller, ttl=SIGNED_TTL))
+            self._signed[caller] = entry
+        return entry[1]
 
     async def close(self) -> None:
         for channel in self.channels.values():
             await channel.close()
 
     # -- authentication --------------------------------------------------
-    async def authenticate(self, request: web.Request) -> tuple[signing.Caller, str]:
-        """The caller of `request` and its transport (unix, http or https)."""
+    async def authenticate(self, request: web.Request) -> tuple[Authenticated, str]:
+        """Who sent `request`, and its transport (unix, http or https)."""
         transport = transport_kind(request)
         uid = peer_uid(request) if transport == "unix" else None
         try:
@@ -103,20 +138,35 @@ class Gateway:
         except MalformedCredentials as error:
             raise HTTPError(401, str(error)) from None
         if credentials.empty:
-            return ANONYMOUS, transport
+            return Authenticated(replace(ANONYMOUS, origin=credentials.client_ip)), transport
         key = self.callers.key(credentials)
-        caller = self.callers.get(key)
-        if caller is None:
-            caller = await self._ask_identity(credentials)
-            self.callers.put(key, caller)
-        return caller, transport
+        known = self.callers.get(key)
+        if known is None:
+            refused = None if self.callers.seen(key) else self.lockouts.refusal(credentials)
+            if refused is not None:
+                await asyncio.sleep(REFUSAL_DELAY)
+                raise refused
+            try:
+                known = await self._ask_identity(credentials, request.path)
+            except HTTPError as error:
+                if error.kind == "account_locked":
+                    self.lockouts.remember(credentials, error, error.extra.get("lockedBy", ()))
+                if error.status in (401, 403):
+                    # Refused credentials answer after a pause: a guessing client
+                    # (or a flood on a kept-alive connection) waits instead of
+                    # taking the gateway's time from everyone else.
+                    await asyncio.sleep(REFUSAL_DELAY)
+                raise
+            self.callers.put(key, known)  # only answers that let the caller in are cached
+        return known, transport
 
-    async def _ask_identity(self, credentials: Credentials) -> signing.Caller:
+    async def _ask_identity(self, credentials: Credentials, path: str) -> Authenticated:
         request = identity_pb2.AuthenticateRequest(
             token=credentials.token,
             session_token=credentials.session,
             cert_pem=credentials.cert_pem,
             client_ip=credentials.client_ip,
+            path=path,
         )
         if credentials.basic:
             request.basic_username, request.basic_password = credentials.basic
@@ -134,19 +184,33 @@ class Gateway:
             raise HTTPError(answer.http_status, message, extra.pop("error", ""), extra)
         if answer.matched:
             uid = credentials.uid if answer.method == "local" else None
-            return signing.Caller(answer.name, answer.access, uid=uid, scopes=tuple(answer.scopes))
-        return default_caller(credentials.uid, self.daemon_uid)
+            caller = signing.Caller(answer.name, answer.access, uid=uid, scopes=tuple(answer.scopes),
+                                    origin=credentials.client_ip)
+            session = credentials.session if answer.method == "session" else ""
+            return Authenticated(caller, answer.method, session)
+        return Authenticated(replace(default_caller(credentials.uid, self.daemon_uid), origin=credentials.client_ip))
 
     async def authorize(self, request: web.Request, method: Method) -> signing.Caller:
         if method.access == "untrusted":
-            return ANONYMOUS  # open routes resolve no caller (as Pebble)
-        caller, transport = await self.authenticate(request)
+            # Open routes resolve no caller (as Pebble); only where it came from.
+            return replace(ANONYMOUS, origin=client_origin(request))
+        known, transport = await self.authenticate(request)
+        caller = known.caller
+        if known.method == "session" and request.method not in SAFE_METHODS:
+            check_csrf(request, self.settings.secret, known.session)
+        if known.method == "token" and transport != "http":
+            scope = scope_for(method.name, caller.scopes)
+            if scope is None:
+                needed = required_scopes(method.name)
+                extra = {"requiredScope": needed[0]} if len(needed) == 1 else {"requiredScopes": list(needed)}
+                raise HTTPError(403, "this token lacks the scope the route needs", "missing_scope", extra)
+            return replace(caller, access=signed_access(method.access, scope))
         if may_call(method, caller, transport):
             return caller
+        if caller.access == "untrusted" or transport == "http":
+            raise HTTPError(401, "access denied" if method.family == "pebble" else "authentication required")
         if method.family == "pebble":
-            raise HTTPError(401, "access denied")
-        if caller.access == "untrusted":
-            raise HTTPError(401, "authentication required")
+            raise HTTPError(403, "access denied")
         raise HTTPError(403, f"{method.access} access required")
 
 

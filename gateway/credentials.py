@@ -21,8 +21,10 @@ SESSION_COOKIE = "shoal_session"
 SECURE_SESSION_COOKIE = "__Host-shoal_session"
 CSRF_COOKIE = "shoal_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CACHE_TTL = 1.0
 CACHE_MAX = 10_000
+SEEN_TTL = 600.0
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,34 @@ def read_credentials(request: web.Request, transport: str, uid: int | None) -> C
             import ssl
 
             cert_pem = ssl.DER_cert_to_PEM_cert(der)
+    return Credentials(
+        basic=basic, token=token, session=session, cert_pem=cert_pem, uid=uid, client_ip=client_origin(request)
+    )
+
+
+def client_origin(request: web.Request) -> str:
+    """Where a request came from: the peer IP, or "local" on the unix socket."""
     peer = request.transport.get_extra_info("peername") if request.transport else None
-    client_ip = peer[0] if isinstance(peer, tuple) and peer else ("local" if transport == "unix" else "")
-    return Credentials(basic=basic, token=token, session=session, cert_pem=cert_pem, uid=uid, client_ip=client_ip)
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return "local"
+
+
+def csrf_token(secret: bytes, session: str) -> str:
+    """The CSRF token of a session: derived, so every gateway replica agrees
+    and nothing more is stored."""
+    return hmac.new(secret, b"shoal.csrf\x00" + session.encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(request: web.Request, secret: bytes, session: str) -> None:
+    """A state-changing request authenticated by a session cookie must echo
+    the session's CSRF token in X-CSRF-Token."""
+    from gateway.errors import HTTPError
+
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(sent.encode(), csrf_token(secret, session).encode()):
+        raise HTTPError(403, "missing or invalid CSRF token (send the shoal_csrf cookie's value in X-CSRF-Token)",
+                        "csrf_failure")
 
 
 class CallerCache:
@@ -77,6 +104,7 @@ class CallerCache:
         self._key = secrets.token_bytes(32)
         self._ttl = ttl
         self._entries: dict[bytes, tuple[float, object]] = {}
+        self._seen: dict[bytes, float] = {}
 
     def key(self, credentials: Credentials) -> bytes:
         parts = [
@@ -101,4 +129,54 @@ class CallerCache:
     def put(self, key: bytes, value) -> None:
         if len(self._entries) >= CACHE_MAX:
             self._entries.clear()
-        self._entries[key] = (time.monotonic() + self._ttl, value)
+        if len(self._seen) >= CACHE_MAX:
+            self._seen.clear()
+        now = time.monotonic()
+        self._entries[key] = (now + self._ttl, value)
+        self._seen[key] = now + SEEN_TTL
+
+    def seen(self, key: bytes) -> bool:
+        """These credentials let their caller in within the last SEEN_TTL
+        seconds (their answer may have expired since; it is asked again)."""
+        expires = self._seen.get(key)
+        return expires is not None and expires > time.monotonic()
+
+
+class LockoutMemory:
+    """Usernames and addresses the identity service just reported locked.
+
+    A Basic request with credentials this gateway has not seen let in
+    lately, naming a remembered user or coming from a remembered address, is
+    refused here without a call (a wrong-password flood then costs the
+    gateway little); credentials seen good are still asked about, and the
+    identity service lets an already verified password through a lock. Entries last `ttl` seconds
+    only, so a lockout reset reaches every gateway replica within that time.
+    """
+
+    def __init__(self, ttl: float = 2.0, max_entries: int = CACHE_MAX):
+        self._ttl = ttl
+        self._max = max_entries
+        self._until: dict[str, tuple[float, object]] = {}
+
+    def remember(self, credentials: Credentials, refusal, locked_by) -> None:
+        """`locked_by`: which of "user" and "address" the service said are locked."""
+        if len(self._until) >= self._max:
+            self._until.clear()
+        expires = time.monotonic() + self._ttl
+        if credentials.basic and "user" in locked_by:
+            self._until["user:" + credentials.basic[0]] = (expires, refusal)
+        if credentials.client_ip and "address" in locked_by:
+            self._until["ip:" + credentials.client_ip] = (expires, refusal)
+
+    def refusal(self, credentials: Credentials):
+        """The remembered refusal for these Basic credentials, or None."""
+        if not credentials.basic:
+            return None
+        now = time.monotonic()
+        for key in ("user:" + credentials.basic[0], "ip:" + credentials.client_ip):
+            entry = self._until.get(key)
+            if entry is not None:
+                if entry[0] > now:
+                    return entry[1]
+                del self._until[key]
+        return None

@@ -79,3 +79,13 @@ REGISTRY = {
     "raw_text": raw_text,
     "pebble_logs": pebble_logs,
 }
+
+
+def _register_sessions() -> None:
+    from gateway.sessions import session_login, session_logout
+
+    REGISTRY["session_login"] = session_login
+    REGISTRY["session_logout"] = session_logout
+
+
+_register_sessions()

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SHOAL_HOME ?= $(HOME)/.shoal
 PROTOS := $(wildcard protos/shoal/v1/*.proto)
 
-.PHONY: setup run test unit integration conformance fuzz protos check-protos bench lint clean
+.PHONY: setup run test unit integration conformance fuzz chaos soak protos check-protos bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ conformance: setup
 fuzz: setup
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) -m tests.fuzz.run_fuzz
+
+chaos: setup
+	$(PY) -m tests.chaos.run_chaos
+
+soak: setup
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(PY) -m tests.soak.run_soak
 
 protos: setup
 	$(PY) -m grpc_tools.protoc -Iprotos \

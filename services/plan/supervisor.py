@@ -16,12 +16,10 @@ from __future__ import annotations
 import asyncio
 import codecs
 import copy
-import grp
 import inspect
 import json
 import logging
 import os
-import pwd
 import random
 import shlex
 import signal
@@ -32,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.plan import accounts
+from services.plan.accounts import Account, AccountError
 from services.plan.logbuffer import LogBuffer, LogStore
 from services.plan.model import Service
 
@@ -208,60 +208,12 @@ def write_pids_file(path: Path, groups: Mapping[str, int]) -> None:
     os.replace(tmp, path)
 
 
-@dataclass
-class _Credentials:
-    uid: int | None = None
-    gid: int | None = None
-    groups: list[int] | None = None
-    home: str = ""
-    user: str = ""
-
-
-def _lookup(kind: str, name: str, getter: Callable[[str], object]):
+def _credentials(service: Service) -> Account:
+    """The account a service runs as (spec §3.1), refusals as start errors."""
     try:
-        return getter(name)
-    except KeyError:
-        raise StartError(f'cannot start service: {kind} "{name}" not found') from None
-
-
-def _credentials(service: Service) -> _Credentials:
-    """Resolve user/user-id/group/group-id (spec §3.1). A user without a group
-    runs with the user's primary group; a group without a user is an error."""
-    has_user = bool(service.user) or service.user_id is not None
-    has_group = bool(service.group) or service.group_id is not None
-    if has_group and not has_user:
-        raise StartError("cannot start service: must specify user, not just group")
-    if not has_user:
-        return _Credentials()
-    if service.user:
-        entry = _lookup("user", service.user, pwd.getpwnam)
-        if service.user_id is not None and service.user_id != entry.pw_uid:
-            raise StartError(
-                f'cannot start service: user "{service.user}" and user-id '
-                f"{service.user_id} do not match"
-            )
-    else:
-        try:
-            entry = pwd.getpwuid(service.user_id)
-        except KeyError:
-            entry = None
-    uid = entry.pw_uid if entry is not None else service.user_id
-    if service.group:
-        gid = _lookup("group", service.group, grp.getgrnam).gr_gid
-        if service.group_id is not None and service.group_id != gid:
-            raise StartError(
-                f'cannot start service: group "{service.group}" and group-id '
-                f"{service.group_id} do not match"
-            )
-    elif service.group_id is not None:
-        gid = service.group_id
-    elif entry is not None:
-        gid = entry.pw_gid
-    else:
-        raise StartError(f"cannot start service: user-id {uid} has no passwd entry; set group-id")
-    if entry is None:
-        return _Credentials(uid, gid, [gid])
-    return _Credentials(uid, gid, os.getgrouplist(entry.pw_name, gid), entry.pw_dir, entry.pw_name)
+        return accounts.resolve(service.user_id, service.user, service.group_id, service.group)
+    except AccountError as error:
+        raise StartError(f"cannot start service: {error.message}") from None
 
 
 class _Output(asyncio.Protocol):
@@ -446,7 +398,7 @@ class Supervisor:
                 lines[-OUTPUT_LINES:],
             )
 
-    def _environment(self, service: Service, creds: _Credentials) -> dict[str, str]:
+    def _environment(self, service: Service, creds: Account) -> dict[str, str]:
         env = dict(os.environ if self.base_env is None else self.base_env)
         env.update(service.environment)
         if creds.uid is not None:
@@ -466,10 +418,8 @@ class Supervisor:
             raise StartError("cannot start service: empty command")
         creds = _credentials(service)
         kwargs: dict = {}
-        if creds.uid is not None and (
-            os.geteuid() == 0 or (creds.uid, creds.gid) != (os.getuid(), os.getgid())
-        ):
-            kwargs.update(user=creds.uid, group=creds.gid, extra_groups=creds.groups or [])
+        if creds.switches_from_daemon():
+            kwargs.update(user=creds.uid, group=creds.gid, extra_groups=list(creds.groups))
         env = self._environment(service, creds)
         buffer = self.logs.buffer(rec.name)
         output_start = buffer.position
@@ -684,7 +634,7 @@ class Supervisor:
         if sig is None:
             raise SignalError(f'invalid signal name "{signal_name}"')
         try:
-            rec.process.send_signal(sig)
+            os.killpg(rec.pgid or rec.process.pid, sig)  # the whole group, as kill-delay does
         except ProcessLookupError:
             raise SignalError(f'cannot send signal to "{name}": service is not running') from None
 

@@ -81,11 +81,16 @@ REGISTRY = {
 }
 
 
-def _register_sessions() -> None:
+def _register_more() -> None:
+    from gateway.files import pebble_files_get, pebble_files_post
     from gateway.sessions import session_login, session_logout
+    from gateway.websocket import pebble_websocket
 
     REGISTRY["session_login"] = session_login
     REGISTRY["session_logout"] = session_logout
+    REGISTRY["pebble_files_get"] = pebble_files_get
+    REGISTRY["pebble_files_post"] = pebble_files_post
+    REGISTRY["pebble_websocket"] = pebble_websocket
 
 
-_register_sessions()
+_register_more()

@@ -9,10 +9,13 @@ one field; `response_body` picks the field that is the answer.
 
 from __future__ import annotations
 
+from functools import cache
+
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from services.common.jsonvalues import whole_numbers
 from shoal.descriptors import Method
 
 
@@ -114,9 +117,35 @@ def _parse_body(method: Method, message: Message, body: bytes) -> None:
         raise BadRequest(f"cannot decode request body: {error}") from None
 
 
+@cache
+def _has_loose_numbers(descriptor) -> bool:
+    """Whether a message type holds Struct/Value or double fields, whose
+    whole numbers MessageToDict renders as floats."""
+    seen: set[str] = set()
+    pending = [descriptor]
+    while pending:
+        current = pending.pop()
+        if current.full_name in seen:
+            continue
+        seen.add(current.full_name)
+        if current.full_name.startswith("google.protobuf.") and current.full_name != "google.protobuf.Empty":
+            return True
+        for field in current.fields:
+            if field.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
+                return True
+            if field.message_type is not None:
+                pending.append(field.message_type)
+    return False
+
+
+def message_json(message: Message) -> dict:
+    data = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    return whole_numbers(data) if _has_loose_numbers(message.DESCRIPTOR) else data
+
+
 def to_json_value(method: Method, response: Message):
     """The JSON value of the answer (the `response_body` field, or the whole message)."""
-    data = json_format.MessageToDict(response, always_print_fields_with_no_presence=True)
+    data = message_json(response)
     if not method.response_body:
         return data
     field = response.DESCRIPTOR.fields_by_name[method.response_body]
@@ -124,6 +153,3 @@ def to_json_value(method: Method, response: Message):
         return data[field.json_name]
     return [] if _is_repeated(field) else None
 
-
-def message_json(message: Message) -> dict:
-    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)

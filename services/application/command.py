@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import yaml
 
 from services.application.model import BAD_PARAMS, ModelError
+from services.common.jsonvalues import whole_numbers
 from services.plan.layers import LayerError, parse_layer
 
 
@@ -15,21 +16,10 @@ def label_for(name: str) -> str:
     return f"app-{name}"
 
 
-def _plain(value):
-    """JSON numbers arrive as floats; whole ones are ints in a layer."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def layer_text(name: str, command: Mapping, summary: str = "") -> str:
     """The YAML layer that defines service `name` as `command` (replacing
     whatever the plan held for it)."""
-    service = {**_plain(dict(command)), "override": "replace"}
+    service = {**whole_numbers(dict(command)), "override": "replace"}
     layer: dict = {"services": {name: service}}
     if summary:
         layer = {"summary": summary, **layer}
@@ -42,7 +32,7 @@ def check_command(name: str, command: Mapping | None) -> dict:
         raise ModelError(f"{BAD_PARAMS}: Command is empty")
     if not isinstance(command, Mapping):
         raise ModelError(f"{BAD_PARAMS}: Command must be an object of Pebble service fields")
-    cleaned = {k: v for k, v in _plain(dict(command)).items() if k != "override"}
+    cleaned = {k: v for k, v in whole_numbers(dict(command)).items() if k != "override"}
     if not isinstance(cleaned.get("command"), str) or not cleaned["command"].strip():
         raise ModelError(f'{BAD_PARAMS}: Command must give "command", the program to run')
     try:

@@ -35,7 +35,7 @@ from services.application.model import (
     revert_target,
     unique,
 )
-from services.application.store import ApplicationStore, Busy, NameTaken, instances_of
+from services.application.store import RENEW_EVERY, ApplicationStore, Busy, NameTaken, instances_of
 from services.beacon import levels
 from services.beacon.users import Directory
 from services.common import errors, signing
@@ -159,12 +159,23 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
         """Run `work` as its own task, yielding its lines, then Finalized."""
         queue: asyncio.Queue = asyncio.Queue()
 
+        async def keep_lease() -> None:
+            while True:
+                await asyncio.sleep(RENEW_EVERY)
+                try:
+                    if not await self.store.renew(app_id, lease):
+                        log.warning("application %s: lease lost while an action ran", app_id)
+                except Exception as error:  # the database is away; the next try may work
+                    log.warning("application %s: cannot renew lease: %s", app_id, error)
+
         async def runner() -> None:
+            renewing = asyncio.get_running_loop().create_task(keep_lease())
             try:
                 await work(queue.put_nowait)
             except Exception:
                 log.exception("application %s: action failed", app_id)
             finally:
+                renewing.cancel()
                 await self.store.release(app_id, lease)
                 queue.put_nowait(stream.finalized())
                 queue.put_nowait(None)

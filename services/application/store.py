@@ -14,7 +14,8 @@ from services.common.config import Settings
 from services.common.database import open_service_database
 from services.common.storage import Database, Migration, Row
 
-LEASE_SECONDS = 600.0
+LEASE_SECONDS = 15.0  # renewed while the action runs (RENEW_EVERY); a killed holder's lapses
+RENEW_EVERY = 5.0
 
 MIGRATIONS = [
     Migration(
@@ -136,6 +137,13 @@ class ApplicationStore:
         if not taken:
             raise Busy(app_id)
         return lease
+
+    async def renew(self, app_id: int, lease: str) -> bool:
+        """Extend a lease still held; False when it was lost."""
+        return bool(await self.db.execute(
+            "UPDATE applications SET busy_until = $2 WHERE id = $1 AND busy_by = $3",
+            app_id, time.time() + LEASE_SECONDS, lease,
+        ))
 
     async def release(self, app_id: int, lease: str) -> None:
         await self.db.execute(

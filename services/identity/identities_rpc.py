@@ -7,20 +7,10 @@ from google.protobuf import empty_pb2, json_format
 from services.identity import audit
 from services.identity.core import IdentityCore, service_error
 from services.identity.identities import IdentityError, apply_identity_action, render_identities
+from services.common.jsonvalues import whole_numbers
 from shoal.v1 import identity_pb2
 
 PATH = "/v1/identities"
-
-
-def _whole_numbers(value):
-    """JSON numbers come through protobuf's Struct as floats: 42.0 → 42."""
-    if isinstance(value, dict):
-        return {k: _whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_whole_numbers(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 class IdentitiesRPC(IdentityCore):
@@ -31,7 +21,7 @@ class IdentitiesRPC(IdentityCore):
 
     async def IdentitiesAction(self, request, context):
         caller = self.caller(context)
-        payload = _whole_numbers(json_format.MessageToDict(request.identities)) if request.HasField("identities") else {}
+        payload = whole_numbers(json_format.MessageToDict(request.identities)) if request.HasField("identities") else {}
         try:
             before, after = await self.store.change_identities(
                 lambda current: apply_identity_action(current, request.action, payload)

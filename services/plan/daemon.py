@@ -11,6 +11,7 @@ from pathlib import Path
 from services.plan import layers as layer_rules
 from services.plan.changes import Change, ChangeManager, TaskSpec
 from services.plan.checks import CheckManager
+from services.plan.execution import ExecFailed, ExecManager, ExecSpec, prepare
 from services.plan.notices import Notice, NoticeBook, format_time
 from services.plan.planstate import PlanState
 from services.plan.store import PlanStore
@@ -48,6 +49,8 @@ class PlanDaemon:
         self.checks = CheckManager(self.changes, on_failure=self._check_failed, environment=self._check_env)
         self.changes.register("start", self._start_task)
         self.changes.register("stop", self._stop_task)
+        self.changes.register("exec", self._exec_task)
+        self.execs = ExecManager()
         self.exit_code: asyncio.Future | None = None
         self._pruner: asyncio.Task | None = None
 
@@ -217,6 +220,25 @@ class PlanDaemon:
         message = await self.supervisor.stop(task.data["service"])
         if message:
             task.log_info(message)
+
+    # -- exec -------------------------------------------------------------------
+    def exec(self, command: list[str], **options) -> tuple[Change, str, ExecSpec]:
+        """Start an exec change for `command` (see execution.prepare for the
+        options); its task waits for the client's websockets."""
+        spec = prepare(command, plan=self.plan, **options)
+        summary = f'Execute command "{spec.argv[0]}"'
+        change = self.changes.create("exec", summary, [[TaskSpec("exec", summary, {})]])
+        task_id = change.tasks[0].id
+        self.execs.add(task_id, spec)
+        return change, task_id, spec
+
+    async def _exec_task(self, task, change) -> None:
+        try:
+            code = await self.execs.run(task.id)
+        except ExecFailed:
+            task.set_api_data({"exit-code": -1})
+            raise
+        task.set_api_data({"exit-code": code})
 
     async def _check_failed(self, check_name: str) -> None:
         for name, service in self.plan.services.items():

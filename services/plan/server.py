@@ -18,6 +18,8 @@ from services.plan.changes import ChangeError
 from services.plan.checks import CheckError
 from services.plan.daemon import ActionError, PlanDaemon
 from services.plan.durations import parse_duration
+from services.plan.exec_rpc import ExecRPC
+from services.plan.files_rpc import FilesRPC
 from services.plan.metrics import metrics_text
 from services.plan.notices import NoticeError, NoticeFilter, validate_add
 from services.plan.planstate import LayerRequestError
@@ -53,7 +55,7 @@ def _duration(text: str, what: str = "timeout") -> float | None:
         raise errors.invalid(f"invalid {what}: {error}") from None
 
 
-class PlanServicer(plan_pb2_grpc.PlanServicer):
+class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
     def __init__(self, settings: Settings, daemon: PlanDaemon):
         self.settings = settings
         self.daemon = daemon

@@ -9,6 +9,9 @@ import shlex
 
 import aiohttp
 
+from services.plan import accounts
+from services.plan.accounts import AccountError
+from services.plan.childsetup import preexec
 from services.plan.durations import format_duration
 from services.plan.model import Check, ExecCheck
 
@@ -73,6 +76,10 @@ async def _exec(spec: ExecCheck, timeout: float, service_env: dict[str, str]) ->
     argv = argv + defaults
     env = {**os.environ, **service_env, **spec.environment}
     try:
+        account = accounts.resolve(spec.user_id, spec.user, spec.group_id, spec.group)
+    except AccountError as error:
+        raise CheckFailed(f"cannot start {shlex.join(argv)}: {error.message}") from None
+    try:
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdout=asyncio.subprocess.PIPE,
@@ -80,8 +87,7 @@ async def _exec(spec: ExecCheck, timeout: float, service_env: dict[str, str]) ->
             env=env,
             cwd=spec.working_dir or None,
             start_new_session=True,
-            user=spec.user_id if spec.user_id is not None else (spec.user or None),
-            group=spec.group_id if spec.group_id is not None else (spec.group or None),
+            preexec_fn=preexec(account),
         )
     except (OSError, ValueError, KeyError) as error:
         raise CheckFailed(f"cannot start {shlex.join(argv)}: {error}") from None

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
+from services.plan.childsetup import preexec
 from services.plan.durations import format_duration, parse_duration
 
 log = logging.getLogger("shoal.plan.exec")
@@ -247,17 +248,11 @@ class ExecSession:
                 err_read, stderr_child = os.pipe()
                 child_fds.append(stderr_child)
                 outputs.append((err_read, self.channels["stderr"]))
-            kwargs: dict = {}
-            if spec.account.switches_from_daemon():
-                kwargs.update(user=spec.account.uid, group=spec.account.gid,
-                              extra_groups=list(spec.account.groups))
-            if spec.terminal and spec.interactive:
-                kwargs["preexec_fn"] = _take_terminal
             try:
                 process = await asyncio.create_subprocess_exec(
                     *spec.argv, executable=spec.executable, stdin=stdin_child, stdout=stdout_child,
                     stderr=stderr_child, env=spec.environment, cwd=spec.working_dir, start_new_session=True,
-                    **kwargs)
+                    preexec_fn=preexec(spec.account, take_terminal=spec.terminal and spec.interactive))
             except (OSError, ValueError) as error:
                 for fd, _ in outputs:
                     os.close(fd)
@@ -393,10 +388,6 @@ async def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
         if view:
             await asyncio.sleep(0)
-
-
-def _take_terminal() -> None:  # runs in the child, after setsid
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 class ExecManager:

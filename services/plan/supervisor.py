@@ -32,6 +32,7 @@ from pathlib import Path
 
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
+from services.plan.childsetup import preexec
 from services.plan.logbuffer import LogBuffer, LogStore
 from services.plan.model import Service
 
@@ -417,9 +418,6 @@ class Supervisor:
         if not argv:
             raise StartError("cannot start service: empty command")
         creds = _credentials(service)
-        kwargs: dict = {}
-        if creds.switches_from_daemon():
-            kwargs.update(user=creds.uid, group=creds.gid, extra_groups=list(creds.groups))
         env = self._environment(service, creds)
         buffer = self.logs.buffer(rec.name)
         output_start = buffer.position
@@ -442,7 +440,7 @@ class Supervisor:
                 env=env,
                 cwd=service.working_dir or None,
                 start_new_session=True,
-                **kwargs,
+                preexec_fn=preexec(creds),
             )
         except (OSError, ValueError, subprocess.SubprocessError) as error:
             transport.close()

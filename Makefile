@@ -20,6 +20,7 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -q tests
+	$(PY) -m tests.conformance.run_ops_suite
 
 conformance: setup
 	$(PY) -m tests.conformance.run_ops_suite

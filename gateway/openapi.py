@@ -94,7 +94,10 @@ _RAW = {
     "raw_text": ("text/plain", {"type": "string"}),
     "pebble_logs": ("application/x-ndjson", {"type": "string"}),
     "pebble_files_get": ("multipart/form-data", {"type": "string"}),
+    "session_logout": ("application/json", {"type": "object", "properties": {
+        "success": {"type": "boolean"}, "message": {"type": "string"}}}),
 }
+_NO_BODY = {"session_logout"}  # hand-written handlers that read no request body
 
 
 def _pebble_envelope(kind: str, result: dict | None) -> dict:
@@ -182,7 +185,9 @@ def _operation(method: Method, schemas: dict) -> dict:
         "parameters": params,
         "responses": {"default": error},
     }
-    if method.body == "*" and not method.client_streaming:
+    if method.handler in _NO_BODY:
+        pass
+    elif method.body == "*" and not method.client_streaming:
         op["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": _object(request, schemas, skip=tuple(method.path_params))}}}
     elif method.body and not method.client_streaming:
@@ -194,6 +199,41 @@ def _operation(method: Method, schemas: dict) -> dict:
         op["responses"]["502"] = {"description": "unhealthy (still a sync envelope)",
                                   "content": {"application/json": {"schema": success["content"]["application/json"]["schema"]}}}
     return op
+
+
+_OWNER = {"user-id": {"type": "integer", "nullable": True}, "user": {"type": "string", "nullable": True},
+          "group-id": {"type": "integer", "nullable": True}, "group": {"type": "string", "nullable": True},
+          "permissions": {"type": "string", "nullable": True}}
+
+
+def _files_post_operation(method: Method) -> dict:
+    """POST /v1/files: a multipart write, or a JSON make-dirs / remove (spec §2.8)."""
+    result = {"type": "array", "items": {"type": "object", "required": ["path"], "properties": {
+        "path": {"type": "string"}, "error": {"type": "object", "properties": {
+            "message": {"type": "string"}, "kind": {"type": "string"}}}}}}
+    actions = {"type": "object", "required": ["action"], "properties": {
+        "action": {"type": "string", "enum": ["make-dirs", "remove", "write"]},
+        "dirs": {"type": "array", "items": {"type": "object", "properties": {
+            "path": {"type": "string"}, "make-parents": {"type": "boolean"}, **_OWNER}}},
+        "paths": {"type": "array", "items": {"type": "object", "properties": {
+            "path": {"type": "string"}, "recursive": {"type": "boolean"}}}},
+    }}
+    return {
+        "operationId": "plan.WriteFiles",
+        "tags": ["plan"],
+        "x-shoal-access": method.access,
+        "parameters": [],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": actions},
+            "multipart/form-data": {"schema": {"type": "object"}},
+        }},
+        "responses": {
+            "default": {"description": "error in the API family's shape",
+                        "content": {"application/json": {"schema": _PEBBLE_ERROR}}},
+            "200": {"description": "OK", "content": {"application/json": {
+                "schema": _pebble_envelope("sync", result)}}},
+        },
+    }
 
 
 @cache
@@ -209,6 +249,8 @@ def openapi_document() -> dict:
             continue
         path = method.http_path + (f":{method.http_verb}" if method.http_verb else "")
         paths.setdefault(path, {})[method.http_method.lower()] = _operation(method, schemas)
+    write_files = next(m for m in all_methods() if m.handler == "pebble_files_post")
+    paths.setdefault(write_files.http_path, {})["post"] = _files_post_operation(write_files)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Shoal", "version": "v1"},

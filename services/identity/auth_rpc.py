@@ -223,9 +223,10 @@ class AuthRPC(IdentityCore):
                 what = "every account and address"
             await self.record(audit.LOCKOUT_RESET, ip=origin, path=path, details=f"recovery: reset {what}")
             return identity_pb2.RecoveryResponse(success=True, message=f"Lockout reset for {what}")
-        return identity_pb2.RecoveryResponse(
-            success=False, message="Invalid action. Use 'generate_token' or 'reset_lockout'"
-        )
+        # Pulse answers 200 with success false; bad input is a 400 here (same body fields).
+        raise errors.ServiceError(grpc.StatusCode.INVALID_ARGUMENT,
+                                  "Invalid action. Use 'generate_token' or 'reset_lockout'",
+                                  kind="invalid_action", extra={"success": False})
 
     async def GetSecurityStatus(self, request, context):
         identities = await self.store.count("identities")

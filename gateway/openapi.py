@@ -39,13 +39,17 @@ def _ref(descriptor: Descriptor, schemas: dict) -> dict:
 
 
 def _field_schema(field: FieldDescriptor, schemas: dict) -> dict:
+    """A field's schema. JSON null is accepted for any field and means unset
+    (ops sends null for the options it leaves out), hence nullable."""
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
         value = field.message_type.fields_by_name["value"]
-        return {"type": "object", "additionalProperties": _single(value, schemas)}
+        return {"type": "object", "additionalProperties": _single(value, schemas), "nullable": True}
     single = _single(field, schemas)
     if field.is_repeated:
-        return {"type": "array", "items": single}
-    return single
+        return {"type": "array", "items": single, "nullable": True}
+    if "$ref" in single:
+        return single
+    return {**single, "nullable": True}
 
 
 def _single(field: FieldDescriptor, schemas: dict) -> dict:

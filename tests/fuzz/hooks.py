@@ -72,6 +72,12 @@ _before: dict[int, str] = {}
 
 
 @schemathesis.hook
+def filter_query(ctx, query):
+    """A followed log stream never ends by design; it is not a fuzz target."""
+    return not (isinstance(query, dict) and str(query.get("follow", "")).lower() == "true")
+
+
+@schemathesis.hook
 def before_call(context, case, **kwargs):
     if SOCKET:
         _before[id(case)] = state_digest()

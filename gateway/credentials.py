@@ -135,6 +135,10 @@ class CallerCache:
         self._entries[key] = (now + self._ttl, value)
         self._seen[key] = now + SEEN_TTL
 
+    def forget(self, key: bytes) -> None:
+        """Drop an answer at once (its session just ended here)."""
+        self._entries.pop(key, None)
+
     def seen(self, key: bytes) -> bool:
         """These credentials let their caller in within the last SEEN_TTL
         seconds (their answer may have expired since; it is asked again)."""

@@ -93,9 +93,3 @@ def self_signed(tls_dir: Path) -> tuple[Path, Path]:
 def fingerprint(cert_path: Path) -> str:
     der = ssl.PEM_cert_to_DER_cert(cert_path.read_text())
     return hashlib.sha256(der).hexdigest()
-
-
-def server_tls_context(cert: Path, key: Path) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
-    return ctx

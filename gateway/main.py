@@ -11,7 +11,8 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.app import build_app
-from gateway.listeners import fingerprint, self_signed, server_tls_context, split_address
+from gateway.client_certs import ClientCertificates
+from gateway.listeners import fingerprint, self_signed, split_address
 from services.common.config import Settings
 
 log = logging.getLogger("shoal.gateway")
@@ -33,6 +34,7 @@ async def run_gateway(
     path = Path(socket_path or settings.home / SOCKET_NAME)
     path.unlink(missing_ok=True)
     sites = [web.UnixSite(runner, str(path))]
+    client_certs = None
     if http:
         host, port = split_address(http)
         sites.append(web.TCPSite(runner, host, port))
@@ -43,7 +45,9 @@ async def run_gateway(
             cert, key = self_signed(settings.home / "tls")
             log.info("HTTPS certificate SHA-256 fingerprint: %s", fingerprint(cert))
         host, port = split_address(https)
-        sites.append(web.TCPSite(runner, host, port, ssl_context=server_tls_context(cert, key)))
+        client_certs = ClientCertificates(cert, key)
+        client_certs.start(app["gateway"])
+        sites.append(web.TCPSite(runner, host, port, ssl_context=client_certs.listener))
     for site in sites:
         await site.start()
     os.chmod(path, 0o666)  # as Pebble: access is decided per request
@@ -55,6 +59,8 @@ async def run_gateway(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("gateway draining")
+    if client_certs is not None:
+        await client_certs.stop()
     await runner.cleanup()
     path.unlink(missing_ok=True)
     log.info("gateway stopped")

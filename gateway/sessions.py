@@ -21,11 +21,13 @@ from gateway.credentials import (
     CSRF_COOKIE,
     SECURE_SESSION_COOKIE,
     SESSION_COOKIE,
+    MalformedCredentials,
     client_origin,
     csrf_token,
+    read_credentials,
 )
 from gateway.errors import HTTPError, from_rpc_error
-from gateway.listeners import transport_kind
+from gateway.listeners import peer_uid, transport_kind
 from gateway.transcode import BadRequest, build_request
 from shoal.descriptors import Method, methods_by_path
 from shoal.v1 import identity_pb2
@@ -48,6 +50,12 @@ async def _end_session(gw: Gateway, method: Method, request: web.Request, caller
     if raw:
         await gw.callable(method)(identity_pb2.LogoutRequest(session_token=raw), metadata=gw.metadata(caller),
                                   timeout=10)
+        transport = transport_kind(request)
+        try:
+            credentials = read_credentials(request, transport, peer_uid(request) if transport == "unix" else None)
+        except MalformedCredentials:
+            return
+        gw.callers.forget(gw.callers.key(credentials))  # this gateway stops honouring it at once
 
 
 def session_login(gw: Gateway, methods: list[Method]) -> Handler:

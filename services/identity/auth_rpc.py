@@ -82,6 +82,11 @@ class AuthRPC(IdentityCore):
                 return _matched(found[0], found[1].access, "local")
         return identity_pb2.AuthenticateResponse(matched=False)
 
+    async def ListClientCertificates(self, request, context):
+        identities = (await self.store.identities()).values()
+        return identity_pb2.ClientCertificates(
+            pem=sorted(s.identity.cert.pem for s in identities if s.identity.cert is not None))
+
     async def _by_certificate(self, pem: str):
         der = _cert_der(pem)
         if der is None:

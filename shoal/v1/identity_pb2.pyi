@@ -28,6 +28,12 @@ class CertIdentity(_message.Message):
     pem: str
     def __init__(self, pem: _Optional[str] = ...) -> None: ...
 
+class ClientCertificates(_message.Message):
+    __slots__ = ("pem",)
+    PEM_FIELD_NUMBER: _ClassVar[int]
+    pem: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pem: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class IdentityInfo(_message.Message):
     __slots__ = ("access", "local", "basic", "cert")
     ACCESS_FIELD_NUMBER: _ClassVar[int]

@@ -150,6 +150,11 @@ class IdentityStub:
                 request_serializer=shoal_dot_v1_dot_identity__pb2.AuthenticateRequest.SerializeToString,
                 response_deserializer=shoal_dot_v1_dot_identity__pb2.AuthenticateResponse.FromString,
                 _registered_method=True)
+        self.ListClientCertificates = channel.unary_unary(
+                '/shoal.v1.Identity/ListClientCertificates',
+                request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_identity__pb2.ClientCertificates.FromString,
+                _registered_method=True)
         self.GetUserLevels = channel.unary_unary(
                 '/shoal.v1.Identity/GetUserLevels',
                 request_serializer=shoal_dot_v1_dot_identity__pb2.GetUserLevelsRequest.SerializeToString,
@@ -308,6 +313,14 @@ class IdentityServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListClientCertificates(self, request, context):
+        """The client certificates of `cert` identities, which the gateway's TLS
+        listener asks for and trusts (certificates are public; never over HTTP).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetUserLevels(self, request, context):
         """A user's Lighthouse levels, for the beacon and application services
         (never exposed over HTTP).
@@ -440,6 +453,11 @@ def add_IdentityServicer_to_server(servicer, server):
                     servicer.Authenticate,
                     request_deserializer=shoal_dot_v1_dot_identity__pb2.AuthenticateRequest.FromString,
                     response_serializer=shoal_dot_v1_dot_identity__pb2.AuthenticateResponse.SerializeToString,
+            ),
+            'ListClientCertificates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientCertificates,
+                    request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                    response_serializer=shoal_dot_v1_dot_identity__pb2.ClientCertificates.SerializeToString,
             ),
             'GetUserLevels': grpc.unary_unary_rpc_method_handler(
                     servicer.GetUserLevels,
@@ -1073,6 +1091,33 @@ class Identity:
             '/shoal.v1.Identity/Authenticate',
             shoal_dot_v1_dot_identity__pb2.AuthenticateRequest.SerializeToString,
             shoal_dot_v1_dot_identity__pb2.AuthenticateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientCertificates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/ListClientCertificates',
+            google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            shoal_dot_v1_dot_identity__pb2.ClientCertificates.FromString,
             options,
             channel_credentials,
             insecure,

@@ -85,7 +85,8 @@ class FilesRPC:
                     spec = chunk.spec
                     path, failed = spec.path, None
                     try:
-                        current = await asyncio.to_thread(files.AtomicWrite, files.WriteSpec(
+                        # Not in a thread: a call cancelled meanwhile would leave its temporary behind.
+                        current = files.AtomicWrite(files.WriteSpec(
                             spec.path, spec.make_dirs, spec.permissions, **_owner(spec.owner)))
                     except FileError as error:
                         failed = error

@@ -203,7 +203,9 @@ def test_a_refused_part_of_an_upload_writes_none_of_it(suite, tmp_path):
     answer = suite.unix("POST", "/v1/files", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert answer.status == 400
     assert answer.json()["result"]["message"] == f'no metadata for path "{tmp_path}/stranger"'
-    time.sleep(0.2)  # the cancelled call is cleaned up by the service
+    deadline = time.monotonic() + 5  # the service cleans up when it sees the call cancelled
+    while list(tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,0 +1,52 @@
+"""The Shoal SDK: connect to a gateway as Juju's client connects to its
+controller, and speak every API it serves.
+
+    import asyncio
+    from shoal import client
+
+    async def main():
+        info = client.Info(["/root/.shoal/.shoal.socket", "https://10.0.0.5:8443"])
+        async with await client.open(info) as conn:
+            print([s.name for s in await conn.services()])
+
+    asyncio.run(main())
+"""
+
+from shoal.client.api import (
+    Application,
+    AuditEvent,
+    Beacon,
+    Change,
+    Check,
+    Deployment,
+    Identity,
+    Instance,
+    Notice,
+    Service,
+    StreamEvent,
+    SystemInfo,
+    Task,
+    Token,
+    User,
+)
+from shoal.client.auth import BasicLogin, LocalLogin, LoginProvider, SessionLogin, TokenLogin, TryInOrder
+from shoal.client.connection import Connection, dial, open
+from shoal.client.errors import (
+    APIError,
+    CertificateError,
+    ChangeError,
+    ConnectionError,
+    LoginRequired,
+    RedirectError,
+    ShoalError,
+    TimeoutError,
+)
+from shoal.client.options import DialOpts, Info
+
+__all__ = [
+    "APIError", "Application", "AuditEvent", "Beacon", "BasicLogin", "CertificateError", "Change", "ChangeError",
+    "Check", "Connection", "ConnectionError", "Deployment", "DialOpts", "Identity", "Info", "Instance",
+    "LocalLogin", "LoginProvider", "LoginRequired", "Notice", "RedirectError", "Service", "SessionLogin",
+    "ShoalError", "StreamEvent", "SystemInfo", "Task", "TimeoutError", "Token", "TokenLogin", "TryInOrder",
+    "User", "dial", "open",
+]

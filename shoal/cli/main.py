@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     gateway = sub.add_parser("gateway", help="run the HTTP gateway")
     listeners(gateway)
     gateway.set_defaults(func=cmd_gateway)
+
+    from shoal.cli.client_commands import add_commands
+
+    add_commands(sub)
     return parser
 
 

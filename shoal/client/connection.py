@@ -17,7 +17,7 @@ import aiohttp
 import orjson
 
 from shoal.client.api import Api
-from shoal.client.auth import LocalLogin, LoginProvider
+from shoal.client.auth import LoginProvider
 from shoal.client.errors import (
     APIError,
     CertificateError,
@@ -272,7 +272,7 @@ class Connection(Api):
 async def open(info: Info, opts: DialOpts | None = None, login: LoginProvider | None = None) -> Connection:  # noqa: A001
     """Dial, log in (under one deadline), start the ping monitor."""
     opts = opts or DialOpts()
-    login = login or LocalLogin()
+    login = login or LoginProvider()  # nothing sent: on the socket, the peer's uid decides
 
     async def connect() -> Connection:
         address, session, base = await dial(info, opts)

@@ -404,3 +404,52 @@ def test_agents_refuse_calls_without_their_token(agents):
             plan_pb2.ListServicesRequest(), metadata=(("shoal-beacon-token", "guess"),), timeout=5)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
+
+
+def _login(suite, email: str, password: str) -> dict:
+    import http.client
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(suite.home / "tls" / "cert.pem"))
+    conn = http.client.HTTPSConnection("127.0.0.1", suite.https_port, timeout=30, context=context)
+    conn.request("POST", "/api/v0.2/login", body=json.dumps({"Email": email, "Password": password}),
+                 headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 200
+    cookies = dict(c.split(";")[0].split("=", 1) for k, c in response.getheaders() if k.lower() == "set-cookie")
+    conn.close()
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "X-CSRF-Token": cookies["shoal_csrf"]}
+
+
+def test_beacon_levels_for_real_users(suite, agents):
+    """The spec's examples with Lighthouse users: admin 2 / manager 1 /
+    employee 0, beacon levels 0 (access), 1 (modify), 2 (owner), -1 removes."""
+    node0 = agents[0].address
+    for email, level in (("boss@corp", 2), ("manager@corp", 1), ("employee@corp", 0)):
+        assert suite.unix("POST", "/api/v0.2/users/create", {"Email": email, "Password": "pw"}).status == 200
+        assert suite.unix("PUT", f"/api/v0.2/users/{email}", {"AuthLevel": level}).status == 200
+    # The operator (root on the socket) owns every beacon and grants the manager modify on node0.
+    assert suite.unix("PUT", "/api/v0.2/users/manager@corp", {"Beacons": {node0: 1}}).status == 200
+    manager, employee = _login(suite, "manager@corp", "pw"), _login(suite, "employee@corp", "pw")
+    assert suite.https("GET", "/api/v0.2/beacons/list", headers=employee).json() == []
+    # One entry above the manager's own level fails the whole update.
+    refused = suite.https("PUT", "/api/v0.2/users/employee@corp",
+                          {"Beacons": {node0: 0, agents[1].address: 0}}, manager)
+    assert refused.status == 403
+    assert suite.https("PUT", "/api/v0.2/users/employee@corp", {"Beacons": {node0: 2}}, manager).status == 403
+    assert suite.https("GET", "/api/v0.2/beacons/list", headers=employee).json() == []
+    assert suite.https("PUT", "/api/v0.2/users/employee@corp", {"Beacons": {node0: 0}}, manager).status == 200
+    assert [b["Address"] for b in suite.https("GET", "/api/v0.2/beacons/list", headers=employee).json()] == [node0]
+    # Level 0: reads through the proxy, but no writes and no token change.
+    assert suite.https("GET", "/api/v0.2/d/node0/v1/services", headers=employee).status == 200
+    write = suite.https("POST", "/api/v0.2/d/node0/v1/services", {"action": "stop", "services": [APP]}, employee)
+    assert write.status == 403
+    token = suite.https("PUT", "/api/v0.2/beacons/token/node0", json.dumps("stolen"),
+                        {**employee, "Content-Type": "application/json"})
+    assert (token.status, token.json()["Message"]) == (403, "beacons: user not permitted to access token")
+    # The manager (level 1) may change it; -1 removes the employee's access again.
+    assert suite.https("PUT", "/api/v0.2/users/employee@corp", {"Beacons": {node0: -1}}, manager).status == 200
+    assert suite.https("GET", "/api/v0.2/beacons/list", headers=employee).json() == []
+    assert suite.https("GET", "/api/v0.2/d/node0/v1/services", headers=employee).status == 403
+    assert services(suite, "node0") == {APP: "active"}  # nothing the refused callers tried happened

@@ -82,17 +82,24 @@ class Suite:
         self.wait_ready(timeout)
         return self
 
+    # One route per service, each through the identity service: ready means all of them answer.
+    READY_ROUTES = ("/v1/services", "/api/v0.2/beacons/list", "/api/v0.2/applications/list")
+
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         last = None
+        pending = list(self.READY_ROUTES)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"shoal run exited with {self.process.returncode}")
             try:
-                answer = self.unix("GET", "/v1/system-info")
+                answer = self.unix("GET", pending[0])
                 if answer.status == 200:
-                    return
-                last = answer.status
+                    pending.pop(0)
+                    if not pending:
+                        return
+                    continue
+                last = (pending[0], answer.status)
             except OSError as error:
                 last = error
             time.sleep(0.05)

@@ -6,6 +6,7 @@ from functools import cache
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from gateway.transcode import takes_body
 from shoal.descriptors import Method, all_methods
 
 _SCALARS = {
@@ -191,8 +192,8 @@ def _operation(method: Method, schemas: dict) -> dict:
         "parameters": params,
         "responses": {"default": error},
     }
-    if method.handler in _NO_BODY:
-        pass
+    if method.handler in _NO_BODY or not takes_body(method):
+        pass  # nothing to send (a token rotation: every field is in the path)
     elif method.body == "*" and not method.client_streaming:
         op["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": _object(request, schemas, skip=tuple(method.path_params))}}}

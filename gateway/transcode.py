@@ -78,7 +78,7 @@ def build_request(
     """The request message for `method` from the parts of an HTTP request."""
     message = method.request_class()
     fields = message.DESCRIPTOR.fields_by_name
-    if method.body and body is not None and (body.strip() or _takes_body(method)):
+    if method.body and body is not None and (body.strip() or takes_body(method)):
         _parse_body(method, message, body)
     by_query_name = {}
     for field in message.DESCRIPTOR.fields:
@@ -96,7 +96,7 @@ def build_request(
     return message
 
 
-def _takes_body(method: Method) -> bool:
+def takes_body(method: Method) -> bool:
     """Whether the body carries anything (an RPC whose fields all come from
     the path, such as a token rotation, may be posted without one)."""
     if method.body != "*":

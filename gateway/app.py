@@ -72,6 +72,19 @@ def error_response(family: str, err: HTTPError, service: str = "") -> web.Respon
     return security.error(err.status, err.message, err.kind, err.extra)
 
 
+REFUSALS = (BadRequest, HTTPError, grpc.aio.AioRpcError)  # what a handler answers as an error
+
+
+def failure_response(method: Method, error: Exception) -> web.Response:
+    """A refused request (bad input, an access rule, a service's error) in
+    the shape of the route's API family."""
+    if isinstance(error, BadRequest):
+        error = HTTPError(400, str(error))
+    elif isinstance(error, grpc.aio.AioRpcError):
+        error = from_rpc_error(error, method.service, method.family)
+    return error_response(method.family, error, method.service)
+
+
 @dataclass(frozen=True)
 class Authenticated:
     """A resolved caller, how it was recognised, and its session if any."""
@@ -258,12 +271,8 @@ def generic_handler(gw: Gateway, method: Method) -> Handler:
             )
             log.debug("%s %s %.1fms", caller.identity, method.name, (time.perf_counter() - started) * 1e3)
             return family.answer(method, to_json_value(method, response), has_result)
-        except BadRequest as err:
-            return error_response(method.family, HTTPError(400, str(err)), method.service)
-        except HTTPError as err:
-            return error_response(method.family, err, method.service)
-        except grpc.aio.AioRpcError as err:
-            return error_response(method.family, from_rpc_error(err, method.service, method.family), method.service)
+        except REFUSALS as err:
+            return failure_response(method, err)
 
     return handle
 

@@ -7,9 +7,8 @@ import grpc
 import orjson
 from aiohttp import web
 
-from gateway.app import Gateway, Handler, error_response
-from gateway.errors import HTTPError, from_rpc_error
-from gateway.transcode import BadRequest, build_request
+from gateway.app import REFUSALS, Gateway, Handler, failure_response
+from gateway.transcode import build_request
 from shoal.descriptors import Method
 
 
@@ -22,12 +21,8 @@ def raw_text(gw: Gateway, methods: list[Method]) -> Handler:
             caller = await gw.authorize(request, method)
             message = build_request(method, dict(request.match_info), list(request.query.items()), None)
             response = await gw.callable(method)(message, metadata=gw.metadata(caller), timeout=10)
-        except HTTPError as err:
-            return error_response(method.family, err, method.service)
-        except BadRequest as err:
-            return error_response(method.family, HTTPError(400, str(err)), method.service)
-        except grpc.aio.AioRpcError as err:
-            return error_response(method.family, from_rpc_error(err, method.service, method.family), method.service)
+        except REFUSALS as err:
+            return failure_response(method, err)
         return web.Response(text=response.text, content_type="text/plain", charset="utf-8")
 
     return handle
@@ -47,12 +42,8 @@ def pebble_logs(gw: Gateway, methods: list[Method]) -> Handler:
                 first = await iterator.__anext__()
             except StopAsyncIteration:
                 first = None
-        except HTTPError as err:
-            return error_response(method.family, err, method.service)
-        except BadRequest as err:
-            return error_response(method.family, HTTPError(400, str(err)), method.service)
-        except grpc.aio.AioRpcError as err:
-            return error_response(method.family, from_rpc_error(err, method.service, method.family), method.service)
+        except REFUSALS as err:
+            return failure_response(method, err)
         response = web.StreamResponse(status=200)
         response.content_type = "application/x-ndjson"
         await response.prepare(request)

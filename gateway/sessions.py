@@ -15,7 +15,7 @@ from dataclasses import replace
 import grpc
 from aiohttp import web
 
-from gateway.app import Gateway, Handler, error_response, read_body
+from gateway.app import REFUSALS, Gateway, Handler, failure_response, read_body
 from gateway.auth import ANONYMOUS
 from gateway.credentials import (
     CSRF_COOKIE,
@@ -26,9 +26,8 @@ from gateway.credentials import (
     csrf_token,
     read_credentials,
 )
-from gateway.errors import HTTPError, from_rpc_error
 from gateway.listeners import peer_uid, transport_kind
-from gateway.transcode import BadRequest, build_request
+from gateway.transcode import build_request
 from shoal.descriptors import Method, methods_by_path
 from shoal.v1 import identity_pb2
 
@@ -68,12 +67,8 @@ def session_login(gw: Gateway, methods: list[Method]) -> Handler:
             message = build_request(method, {}, list(request.query.items()), await read_body(request))
             await _end_session(gw, logout, request, caller)
             answer = await gw.callable(method)(message, metadata=gw.metadata(caller), timeout=30)
-        except BadRequest as err:
-            return error_response(method.family, HTTPError(400, str(err)), method.service)
-        except HTTPError as err:
-            return error_response(method.family, err, method.service)
-        except grpc.aio.AioRpcError as err:
-            return error_response(method.family, from_rpc_error(err, method.service, method.family), method.service)
+        except REFUSALS as err:
+            return failure_response(method, err)
         response = _answer(method, {"success": True, "message": answer.message})
         secure = transport_kind(request) == "https"
         common = {"path": "/", "max_age": answer.max_age_seconds, "samesite": "Strict", "secure": secure}
@@ -92,7 +87,7 @@ def session_logout(gw: Gateway, methods: list[Method]) -> Handler:
         try:
             await _end_session(gw, method, request, caller)
         except grpc.aio.AioRpcError as err:
-            return error_response(method.family, from_rpc_error(err, method.service, method.family), method.service)
+            return failure_response(method, err)
         response = _answer(method, {"success": True, "message": "Logged out"})
         response.del_cookie(_cookie_name(request), path="/")
         response.del_cookie(CSRF_COOKIE, path="/")

@@ -131,6 +131,23 @@ class Suite:
         conn = http.client.HTTPSConnection("127.0.0.1", self.https_port, timeout=30, context=context)
         return request(conn, method, path, body, headers)
 
+    def lighthouse_session(self, email: str, password: str) -> dict:
+        """Headers of a Lighthouse user's session over HTTPS: its cookies and
+        the CSRF token state-changing requests must echo."""
+        context = ssl.create_default_context(cafile=str(self.home / "tls" / "cert.pem"))
+        conn = http.client.HTTPSConnection("127.0.0.1", self.https_port, timeout=30, context=context)
+        try:
+            conn.request("POST", "/api/v0.2/login", body=json.dumps({"Email": email, "Password": password}),
+                         headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+            cookies = dict(c.split(";")[0].split("=", 1) for k, c in response.getheaders()
+                           if k.lower() == "set-cookie")
+        finally:
+            conn.close()
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "X-CSRF-Token": cookies["shoal_csrf"]}
+
     def secret(self) -> bytes:
         return (self.home / "secret").read_bytes().strip()
 

@@ -29,7 +29,14 @@ from shoal.client.api import (
     Token,
     User,
 )
-from shoal.client.auth import BasicLogin, LocalLogin, LoginProvider, SessionLogin, TokenLogin, TryInOrder
+from shoal.client.auth import (
+    BasicLogin,
+    LocalLogin,
+    LoginProvider,
+    SessionLogin,
+    TokenLogin,
+    TryInOrder,
+)
 from shoal.client.connection import Connection, dial, open
 from shoal.client.errors import (
     APIError,
@@ -44,9 +51,38 @@ from shoal.client.errors import (
 from shoal.client.options import DialOpts, Info
 
 __all__ = [
-    "APIError", "Application", "AuditEvent", "Beacon", "BasicLogin", "CertificateError", "Change", "ChangeError",
-    "Check", "Connection", "ConnectionError", "Deployment", "DialOpts", "Identity", "Info", "Instance",
-    "LocalLogin", "LoginProvider", "LoginRequired", "Notice", "RedirectError", "Service", "SessionLogin",
-    "ShoalError", "StreamEvent", "SystemInfo", "Task", "TimeoutError", "Token", "TokenLogin", "TryInOrder",
-    "User", "dial", "open",
+    "APIError",
+    "Application",
+    "AuditEvent",
+    "BasicLogin",
+    "Beacon",
+    "CertificateError",
+    "Change",
+    "ChangeError",
+    "Check",
+    "Connection",
+    "ConnectionError",
+    "Deployment",
+    "DialOpts",
+    "Identity",
+    "Info",
+    "Instance",
+    "LocalLogin",
+    "LoginProvider",
+    "LoginRequired",
+    "Notice",
+    "RedirectError",
+    "Service",
+    "SessionLogin",
+    "ShoalError",
+    "StreamEvent",
+    "SystemInfo",
+    "Task",
+    "TimeoutError",
+    "Token",
+    "TokenLogin",
+    "TryInOrder",
+    "User",
+    "dial",
+    "open",
 ]

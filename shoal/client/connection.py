@@ -7,6 +7,7 @@ typed error, and the address that worked moved to the front."""
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import random
 import ssl
@@ -35,7 +36,7 @@ REDIRECTS = (301, 302, 303, 307, 308)
 @dataclass
 class Answer:
     status: int
-    headers: "aiohttp.typedefs.LooseHeaders"
+    headers: aiohttp.typedefs.LooseHeaders
     body: bytes
 
     def json(self):
@@ -173,7 +174,7 @@ class Connection(Api):
         try:
             async with self._session.request(method, self._base + path, **kwargs) as response:
                 return Answer(response.status, response.headers, await response.read())
-        except asyncio.TimeoutError:
+        except builtins.TimeoutError:
             raise TimeoutError(f"{method} {path}: no answer in time") from None
         except (aiohttp.ClientError, OSError) as error:
             self.broken.set()
@@ -269,7 +270,7 @@ class Connection(Api):
         await self.close()
 
 
-async def open(info: Info, opts: DialOpts | None = None, login: LoginProvider | None = None) -> Connection:  # noqa: A001
+async def open(info: Info, opts: DialOpts | None = None, login: LoginProvider | None = None) -> Connection:
     """Dial, log in (under one deadline), start the ping monitor."""
     opts = opts or DialOpts()
     login = login or LoginProvider()  # nothing sent: on the socket, the peer's uid decides
@@ -291,5 +292,5 @@ async def open(info: Info, opts: DialOpts | None = None, login: LoginProvider | 
         return await connect()
     try:
         return await asyncio.wait_for(connect(), opts.timeout)
-    except asyncio.TimeoutError:
+    except builtins.TimeoutError:
         raise TimeoutError(f"cannot connect and log in within {opts.timeout}s") from None

@@ -21,7 +21,7 @@ class APIError(ShoalError):
         self.body = body
 
 
-class ConnectionError(ShoalError, builtins.ConnectionError):  # noqa: A001 - the SDK's own, also a builtin one
+class ConnectionError(ShoalError, builtins.ConnectionError):
     """No gateway could be reached (`causes`: address → why), or the
     connection broke."""
 
@@ -34,7 +34,7 @@ class CertificateError(ConnectionError):
     """The gateway's certificate is not trusted: never retried."""
 
 
-class TimeoutError(ShoalError, builtins.TimeoutError):  # noqa: A001
+class TimeoutError(ShoalError, builtins.TimeoutError):
     """Dial, login or a wait took longer than allowed."""
 
 

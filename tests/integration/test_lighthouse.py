@@ -406,22 +406,6 @@ def test_agents_refuse_calls_without_their_token(agents):
 
 
 
-def _login(suite, email: str, password: str) -> dict:
-    import http.client
-    import ssl
-
-    context = ssl.create_default_context(cafile=str(suite.home / "tls" / "cert.pem"))
-    conn = http.client.HTTPSConnection("127.0.0.1", suite.https_port, timeout=30, context=context)
-    conn.request("POST", "/api/v0.2/login", body=json.dumps({"Email": email, "Password": password}),
-                 headers={"Content-Type": "application/json"})
-    response = conn.getresponse()
-    response.read()
-    assert response.status == 200
-    cookies = dict(c.split(";")[0].split("=", 1) for k, c in response.getheaders() if k.lower() == "set-cookie")
-    conn.close()
-    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "X-CSRF-Token": cookies["shoal_csrf"]}
-
-
 def test_beacon_levels_for_real_users(suite, agents):
     """The spec's examples with Lighthouse users: admin 2 / manager 1 /
     employee 0, beacon levels 0 (access), 1 (modify), 2 (owner), -1 removes."""
@@ -431,7 +415,8 @@ def test_beacon_levels_for_real_users(suite, agents):
         assert suite.unix("PUT", f"/api/v0.2/users/{email}", {"AuthLevel": level}).status == 200
     # The operator (root on the socket) owns every beacon and grants the manager modify on node0.
     assert suite.unix("PUT", "/api/v0.2/users/manager@corp", {"Beacons": {node0: 1}}).status == 200
-    manager, employee = _login(suite, "manager@corp", "pw"), _login(suite, "employee@corp", "pw")
+    manager = suite.lighthouse_session("manager@corp", "pw")
+    employee = suite.lighthouse_session("employee@corp", "pw")
     assert suite.https("GET", "/api/v0.2/beacons/list", headers=employee).json() == []
     # One entry above the manager's own level fails the whole update.
     refused = suite.https("PUT", "/api/v0.2/users/employee@corp",

@@ -9,7 +9,15 @@ import os
 
 import pytest
 
-from services.plan.execution import BINARY, END, TEXT, ExecFailed, ExecRequestError, ExecSession, prepare
+from services.plan.execution import (
+    BINARY,
+    END,
+    TEXT,
+    ExecFailed,
+    ExecRequestError,
+    ExecSession,
+    prepare,
+)
 from services.plan.model import Plan, Service
 
 BASE = {"PATH": os.environ["PATH"], "HOME": "/root", "USER": "root", "KEEP": "daemon"}

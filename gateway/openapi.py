@@ -136,8 +136,12 @@ def _query_param(method: Method, field: FieldDescriptor, schemas: dict) -> dict:
         schema = {"type": "string", "enum": _QUERY_ENUMS[(method.name, field.name)]}
     required = (method.name, field.name) in _REQUIRED_QUERY
     param = {"name": field.json_name, "in": "query", "required": required, "schema": schema}
-    if field.is_repeated:
-        param.update(style="form", explode=False)  # Pebble's comma-separated lists
+    if field.is_repeated and field.type == FieldDescriptor.TYPE_STRING:
+        # Pebble's lists of names are one comma-separated string on the wire
+        # (the parameter may also repeat); any string is a valid list.
+        param["schema"] = {"type": "string", "description": "comma-separated list"}
+    elif field.is_repeated:
+        param.update(style="form", explode=False)
     return param
 
 

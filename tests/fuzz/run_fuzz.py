@@ -48,6 +48,7 @@ def schemathesis(url: str, examples: int, extra: list[str], env: dict) -> int:
         "--suppress-health-check", "all",
         "--request-timeout", "30",
         "--no-color",
+        *(["--seed", os.environ["FUZZ_SEED"]] if os.environ.get("FUZZ_SEED") else []),  # CI: repeatable
         *extra,
     ]
     print("$", " ".join(command), flush=True)

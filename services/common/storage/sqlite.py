@@ -32,6 +32,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -85,7 +86,7 @@ def _connect(path: str) -> sqlite3.Connection:
     try:
         conn.row_factory = _dict_row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        mode = _enter_wal(conn)
         if path != ":memory:" and mode and next(iter(mode.values())) != "wal":
             log.warning("SQLite at %s is not in WAL mode (got %s)", path, mode)
         conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
@@ -94,6 +95,20 @@ def _connect(path: str) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _enter_wal(conn: sqlite3.Connection):
+    """Switch to WAL. The switch needs the database to itself and SQLite
+    reports "locked" at once, without its busy handler, while another
+    connection opening the same new file holds it: retry for the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _run_statement(conn: sqlite3.Connection, kind: Kind, sql: str, args: tuple[Any, ...]) -> Any:

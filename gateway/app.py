@@ -235,7 +235,7 @@ def deadline_for(message) -> float:
     text = getattr(message, "timeout")
     if not text:
         return DEFAULT_DEADLINE if message.DESCRIPTOR.name != "WaitChangeRequest" else NO_TIMEOUT_DEADLINE
-    from services.plan.durations import parse_duration
+    from services.common.durations import parse_duration
 
     try:
         seconds = parse_duration(text)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.common.durations import parse_duration
 from services.identity.errors import DomainError
 from services.identity.identities import ACCESS_LEVELS, access_rank
 from services.identity.times import as_utc, format_rfc3339
@@ -60,18 +60,6 @@ KNOWN_SCOPES: frozenset[str] = frozenset(SCOPE_ACCESS)
 LEGACY_SCOPES: dict[str, str] = {
     "host-agent:report": AGENT_REPORT,
     "host-agent:manage": AGENT_MANAGE,
-}
-
-_DURATION_RE = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "μs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
 }
 
 assert set(SCOPE_ACCESS.values()) <= set(ACCESS_LEVELS)
@@ -238,26 +226,10 @@ def validate_name(name: Any) -> str:
 
 def parse_go_duration(text: str) -> timedelta:
     """A Go duration string ("720h", "1h30m", "90s", "1.5h") as a timedelta."""
-    if not isinstance(text, str) or not text:
-        raise TokenError(f"invalid duration {_quote(text)}")
-    s = text
-    sign = 1
-    if s[0] in "+-":
-        sign = -1 if s[0] == "-" else 1
-        s = s[1:]
-    if s == "0":
-        return timedelta(0)
-    if not s:
-        raise TokenError(f"invalid duration {_quote(text)}")
-    pos = 0
-    total = 0.0
-    while pos < len(s):
-        m = _DURATION_RE.match(s, pos)
-        if m is None or m.group(1) in ("", "."):
-            raise TokenError(f"invalid duration {_quote(text)}")
-        total += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-        pos = m.end()
-    return timedelta(seconds=sign * total)
+    try:
+        return timedelta(seconds=parse_duration(text))
+    except ValueError:
+        raise TokenError(f"invalid duration {_quote(text)}") from None
 
 
 def parse_expires_in(value: Any) -> timedelta | None:

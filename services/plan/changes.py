@@ -19,12 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.plan.notices import (
-    _format_duration,  # until durations.format_duration exists
-    format_time,
-    format_time_seconds,
-    utcnow,
-)
+from services.common.durations import format_duration
+from services.plan.notices import format_time, format_time_seconds, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -546,7 +542,7 @@ class ChangeManager:
             await asyncio.wait_for(event.wait(), timeout or None)
         except TimeoutError:
             raise ChangeWaitTimeout(
-                f"timed out waiting for change after {_format_duration(timeout or 0)}"
+                f"timed out waiting for change after {format_duration(timeout or 0)}"
             ) from None
         return change
 

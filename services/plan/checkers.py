@@ -9,10 +9,10 @@ import shlex
 
 import aiohttp
 
+from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import AccountError
 from services.plan.childsetup import preexec
-from services.plan.durations import format_duration
 from services.plan.model import Check, ExecCheck
 
 DETAIL_LINES = 5

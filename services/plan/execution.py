@@ -27,10 +27,10 @@ import struct
 import termios
 from dataclasses import dataclass, field
 
+from services.common.durations import format_duration, parse_duration
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
 from services.plan.childsetup import preexec
-from services.plan.durations import format_duration, parse_duration
 
 log = logging.getLogger("shoal.plan.exec")
 

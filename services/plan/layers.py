@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import yaml
 
-from services.plan.durations import format_duration, parse_duration
+from services.common.durations import format_duration, parse_duration
 from services.plan.model import (
     DEFAULT_CHECK_THRESHOLD,
     Check,

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.common.durations import format_duration
+
 log = logging.getLogger(__name__)
 
 CHANGE_UPDATE = "change-update"
@@ -40,7 +42,7 @@ _RFC3339_RE = re.compile(
 _MAX_UINT32 = 2**32 - 1
 
 
-# --- time and duration formatting (shared with changes.py) -------------------
+# --- time formatting (shared with changes.py) ---------------------------------
 
 
 def utcnow() -> datetime:
@@ -82,40 +84,6 @@ def parse_time(text: str) -> datetime:
     frac = (frac or "")[:7]  # "." + at most 6 digits
     zone = "+00:00" if zone.upper() == "Z" else zone
     return datetime.fromisoformat(base + frac + zone).astimezone(UTC)
-
-
-def _format_duration(seconds: float) -> str:
-    """Go's Duration.String(), e.g. `168h0m0s`, `1m0s`, `1.5s`, `300ms`.
-
-    Private stand-in until `services/plan/durations.py` provides `format_duration`.
-    """
-    ns = round(seconds * 1e9)
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-    if ns < 1_000:
-        return f"{sign}{ns}ns"
-    if ns < 1_000_000:
-        return sign + _fraction(ns, 1_000) + "µs"
-    if ns < 1_000_000_000:
-        return sign + _fraction(ns, 1_000_000) + "ms"
-    hours, rest = divmod(ns, 3600 * 1_000_000_000)
-    minutes, rest = divmod(rest, 60 * 1_000_000_000)
-    secs = _fraction(rest, 1_000_000_000) + "s"
-    if hours:
-        return f"{sign}{hours}h{minutes}m{secs}"
-    if minutes:
-        return f"{sign}{minutes}m{secs}"
-    return sign + secs
-
-
-def _fraction(value: int, unit: int) -> str:
-    whole, rest = divmod(value, unit)
-    if not rest:
-        return str(whole)
-    digits = len(str(unit)) - 1
-    return f"{whole}." + f"{rest:0{digits}d}".rstrip("0")
 
 
 # --- errors ------------------------------------------------------------------
@@ -178,9 +146,9 @@ class Notice:
         if self.last_data:
             out["last-data"] = dict(self.last_data)
         if self.repeat_after:
-            out["repeat-after"] = _format_duration(self.repeat_after)
+            out["repeat-after"] = format_duration(self.repeat_after)
         if self.expire_after:
-            out["expire-after"] = _format_duration(self.expire_after)
+            out["expire-after"] = format_duration(self.expire_after)
         return out
 
     def to_dict(self) -> dict[str, Any]:

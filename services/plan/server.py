@@ -10,6 +10,7 @@ from google.protobuf import json_format
 
 from services.common import errors
 from services.common.config import Settings
+from services.common.durations import parse_duration
 from services.common.interceptor import caller_of
 from services.common.server import serve
 from services.plan import beacon_agent
@@ -17,7 +18,6 @@ from services.plan import layers as layer_rules
 from services.plan.changes import ChangeError
 from services.plan.checks import CheckError
 from services.plan.daemon import ActionError, PlanDaemon
-from services.plan.durations import parse_duration
 from services.plan.exec_rpc import ExecRPC
 from services.plan.files_rpc import FilesRPC
 from services.plan.metrics import metrics_text

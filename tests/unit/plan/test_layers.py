@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from services.plan import layers as rules
-from services.plan.durations import format_duration, parse_duration
 from services.plan.planstate import LayerRequestError, LayersDirError, PlanState
 
 
@@ -224,22 +223,6 @@ def test_stop_order_adds_dependents_in_reverse():
 )
 def test_parse_command(command, base, extra):
     assert rules.parse_command(command) == (base, extra)
-
-
-@pytest.mark.parametrize(
-    "text,seconds,canonical",
-    [("1s", 1, "1s"), ("500ms", 0.5, "500ms"), ("1.5h", 5400, "1h30m0s"), ("2m", 120, "2m0s"),
-     ("0", 0, "0s"), ("1h0m0.25s", 3600.25, "1h0m0.25s"), ("10us", 1e-5, "10µs")],
-)
-def test_durations_round_trip_in_go_syntax(text, seconds, canonical):
-    assert parse_duration(text) == pytest.approx(seconds)
-    assert format_duration(parse_duration(text)) == canonical
-
-
-@pytest.mark.parametrize("text", ["", "1", "s", "1 s", "1d", "--1s"])
-def test_bad_durations(text):
-    with pytest.raises(ValueError, match="invalid duration"):
-        parse_duration(text)
 
 
 # -- layer state: disk layers, API append/combine, persistence ----------------------

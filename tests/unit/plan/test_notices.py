@@ -16,7 +16,6 @@ from services.plan.notices import (
     NoticeForbidden,
     NoticeInvalid,
     NoticeNotFound,
-    _format_duration,
     format_time,
     parse_time,
     validate_add,
@@ -51,26 +50,6 @@ KEY = "example.com/thing"
 
 
 # --- formatting ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "seconds, text",
-    [
-        (0, "0s"),
-        (7 * 24 * 3600, "168h0m0s"),
-        (60, "1m0s"),
-        (90.5, "1m30.5s"),
-        (4, "4s"),
-        (1.5, "1.5s"),
-        (0.3, "300ms"),
-        (0.0015, "1.5ms"),
-        (0.000002, "2µs"),
-        (3723, "1h2m3s"),
-        (-2, "-2s"),
-    ],
-)
-def test_durations_are_formatted_like_go(seconds, text):
-    assert _format_duration(seconds) == text
 
 
 def test_times_are_rfc3339_utc_with_trimmed_fraction():

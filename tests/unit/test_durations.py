@@ -1,0 +1,44 @@
+"""Go durations, the one codec (services/common/durations.py) that Pebble's
+API, plan YAML, notices and token expiries share."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common.durations import format_duration, parse_duration
+
+
+@pytest.mark.parametrize(
+    "text,seconds,canonical",
+    [("1s", 1, "1s"), ("500ms", 0.5, "500ms"), ("1.5h", 5400, "1h30m0s"), ("2m", 120, "2m0s"),
+     ("0", 0, "0s"), ("1h0m0.25s", 3600.25, "1h0m0.25s"), ("10us", 1e-5, "10µs")],
+)
+def test_durations_round_trip_in_go_syntax(text, seconds, canonical):
+    assert parse_duration(text) == pytest.approx(seconds)
+    assert format_duration(parse_duration(text)) == canonical
+
+
+@pytest.mark.parametrize("text", ["", "1", "s", "1 s", "1d", "--1s"])
+def test_bad_durations(text):
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (0, "0s"),
+        (7 * 24 * 3600, "168h0m0s"),
+        (60, "1m0s"),
+        (90.5, "1m30.5s"),
+        (4, "4s"),
+        (1.5, "1.5s"),
+        (0.3, "300ms"),
+        (0.0015, "1.5ms"),
+        (0.000002, "2µs"),
+        (3723, "1h2m3s"),
+        (-2, "-2s"),
+    ],
+)
+def test_durations_are_formatted_like_go(seconds, text):
+    assert format_duration(seconds) == text

@@ -12,10 +12,8 @@ with its beacon token instead of the signed caller.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 
 import grpc
@@ -25,7 +23,7 @@ from yarl import URL
 from gateway.app import DEFAULT_DEADLINE, Gateway, Handler, error_response, generic_handler
 from gateway.errors import HTTPError, from_rpc_error
 from services.common import signing
-from services.plan.beacon_agent import open_agent_channel, token_metadata
+from services.common.agent_channels import AgentChannels, token_metadata
 from shoal.descriptors import Method, all_methods, methods_by_path
 from shoal.v1 import beacon_pb2
 
@@ -106,27 +104,13 @@ class InstanceProxy:
         self.handlers = handlers
         self.router = pebble_router()
         self.resolve_instance = gw.callable(methods_by_path()["/shoal.v1.Beacon/ResolveInstance"])
-        self.channels: OrderedDict[str, grpc.aio.Channel] = OrderedDict()
+        self.channels = AgentChannels(MAX_CHANNELS)
 
     def channel_to(self, address: str) -> grpc.aio.Channel:
-        channel = self.channels.pop(address, None)
-        if channel is not None and channel.get_state() == grpc.ChannelConnectivity.TRANSIENT_FAILURE:
-            # The instance was down: a fresh channel tries it now rather than
-            # failing fast until the old one's reconnect backoff ends.
-            asyncio.get_running_loop().create_task(channel.close())
-            channel = None
-        if channel is None:
-            channel = open_agent_channel(address)
-            while len(self.channels) >= MAX_CHANNELS:
-                _, old = self.channels.popitem(last=False)
-                asyncio.get_running_loop().create_task(old.close(grace=30))  # after its calls end
-        self.channels[address] = channel
-        return channel
+        return self.channels.channel(address)
 
     async def close(self) -> None:
-        for channel in self.channels.values():
-            await channel.close()
-        self.channels.clear()
+        await self.channels.close()
 
     async def _resolve(self, host: str, level: int, caller: signing.Caller) -> beacon_pb2.ResolvedInstance:
         request = beacon_pb2.ResolveInstanceRequest(

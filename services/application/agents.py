@@ -4,15 +4,13 @@ whether a service runs, start/stop/restart it and wait for the change."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import grpc
 
 from services.application import stream
 from services.application.stream import Outcome
-from services.plan.beacon_agent import open_agent_channel, token_metadata
+from services.common.agent_channels import AgentChannels, token_metadata
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
 CALL_TIMEOUT = 10.0
@@ -49,31 +47,14 @@ def call_failure(instance: str, error: grpc.aio.AioRpcError) -> Outcome:
 
 class Agents:
     def __init__(self) -> None:
-        self._channels: OrderedDict[str, grpc.aio.Channel] = OrderedDict()
-
-    def _stub(self, address: str) -> plan_pb2_grpc.PlanStub:
-        channel = self._channels.pop(address, None)
-        if channel is not None and channel.get_state() == grpc.ChannelConnectivity.TRANSIENT_FAILURE:
-            # The instance was down: a fresh channel tries it now rather than
-            # failing fast until the old one's reconnect backoff ends.
-            asyncio.get_running_loop().create_task(channel.close())
-            channel = None
-        if channel is None:
-            channel = open_agent_channel(address)
-            while len(self._channels) >= MAX_CHANNELS:
-                _, old = self._channels.popitem(last=False)
-                asyncio.get_running_loop().create_task(old.close(grace=30))
-        self._channels[address] = channel
-        return plan_pb2_grpc.PlanStub(channel)
+        self._channels = AgentChannels(MAX_CHANNELS)
 
     async def close(self) -> None:
-        for channel in self._channels.values():
-            await channel.close()
-        self._channels.clear()
+        await self._channels.close()
 
     async def _call(self, target: Target, rpc: str, request, timeout: float = CALL_TIMEOUT):
         try:
-            return await getattr(self._stub(target.address), rpc)(
+            return await getattr(plan_pb2_grpc.PlanStub(self._channels.channel(target.address)), rpc)(
                 request, metadata=token_metadata(target.token), timeout=timeout
             )
         except grpc.aio.AioRpcError as error:

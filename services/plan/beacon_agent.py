@@ -2,10 +2,11 @@
 
 A beacon registry (the beacon service, the gateway's `/d/` proxy, the
 application service) reaches an agent with the agent's beacon token in the
-`shoal-beacon-token` metadata instead of a signed caller: agents on other
-machines do not share the cluster secret. The token is given with
-`shoal service plan --beacon-token TOKEN`; without one, a token is generated
-on first start, printed once, and only its SHA-256 is kept in
+`shoal-beacon-token` metadata instead of a signed caller (see
+services/common/agent_channels.py): agents on other machines do not share
+the cluster secret. The token is given with `shoal service plan
+--beacon-token TOKEN`; without one, a token is generated on first start,
+printed once, and only its SHA-256 is kept in
 `$SHOAL_HOME/beacon-token.sha256`. A caller presenting it acts as an admin
 of this agent (all plan RPCs, including the INTERNAL ListAgentInstances).
 """
@@ -21,26 +22,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
-
-from services.common.channels import OPTIONS
+from services.common.agent_channels import METADATA_KEY
 from services.common.signing import Caller
 
-METADATA_KEY = "shoal-beacon-token"
 DIGEST_FILE = "beacon-token.sha256"
 CALLER = "beacon-token"
-
-
-def open_agent_channel(address: str) -> grpc.aio.Channel:
-    """A channel to an agent. Its connections are its own (not gRPC's shared
-    subchannel pool), so a fresh channel reaches an agent that came back at
-    once instead of waiting out a dead channel's reconnect backoff."""
-    return grpc.aio.insecure_channel(address, options=(*OPTIONS, ("grpc.use_local_subchannel_pool", 1)))
-
-
-def token_metadata(token: str) -> tuple[tuple[str, str], ...]:
-    """The metadata that presents `token` to an agent."""
-    return ((METADATA_KEY, token),)
 
 
 def _digest(token: str) -> bytes:

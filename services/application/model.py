@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from services.common.errors import DomainError, Failure
+
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 NO_DEPLOYMENT = -1
 
@@ -19,15 +21,15 @@ UNKNOWN_APP = "applications: unknown application"
 UNKNOWN_DEPLOYMENT = "applications: unknown deployment ID"
 NOT_THIS_APP = "applications: deployment does not belong to given application"
 NO_PREVIOUS = "applications: no previous deployment to rollback to"
+CAUSE = "applications"
 
 
-class ModelError(ValueError):
-    """A refused request; `status` is its HTTP status (400 or 404)."""
+class ModelError(DomainError):
+    """A refused request (invalid unless said otherwise), with Lighthouse's
+    Cause for applications."""
 
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+    def __init__(self, message: str, failure: Failure | None = None):
+        super().__init__(message, failure, kind=CAUSE)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def revert_target(app_id: int, deployment_ids: Sequence[int], target: int, owner
     """
     if target >= 0:
         if owner_of_target is None:
-            raise ModelError(UNKNOWN_DEPLOYMENT, 404)
+            raise ModelError(UNKNOWN_DEPLOYMENT, Failure.NOT_FOUND)
         if owner_of_target != app_id:
             raise ModelError(NOT_THIS_APP)
         return target

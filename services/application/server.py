@@ -25,7 +25,6 @@ from services.application.model import (
     BAD_PARAMS,
     NO_DEPLOYMENT,
     UNKNOWN_APP,
-    ModelError,
     check_name,
     history,
     merge_instances,
@@ -49,12 +48,6 @@ log = logging.getLogger("shoal.application")
 
 RESOLVE_DEADLINE = 10.0
 NOT_PERMITTED = "applications: user not permitted to modify application"
-
-
-def _model_error(error: ModelError) -> errors.ServiceError:
-    if error.status == 404:
-        return errors.not_found(error.message, kind="applications")
-    return errors.invalid(error.message)
 
 
 def _struct(value: dict) -> struct_pb2.Struct:
@@ -102,9 +95,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
                     raise errors.invalid(f"applications: unknown instance {host}") from None
                 if code == grpc.StatusCode.PERMISSION_DENIED:
                     raise errors.denied(f"applications: user not permitted to deploy to instance {host}") from None
-                raise errors.ServiceError(
-                    grpc.StatusCode.UNAVAILABLE, f"beacon service unavailable: {error.details()}"
-                ) from None
+                raise errors.unavailable(f"beacon service unavailable: {error.details()}") from None
 
         return unique(await asyncio.gather(*(one(h) for h in unique(hosts))))
 
@@ -193,11 +184,8 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
     async def CreateApplication(self, request, context):
         caller = self._caller(context)
         spec = request.application
-        try:
-            name = check_name(spec.name)
-            command = check_command(name, json_format.MessageToDict(spec.command))
-        except ModelError as error:
-            raise _model_error(error) from None
+        name = check_name(spec.name)
+        command = check_command(name, json_format.MessageToDict(spec.command))
         if not spec.instances:
             raise errors.invalid(f"{BAD_PARAMS}: Instances is empty")
         instances = await self._deployable(caller, list(spec.instances))
@@ -216,7 +204,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
             await self.store.set_current(app_id, deployment_id, lease)
             try:
                 await self.directory.set_level(caller.identity, levels.APPLICATIONS, name, levels.OWNER)
-            except errors.ServiceError as error:
+            except errors.DomainError as error:
                 log.error("%s: could not record %s as owner: %s", name, caller.identity, error.message)
             log.info("%s created application %s on %d/%d instance(s)", caller.identity, name, len(reached), len(instances))
 
@@ -236,10 +224,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
 
     async def ListDeployments(self, request, context):
         caller = self._caller(context)
-        try:
-            count = parse_count(request.count)
-        except ModelError as error:
-            raise _model_error(error) from None
+        count = parse_count(request.count)
         row = await self.store.application(parse_ref(request.id))
         if row is None:
             raise errors.not_found(UNKNOWN_APP, kind="applications")
@@ -288,13 +273,10 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
     async def RevertApplication(self, request, context):
         caller = self._caller(context)
         row = await self._application(caller, request.id, levels.MODIFY)
-        try:
-            target = parse_target(request.target)
-            own = [d.id for d in await self.store.deployments(row["id"])]
-            chosen = await self.store.deployment(target) if target >= 0 else None
-            target_id = revert_target(row["id"], own, target, chosen.app_id if chosen else None)
-        except ModelError as error:
-            raise _model_error(error) from None
+        target = parse_target(request.target)
+        own = [d.id for d in await self.store.deployments(row["id"])]
+        chosen = await self.store.deployment(target) if target >= 0 else None
+        target_id = revert_target(row["id"], own, target, chosen.app_id if chosen else None)
         deployment = await self.store.deployment(target_id)
         lease = await self._lease(row["id"])
 
@@ -316,10 +298,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
         change = request.change
         command = None
         if change.HasField("command"):
-            try:
-                command = check_command(name, json_format.MessageToDict(change.command))
-            except ModelError as error:
-                raise _model_error(error) from None
+            command = check_command(name, json_format.MessageToDict(change.command))
         if command is None and not change.add and not change.remove and not request.restart:
             raise errors.invalid(f"{BAD_PARAMS}: give Command, Add, Remove or restart")
         added = await self._deployable(caller, list(change.add)) if change.add else []

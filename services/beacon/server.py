@@ -31,12 +31,12 @@ TOKEN_DENIED = "beacons: user not permitted to access token"
 MAX_TOKEN = 4096
 
 
-def _unreachable(message: str) -> errors.ServiceError:
-    # Lighthouse answers a failed poll with 500 and the beacon's reason.
-    return errors.ServiceError(grpc.StatusCode.UNAVAILABLE, f"beacons: {message}", http_status=500)
+def _unreachable(message: str) -> errors.DomainError:
+    # Lighthouse answers a failed poll with 500 (an internal error) and the beacon's reason.
+    return errors.internal(f"beacons: {message}")
 
 
-def _alias_error(message: str) -> errors.ServiceError:
+def _alias_error(message: str) -> errors.DomainError:
     return errors.invalid(f"aliases: {message}", kind="aliases")
 
 
@@ -103,7 +103,7 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
             raise errors.invalid(f"beacons: {error}") from None
         try:
             await self.directory.set_level(user, levels.BEACONS, address, levels.OWNER)
-        except errors.ServiceError:
+        except errors.DomainError:
             await self.store.remove_beacon(address)
             raise
         log.info("%s created beacon %s (%s) with %d instance(s)", user, address, alias, len(reported))
@@ -140,7 +140,7 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
         if request.refresh:
             try:
                 await self._refresh(row)
-            except errors.ServiceError as error:
+            except errors.DomainError as error:
                 log.warning("refresh of %s: %s", address, error.message)  # listed as CanAccess false
         rows = await self.store.instances(address)
         return beacon_pb2.ListBeaconInstancesResponse(instances=[_instance(r) for r in rows])

@@ -16,10 +16,8 @@ from shoal.v1 import identity_pb2, identity_pb2_grpc
 DEADLINE = 10.0
 
 
-def _unavailable(error: grpc.aio.AioRpcError) -> errors.ServiceError:
-    return errors.ServiceError(
-        grpc.StatusCode.UNAVAILABLE, f"identity service unavailable: {error.details() or error.code().name}"
-    )
+def _unavailable(error: grpc.aio.AioRpcError) -> errors.DomainError:
+    return errors.unavailable(f"identity service unavailable: {error.details() or error.code().name}")
 
 
 class Directory:

@@ -2,8 +2,9 @@
 
 It verifies the signed caller (UNAUTHENTICATED when missing, expired or
 forged), enforces the RPC's access level from the proto option
-(PERMISSION_DENIED), and turns a `ServiceError` raised by a servicer into a
-gRPC status with its kind and extra fields in trailing metadata.
+(PERMISSION_DENIED), and turns a `DomainError` raised by a servicer into a
+gRPC status (services/common/errors.py holds the one table) with its kind
+and extra fields in trailing metadata.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
-from services.common.errors import ServiceError
+from services.common.errors import DomainError, grpc_code
 from services.common.signing import Caller, CallerError, verify
 from shoal.descriptors import methods_by_path
 
@@ -28,19 +29,19 @@ def caller_of(context: grpc.aio.ServicerContext, secret: bytes) -> Caller:
     return verify(secret, context.invocation_metadata())
 
 
-async def _abort(context, error: ServiceError):
-    await context.abort(error.code, error.message, error.trailing_metadata())
+async def _abort(context, error: DomainError):
+    await context.abort(grpc_code(error.failure), error.message, error.trailing_metadata())
 
 
 def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-    """The same handler, with ServiceError mapped to a status."""
+    """The same handler, with DomainError mapped to a status."""
     if handler.unary_unary or handler.stream_unary:
         inner = handler.unary_unary or handler.stream_unary
 
         async def unary(request, context):
             try:
                 return await inner(request, context)
-            except ServiceError as error:
+            except DomainError as error:
                 await _abort(context, error)
 
         make = (
@@ -56,7 +57,7 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         try:
             async for item in inner_stream(request, context):
                 yield item
-        except ServiceError as error:
+        except DomainError as error:
             await _abort(context, error)
 
     make = (

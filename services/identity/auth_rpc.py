@@ -15,14 +15,14 @@ import secrets
 import ssl
 from datetime import timedelta
 
-import grpc
 import orjson
 from google.protobuf import empty_pb2
 
 from services.common import errors
+from services.common.errors import Failure
 from services.identity import audit
-from services.identity.core import IdentityCore, lock_keys, refusal
-from services.identity.recovery import RecoveryError, RecoveryTokens, hash_recovery_token
+from services.identity.core import IdentityCore, lock_keys
+from services.identity.recovery import RecoveryTokens, hash_recovery_token
 from services.identity.store import Session
 from services.identity.tokens import hash_token
 from shoal.v1 import identity_pb2
@@ -41,6 +41,11 @@ def session_hash(raw: str) -> str:
 
 def is_loopback(origin: str) -> bool:
     return origin in LOOPBACK or origin.startswith("127.") or origin == "::ffff:127.0.0.1"
+
+
+# Authenticate still answers a refused credential with an HTTP status inside
+# its response; the gateway's half of issue 17 replaces that with the status.
+_REFUSED_STATUS = {Failure.UNAUTHENTICATED: 401, Failure.FORBIDDEN: 403, Failure.UNAVAILABLE: 503}
 
 
 def _refused(status: int, body: dict) -> identity_pb2.AuthenticateResponse:
@@ -107,7 +112,7 @@ class AuthRPC(IdentityCore):
         )
         if check.ok:
             return _matched(name, stored.identity.access, "basic")
-        return None if on_socket else _refused(check.status, check.body)
+        return None if on_socket else _refused(_REFUSED_STATUS[check.failure], check.body)
 
     async def _by_token(self, raw: str):
         record = await self.store.token_by_hash(hash_token(raw))
@@ -154,10 +159,9 @@ class AuthRPC(IdentityCore):
                 hashed, version = user.password_hash, ("user", user.password_hash)
         check = await self.check_password(name, password, hashed, version, origin, path, "login")
         if not check.ok:
-            if not identities and check.status == 401:
-                raise errors.ServiceError(grpc.StatusCode.UNAUTHENTICATED, "email or password incorrect",
-                                          kind="auth", http_status=401)
-            raise refusal(check.status, check.body)
+            if not identities and check.failure is Failure.UNAUTHENTICATED:
+                raise errors.unauthenticated("email or password incorrect", kind="auth")
+            raise check.refusal()
         raw = secrets.token_urlsafe(32)
         lifetime = timedelta(days=REMEMBER_DAYS) if remember else timedelta(hours=SESSION_HOURS)
         now = self.now()
@@ -185,8 +189,7 @@ class AuthRPC(IdentityCore):
     async def ResetLockout(self, request, context):
         identifier = request.identifier.strip()
         if not identifier:
-            raise errors.ServiceError(grpc.StatusCode.INVALID_ARGUMENT, "identifier is required",
-                                      kind="missing_identifier")
+            raise errors.invalid("identifier is required", kind="missing_identifier")
         caller = self.caller(context)
         await self.store.reset_lockouts(lock_keys(identifier, identifier))
         await self.record(audit.LOCKOUT_RESET, user=caller.identity, ip=caller.origin,
@@ -199,12 +202,8 @@ class AuthRPC(IdentityCore):
         path = "/api/security/recovery"
         if request.action == "generate_token":
             if not is_loopback(origin):
-                raise refusal(403, {"error": "forbidden",
-                                    "message": "Recovery tokens can only be generated from this machine"})
-            try:
-                raw, record = RecoveryTokens().create(origin, self.now(), request.duration or None)
-            except RecoveryError as error:
-                raise errors.invalid(error.message) from None
+                raise errors.denied("Recovery tokens can only be generated from this machine", kind="forbidden")
+            raw, record = RecoveryTokens().create(origin, self.now(), request.duration or None)
             await self.store.add_recovery_token(record)
             minutes = int((record.expires_at - record.created_at).total_seconds() // 60)
             await self.record(audit.RECOVERY_TOKEN_CREATED, user=caller.identity, ip=origin, path=path)
@@ -218,8 +217,8 @@ class AuthRPC(IdentityCore):
             ):
                 await self.record(audit.LOCKOUT_RESET, ip=origin, path=path, success=False,
                                   details="recovery token refused")
-                raise refusal(403, {"error": "forbidden",
-                                    "message": "Recovery requires a valid recovery token from the address that made it"})
+                raise errors.denied("Recovery requires a valid recovery token from the address that made it",
+                                    kind="forbidden")
             if request.identifier:
                 await self.store.reset_lockouts(lock_keys(request.identifier, request.identifier))
                 what = request.identifier
@@ -229,9 +228,8 @@ class AuthRPC(IdentityCore):
             await self.record(audit.LOCKOUT_RESET, ip=origin, path=path, details=f"recovery: reset {what}")
             return identity_pb2.RecoveryResponse(success=True, message=f"Lockout reset for {what}")
         # Pulse answers 200 with success false; bad input is a 400 here (same body fields).
-        raise errors.ServiceError(grpc.StatusCode.INVALID_ARGUMENT,
-                                  "Invalid action. Use 'generate_token' or 'reset_lockout'",
-                                  kind="invalid_action", extra={"success": False})
+        raise errors.invalid("Invalid action. Use 'generate_token' or 'reset_lockout'",
+                             kind="invalid_action", extra={"success": False})
 
     async def GetSecurityStatus(self, request, context):
         identities = await self.store.count("identities")

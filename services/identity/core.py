@@ -16,18 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import grpc
-
-from services.common import errors
 from services.common.config import Settings
+from services.common.errors import DomainError, Failure
 from services.common.interceptor import caller_of
 from services.common.signing import Caller
 from services.identity import audit, lockout
-from services.identity.errors import DomainError
 from services.identity.passwords import BoundedHasher, HasherBusy, VerifiedCache
 from services.identity.store import IdentityStore
 from services.identity.times import utcnow
-from services.identity.userlevels import KINDS, OWNER, LighthouseUser, UserLevelError
+from services.identity.userlevels import KINDS, OWNER, LighthouseUser
 
 # An admin caller that is not a Lighthouse user (the machine's operator)
 # stands above every user.
@@ -40,27 +37,12 @@ def audit_key_path(settings: Settings) -> Path:
     return Path(os.environ.get("SHOAL_AUDIT_KEY_FILE") or settings.home / "audit-signing.key")
 
 
-def service_error(error: DomainError, kind: str = "", extra: dict | None = None) -> errors.ServiceError:
-    codes = {400: grpc.StatusCode.INVALID_ARGUMENT, 401: grpc.StatusCode.UNAUTHENTICATED,
-             403: grpc.StatusCode.PERMISSION_DENIED, 404: grpc.StatusCode.NOT_FOUND,
-             409: grpc.StatusCode.FAILED_PRECONDITION}
-    if isinstance(error, UserLevelError):
-        kind = kind or error.cause
-    return errors.ServiceError(
-        codes.get(error.http_status, grpc.StatusCode.INTERNAL), error.message, kind=kind, extra=extra,
-        http_status=error.http_status,
-    )
-
-
-def refusal(status: int, body: dict) -> errors.ServiceError:
+def refusal(failure: Failure, body: dict) -> DomainError:
     """A refusal whose JSON body is `body` ({"error", "message", ...})."""
     body = dict(body)
     message = body.pop("message", "")
     kind = body.pop("error", "")
-    codes = {401: grpc.StatusCode.UNAUTHENTICATED, 403: grpc.StatusCode.PERMISSION_DENIED,
-             429: grpc.StatusCode.RESOURCE_EXHAUSTED, 503: grpc.StatusCode.UNAVAILABLE}
-    return errors.ServiceError(codes.get(status, grpc.StatusCode.INVALID_ARGUMENT), message, kind=kind,
-                               extra=body, http_status=status)
+    return DomainError(message, failure, kind=kind, extra=body)
 
 
 def lock_keys(name: str, origin: str) -> list[str]:
@@ -70,8 +52,13 @@ def lock_keys(name: str, origin: str) -> list[str]:
 @dataclass(frozen=True)
 class PasswordCheck:
     ok: bool
-    status: int = 0  # when refused: 401 bad credentials, 403 locked, 503 busy
+    # When refused: UNAUTHENTICATED (bad credentials), FORBIDDEN (locked) or
+    # UNAVAILABLE (busy), and the body that says so.
+    failure: Failure | None = None
     body: dict | None = None
+
+    def refusal(self) -> DomainError:
+        return refusal(self.failure, self.body or {})
 
 
 class IdentityCore:
@@ -117,30 +104,30 @@ class IdentityCore:
         records = await self.store.lock_records(keys)
         refused = lockout.check_login(records[keys[0]], records[keys[1]], now)
         if refused is not None:
-            status, body = refused
+            failure, body = refused
             body["lockedBy"] = [kind for kind, key in (("user", keys[0]), ("address", keys[1]))
                                 if lockout.is_locked(records[key], now)]
-            return PasswordCheck(False, status, body)
+            return PasswordCheck(False, failure, body)
         try:
             ok = await self.hasher.verify_identity(name, password, hashed, version)
         except HasherBusy as busy:
-            return PasswordCheck(False, 503, {"error": "busy", "message": busy.message})
+            return PasswordCheck(False, busy.failure, {"error": busy.kind, "message": busy.message})
         if ok:
             if any(records.values()):
                 await self.store.reset_lockouts(keys)
             return PasswordCheck(True)
 
         def count(current):
-            user, ip, status, body = lockout.login_failed(current[keys[0]], current[keys[1]], now)
-            return {keys[0]: user, keys[1]: ip}, (status, body)
+            user, ip, failure, body = lockout.login_failed(current[keys[0]], current[keys[1]], now)
+            return {keys[0]: user, keys[1]: ip}, (failure, body)
 
-        status, body = await self.store.update_lock_records(keys, count)
+        failure, body = await self.store.update_lock_records(keys, count)
         await self.record(audit.LOGIN, user=name, ip=origin, path=path, success=False,
                           details=f"{how}: invalid credentials")
         if body.get("locked"):
             await self.record(audit.ACCOUNT_LOCKED, user=name, ip=origin, path=path, success=False,
                               details=f"locked after {lockout.THRESHOLD} failed attempts")
-        return PasswordCheck(False, status, body)
+        return PasswordCheck(False, failure, body)
 
     def now(self) -> datetime:
         return utcnow()

@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography import x509
 
-from services.identity.errors import DomainError
+from services.common.errors import DomainError
 
 ADMIN = "admin"
 READ = "read"
@@ -41,9 +41,7 @@ _PEM_END = "-----END {}-----"
 
 
 class IdentityError(DomainError):
-    """A POST /v1/identities request was refused (always 400)."""
-
-    http_status = 400
+    """A POST /v1/identities request was refused (always invalid)."""
 
 
 def access_rank(access: str) -> int:

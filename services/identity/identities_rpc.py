@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from google.protobuf import empty_pb2, json_format
 
-from services.identity import audit
-from services.identity.core import IdentityCore, service_error
-from services.identity.identities import IdentityError, apply_identity_action, render_identities
 from services.common.jsonvalues import whole_numbers
+from services.identity import audit
+from services.identity.core import IdentityCore
+from services.identity.identities import apply_identity_action, render_identities
 from shoal.v1 import identity_pb2
 
 PATH = "/v1/identities"
@@ -22,12 +22,9 @@ class IdentitiesRPC(IdentityCore):
     async def IdentitiesAction(self, request, context):
         caller = self.caller(context)
         payload = whole_numbers(json_format.MessageToDict(request.identities)) if request.HasField("identities") else {}
-        try:
-            before, after = await self.store.change_identities(
-                lambda current: apply_identity_action(current, request.action, payload)
-            )
-        except IdentityError as error:
-            raise service_error(error) from None
+        before, after = await self.store.change_identities(
+            lambda current: apply_identity_action(current, request.action, payload)
+        )
         changed = sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
         for name in changed:
             if self.hasher.cache is not None:

@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.common.errors import Failure
 from services.identity.times import as_utc, format_rfc3339
 
 THRESHOLD = 5
 PERIOD = 900  # seconds locked
 STALE_AFTER = 1800  # seconds since the last attempt before an unlocked record may be purged
 
-LOCKED_STATUS = 403
-INVALID_STATUS = 401
+LOCKED = Failure.FORBIDDEN  # a login refused because the user or address is locked
+INVALID_CREDENTIALS = Failure.UNAUTHENTICATED  # a wrong password (even the one that locks)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def locked_until(records: Iterable[LockRecord | None], now: datetime) -> datetim
 
 
 def locked_body(until: datetime, now: datetime) -> dict[str, Any]:
-    """403 body for a login refused because the user or IP is locked."""
+    """The body for a login refused because the user or IP is locked."""
     minutes = remaining_minutes(until, now)
     return {
         "error": "account_locked",
@@ -123,7 +124,7 @@ def locked_body(until: datetime, now: datetime) -> dict[str, Any]:
 def invalid_credentials_body(
     record: LockRecord, now: datetime, threshold: int = THRESHOLD
 ) -> dict[str, Any]:
-    """401 body for a wrong password that did not lock."""
+    """The body for a wrong password that did not lock."""
     remaining = remaining_attempts(record, now, threshold)
     return {
         "error": "invalid_credentials",
@@ -135,7 +136,7 @@ def invalid_credentials_body(
 
 
 def lock_triggered_body(period: float = PERIOD) -> dict[str, Any]:
-    """401 body for the failure that locks the key."""
+    """The body for the failure that locks the key."""
     minutes = math.ceil(period / 60)
     duration = f"{minutes} minutes"
     return {
@@ -148,13 +149,13 @@ def lock_triggered_body(period: float = PERIOD) -> dict[str, Any]:
 
 def check_login(
     user: LockRecord | None, ip: LockRecord | None, now: datetime
-) -> tuple[int, dict[str, Any]] | None:
-    """Before checking credentials: (403, locked body) if the user or the IP
-    is locked, else None."""
+) -> tuple[Failure, dict[str, Any]] | None:
+    """Before checking credentials: (LOCKED, locked body) if the user or the
+    IP is locked, else None."""
     until = locked_until((user, ip), now)
     if until is None:
         return None
-    return LOCKED_STATUS, locked_body(until, now)
+    return LOCKED, locked_body(until, now)
 
 
 def login_failed(
@@ -163,9 +164,9 @@ def login_failed(
     now: datetime,
     threshold: int = THRESHOLD,
     period: float = PERIOD,
-) -> tuple[LockRecord, LockRecord, int, dict[str, Any]]:
+) -> tuple[LockRecord, LockRecord, Failure, dict[str, Any]]:
     """Count a failed login against both keys: the new user and IP records,
-    and the (status, body) to answer. If either key just locked, the lock
+    and the (failure, body) to answer. If either key just locked, the lock
     body; otherwise the counts of whichever key is closer to locking. (If a
     key was already locked, nothing is counted and the refusal of
     `check_login` is answered.)"""
@@ -175,6 +176,6 @@ def login_failed(
     new_user = register_failure(user, now, threshold, period)
     new_ip = register_failure(ip, now, threshold, period)
     if is_locked(new_user, now) or is_locked(new_ip, now):
-        return new_user, new_ip, INVALID_STATUS, lock_triggered_body(period)
+        return new_user, new_ip, INVALID_CREDENTIALS, lock_triggered_body(period)
     worst = new_user if new_user.failures >= new_ip.failures else new_ip
-    return new_user, new_ip, INVALID_STATUS, invalid_credentials_body(worst, now, threshold)
+    return new_user, new_ip, INVALID_CREDENTIALS, invalid_credentials_body(worst, now, threshold)

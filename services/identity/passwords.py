@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from passlib.hash import sha512_crypt
 
-from services.identity.errors import DomainError
+from services.common.errors import DomainError, Failure
 
 # The cost `openssl passwd -6` uses (its default, written without `rounds=`).
 DEFAULT_ROUNDS = 5000
@@ -33,9 +33,12 @@ _DUMMY_HASH = sha512_crypt.using(rounds=DEFAULT_ROUNDS, salt="shoaldum").hash("n
 
 
 class HasherBusy(DomainError):
-    """Too many password checks are already waiting."""
+    """Too many password checks are already waiting: the service is busy."""
 
-    http_status = 503
+    failure = Failure.UNAVAILABLE
+
+    def __init__(self, message: str):
+        super().__init__(message, kind="busy")
 
 
 def is_sha512_crypt(hashed: str) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.identity.errors import DomainError
+from services.common.errors import DomainError
 from services.identity.times import as_utc, format_rfc3339, parse_rfc3339
 
 TOKEN_BYTES = 32
@@ -28,7 +28,7 @@ KEEP_USED = timedelta(hours=24)
 
 
 class RecoveryError(DomainError):
-    http_status = 400
+    """A recovery request was refused (always invalid)."""
 
 
 def hash_recovery_token(raw: str) -> str:

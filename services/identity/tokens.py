@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.common.durations import parse_duration
-from services.identity.errors import DomainError
+from services.common.errors import DomainError, Failure
 from services.identity.identities import ACCESS_LEVELS, access_rank
 from services.identity.times import as_utc, format_rfc3339
 
@@ -66,15 +66,16 @@ assert set(SCOPE_ACCESS.values()) <= set(ACCESS_LEVELS)
 
 
 class TokenError(DomainError):
-    """A token request was refused (400 unless said otherwise)."""
-
-    http_status = 400
+    """A token request was refused (invalid unless said otherwise)."""
 
 
 class EscalationError(TokenError):
-    """A token caller tried to act on scopes it does not hold (403)."""
+    """A token caller tried to act on scopes it does not hold."""
 
-    http_status = 403
+    failure = Failure.FORBIDDEN
+
+    def __init__(self, message: str):
+        super().__init__(message, kind="forbidden")
 
 
 # --- raw tokens and hashes ---------------------------------------------------
@@ -295,7 +296,7 @@ _GUARD_MESSAGES = {
 def check_escalation(
     caller_scopes: Iterable[str] | None, action: str, target_scopes: Iterable[str]
 ) -> None:
-    """Refuse (EscalationError, 403) a token caller acting on scopes it lacks.
+    """Refuse (EscalationError, forbidden) a token caller acting on scopes it lacks.
 
     `caller_scopes` None means the caller is not a token (a session or an
     identity): no restriction. `action` is "create"/"grant" (the new token's

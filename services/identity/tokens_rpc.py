@@ -5,14 +5,15 @@ holds (the escalation guard); every outcome, refusals too, is audited."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from google.protobuf import empty_pb2, json_format
 
 from services.common import errors
 from services.identity import audit
-from services.identity.core import IdentityCore, service_error
+from services.identity.core import IdentityCore
 from services.identity.tokens import (
     EscalationError,
-    TokenError,
     TokenRecord,
     check_escalation,
     create_token,
@@ -47,7 +48,7 @@ class TokensRPC(IdentityCore):
         except EscalationError as error:
             await self.record(event, user=caller.identity, ip=caller.origin, path=PATH, success=False,
                               details=f"{target}: {error.message}")
-            raise service_error(error, kind="forbidden") from None
+            raise
 
     async def _existing(self, token_id: str) -> TokenRecord:
         record = await self.store.token(token_id)
@@ -60,12 +61,9 @@ class TokensRPC(IdentityCore):
 
     async def CreateToken(self, request, context):
         caller = self.caller(context)
-        try:
-            name = validate_name(request.name)
-            scopes = validate_scopes(_list(request.scopes) if request.HasField("scopes") else None)
-            expires_in = parse_expires_in(request.expires_in)
-        except TokenError as error:
-            raise service_error(error) from None
+        name = validate_name(request.name)
+        scopes = validate_scopes(_list(request.scopes) if request.HasField("scopes") else None)
+        expires_in = parse_expires_in(request.expires_in)
         await self._guarded(caller, "create", scopes, audit.TOKEN_CREATED, name)
         raw, record = create_token(name, self.now(), scopes, expires_in)
         await self.store.add_token(record)
@@ -83,16 +81,11 @@ class TokensRPC(IdentityCore):
             body["name"] = request.name
         if request.HasField("scopes"):
             body["scopes"] = _list(request.scopes)
-        try:
-            update = validate_update(body)
-        except TokenError as error:
-            raise service_error(error) from None
+        update = validate_update(body)
         record = await self._existing(request.id)
         await self._guarded(caller, "update", record.scopes, audit.TOKEN_UPDATED, record.id)
         if update.scopes is not None:
             await self._guarded(caller, "grant", update.scopes, audit.TOKEN_UPDATED, record.id)
-        from dataclasses import replace
-
         new = replace(record, name=update.name or record.name, scopes=update.scopes or record.scopes)
         if not await self.store.save_token(new, record.hash):
             raise errors.conflict("the token changed meanwhile; try again")

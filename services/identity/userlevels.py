@@ -12,8 +12,9 @@
   resource and the level to be at most the caller's own there; one bad
   entry fails the whole update.
 
-Refusals raise `UserLevelError(http_status, cause, message)`, which the
-servicer turns into Lighthouse's `{"Cause", "Message"}` body.
+Refusals raise `UserLevelError(failure, cause, message)`; the cause is
+Lighthouse's `Cause` (the error's kind), so the gateway answers Lighthouse's
+`{"Cause", "Message"}` body.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from services.identity.errors import DomainError
+from services.common.errors import DomainError, Failure
 
 ACCESS = 0
 MODIFY = 1
@@ -41,8 +42,8 @@ UPDATE_REFUSED = "could not update user"
 
 
 class UserLevelError(DomainError):
-    def __init__(self, http_status: int, cause: str, message: str):
-        super().__init__(message, http_status)
+    def __init__(self, failure: Failure, cause: str, message: str):
+        super().__init__(message, failure, kind=cause)
         self.cause = cause
 
     def body(self) -> dict[str, str]:
@@ -92,7 +93,7 @@ def check_view(caller: LighthouseUser, target: LighthouseUser | None) -> Lightho
     """The target for `GET /users/{Email}`; missing and invisible users are
     the same 404."""
     if target is None or not can_view(caller, target):
-        raise UserLevelError(404, CAUSE, NOT_VISIBLE)
+        raise UserLevelError(Failure.NOT_FOUND, CAUSE, NOT_VISIBLE)
     return target
 
 
@@ -110,29 +111,30 @@ def validate_user_update(
     caller: LighthouseUser, target: LighthouseUser | None, body: Mapping[str, Any] | None
 ) -> UserUpdate:
     """Check a `PUT /users/{Email}` against the rules, in Lighthouse's order:
-    404 cannot view, 403 cannot modify, 400 AuthLevel < 0, 403 AuthLevel above
-    the caller's, 403 any beacon grant not allowed. An empty Password means
+    not found when it cannot view, forbidden when it cannot modify, invalid
+    for AuthLevel < 0, forbidden for an AuthLevel above the caller's or any
+    beacon grant not allowed. An empty Password means
     no change."""
     check_view(caller, target)
     assert target is not None
     if not can_modify(caller, target):
-        raise UserLevelError(403, CAUSE, UPDATE_REFUSED)
+        raise UserLevelError(Failure.FORBIDDEN, CAUSE, UPDATE_REFUSED)
     body = body or {}
     if not isinstance(body, Mapping):
-        raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+        raise UserLevelError(Failure.INVALID, CAUSE, UPDATE_REFUSED)
 
     auth_level = body.get("AuthLevel")
     if auth_level is not None:
         if not _is_int(auth_level):
-            raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+            raise UserLevelError(Failure.INVALID, CAUSE, UPDATE_REFUSED)
         if auth_level < 0:
-            raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+            raise UserLevelError(Failure.INVALID, CAUSE, UPDATE_REFUSED)
         if auth_level > caller.auth_level:
-            raise UserLevelError(403, CAUSE, UPDATE_REFUSED)
+            raise UserLevelError(Failure.FORBIDDEN, CAUSE, UPDATE_REFUSED)
 
     password = body.get("Password")
     if password is not None and not isinstance(password, str):
-        raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+        raise UserLevelError(Failure.INVALID, CAUSE, UPDATE_REFUSED)
 
     grants: dict[str, dict[str, int]] = {}
     for kind in KINDS:
@@ -142,10 +144,10 @@ def validate_user_update(
         if not isinstance(entries, Mapping) or not all(
             isinstance(k, str) and _is_int(v) for k, v in entries.items()
         ):
-            raise UserLevelError(400, CAUSE, UPDATE_REFUSED)
+            raise UserLevelError(Failure.INVALID, CAUSE, UPDATE_REFUSED)
         for key, level in entries.items():
             if not can_grant(caller.permissions, kind, key, level):
-                raise UserLevelError(403, CAUSE, UPDATE_REFUSED)
+                raise UserLevelError(Failure.FORBIDDEN, CAUSE, UPDATE_REFUSED)
         grants[kind] = dict(entries)
 
     return UserUpdate(

@@ -6,12 +6,14 @@ from __future__ import annotations
 from google.protobuf import empty_pb2, json_format
 
 from services.common import errors
+from services.common.errors import Failure
 from services.identity import audit
-from services.identity.core import IdentityCore, service_error
+from services.identity.core import IdentityCore
 from services.identity.userlevels import (
     APPLICATIONS,
     BEACONS,
     CAUSE,
+    NOT_VISIBLE,
     UserLevelError,
     apply_user_update,
     can_create_user,
@@ -35,10 +37,7 @@ class UsersRPC(IdentityCore):
 
     async def GetUser(self, request, context):
         me = await self.lighthouse_caller(self.caller(context))
-        try:
-            return _user_message(check_view(me, await self.store.lighthouse_user(request.email)))
-        except UserLevelError as error:
-            raise service_error(error) from None
+        return _user_message(check_view(me, await self.store.lighthouse_user(request.email)))
 
     async def UpdateUser(self, request, context):
         caller = self.caller(context)
@@ -48,14 +47,11 @@ class UsersRPC(IdentityCore):
         if request.HasField("password"):
             body["Password"] = request.password
         me = await self.lighthouse_caller(caller, body)
-        try:
-            update = validate_user_update(me, await self.store.lighthouse_user(request.email), body)
-        except UserLevelError as error:
-            raise service_error(error) from None
+        update = validate_user_update(me, await self.store.lighthouse_user(request.email), body)
         password_hash = await self.hasher.hash(update.password) if update.password else None
         updated = await self.store.update_user(request.email, lambda u: apply_user_update(u, update), password_hash)
         if updated is None:
-            raise service_error(UserLevelError(404, CAUSE, "User does not exist or current permission too low"))
+            raise UserLevelError(Failure.NOT_FOUND, CAUSE, NOT_VISIBLE)
         if password_hash and self.hasher.cache is not None:
             self.hasher.cache.invalidate(request.email)
         details = f"AuthLevel={updated.auth_level}" + (", password changed" if password_hash else "")
@@ -67,7 +63,7 @@ class UsersRPC(IdentityCore):
         caller = self.caller(context)
         me = await self.lighthouse_caller(caller)
         if not can_create_user(me):
-            raise service_error(UserLevelError(403, CAUSE, "current permission too low to create users"))
+            raise UserLevelError(Failure.FORBIDDEN, CAUSE, "current permission too low to create users")
         email = request.email.strip()
         if not email or not request.password or len(email) > MAX_EMAIL or "@" not in email:
             raise errors.invalid("Email (an address with @) and Password are required", kind=CAUSE)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.common.durations import format_duration
+from services.common.errors import DomainError, Failure
 from services.plan.notices import format_time, format_time_seconds, utcnow
 
 log = logging.getLogger(__name__)
@@ -55,26 +56,20 @@ RESTART_LOG = "Cannot continue: the daemon restarted before this task finished."
 # --- errors ------------------------------------------------------------------
 
 
-class ChangeError(Exception):
-    """A changes API error: `status` is the HTTP status, `message` Pebble's text."""
-
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ChangeError(DomainError):
+    """A changes API error with Pebble's message."""
 
 
 class ChangeInvalid(ChangeError):
-    status = 400
+    failure = Failure.INVALID
 
 
 class ChangeNotFound(ChangeError):
-    status = 404
+    failure = Failure.NOT_FOUND
 
 
 class ChangeWaitTimeout(ChangeError):
-    status = 504
+    failure = Failure.TIMEOUT
 
 
 # --- tasks -------------------------------------------------------------------

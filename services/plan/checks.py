@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from services.common.errors import DomainError, Failure
 from services.plan.changes import ChangeManager, TaskSpec
 from services.plan.checkers import CheckFailed, run_check
 from services.plan.model import Check, Plan
@@ -26,11 +27,8 @@ UP, DOWN, INACTIVE = "up", "down", "inactive"
 FailureHandler = Callable[[str], Awaitable[None]]
 
 
-class CheckError(Exception):
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class CheckError(DomainError):
+    """A checks API error with Pebble's message (invalid unless said otherwise)."""
 
 
 @dataclass
@@ -272,7 +270,7 @@ class CheckManager:
             raise CheckError("must specify check name")
         state = self.states.get(name)
         if state is None:
-            raise CheckError(f'cannot find check with name "{name}"', status=404)
+            raise CheckError(f'cannot find check with name "{name}"', Failure.NOT_FOUND)
         failure = await self._attempt(state)
         if state.status != INACTIVE:
             state.ticker.set()  # the loop runs again now and resets its period

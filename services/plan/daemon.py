@@ -8,6 +8,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from services.common.errors import DomainError
 from services.plan import layers as layer_rules
 from services.plan.changes import Change, ChangeManager, TaskSpec
 from services.plan.checks import CheckManager
@@ -20,13 +21,11 @@ from services.plan.supervisor import StartError, Supervisor
 log = logging.getLogger("shoal.plan")
 
 
-class ActionError(Exception):
+class ActionError(DomainError):
     """A refused services action; `kind` is Pebble's error kind, if any."""
 
     def __init__(self, message: str, kind: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.kind = kind
+        super().__init__(message, kind=kind)
 
 
 def _summary(action: str, first: str, count: int) -> str:

@@ -5,19 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-import grpc
-
 from services.common import errors
-from services.plan.execution import BINARY, TEXT, ExecRequestError
+from services.plan.execution import BINARY, TEXT
 from services.plan.supervisor import SignalError
 from shoal.v1 import plan_pb2
-
-_CODES = {400: grpc.StatusCode.INVALID_ARGUMENT, 404: grpc.StatusCode.NOT_FOUND, 500: grpc.StatusCode.INTERNAL}
-
-
-def _refused(error: ExecRequestError) -> errors.ServiceError:
-    return errors.ServiceError(_CODES.get(error.status, grpc.StatusCode.INTERNAL), error.message,
-                               http_status=error.status)
 
 
 def _optional(message, name: str):
@@ -26,16 +17,13 @@ def _optional(message, name: str):
 
 class ExecRPC:
     async def Exec(self, request, context):
-        try:
-            change, task_id, spec = self.daemon.exec(
-                list(request.command), service_context=request.service_context,
-                environment=dict(request.environment), working_dir=request.working_dir,
-                timeout=request.timeout, user_id=_optional(request, "user_id"), user=request.user,
-                group_id=_optional(request, "group_id"), group=request.group, terminal=request.terminal,
-                interactive=request.interactive, split_stderr=request.split_stderr,
-                width=request.width, height=request.height)
-        except ExecRequestError as error:
-            raise _refused(error) from None
+        change, task_id, spec = self.daemon.exec(
+            list(request.command), service_context=request.service_context,
+            environment=dict(request.environment), working_dir=request.working_dir,
+            timeout=request.timeout, user_id=_optional(request, "user_id"), user=request.user,
+            group_id=_optional(request, "group_id"), group=request.group, terminal=request.terminal,
+            interactive=request.interactive, split_stderr=request.split_stderr,
+            width=request.width, height=request.height)
         await self.daemon.flush()
         return plan_pb2.ExecResponse(change=change.id, task_id=task_id, environment=spec.environment,
                                      working_dir=spec.working_dir)
@@ -50,15 +38,11 @@ class ExecRPC:
             return
         found = self.daemon.changes.get_task(first.task_id)
         if found is None:
-            raise errors.ServiceError(grpc.StatusCode.NOT_FOUND, f'cannot find task "{first.task_id}"',
-                                      http_status=404)
+            raise errors.DomainError(f'cannot find task "{first.task_id}"', errors.Failure.NOT_FOUND)
         task, _ = found
         if task.kind != "exec":
             raise errors.invalid(f'"{task.kind}" tasks do not have websockets')
-        try:
-            channel = self.daemon.execs.attach(first.task_id, first.websocket_id)
-        except ExecRequestError as error:
-            raise _refused(error) from None
+        channel = self.daemon.execs.attach(first.task_id, first.websocket_id)
 
         async def feed():
             try:
@@ -91,5 +75,5 @@ class ExecRPC:
             except SignalError as error:
                 failures.append(error.message)
         if failures:
-            raise errors.ServiceError(grpc.StatusCode.INTERNAL, "; ".join(failures), http_status=500)
+            raise errors.internal("; ".join(failures))
         return plan_pb2.Done(ok=True)

@@ -28,6 +28,7 @@ import termios
 from dataclasses import dataclass, field
 
 from services.common.durations import format_duration, parse_duration
+from services.common.errors import DomainError, Failure
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
 from services.plan.childsetup import preexec
@@ -41,14 +42,9 @@ END = '{"command":"end"}'
 BINARY, TEXT = "binary", "text"
 
 
-class ExecRequestError(Exception):
-    """A refused exec request; `status` is 400, or 500 for what Pebble
-    reports as `cannot call exec: ...`."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class ExecRequestError(DomainError):
+    """A refused exec request: invalid, not found, or — for what Pebble
+    reports as `cannot call exec: ...` — an internal error."""
 
 
 class ExecFailed(Exception):
@@ -109,7 +105,7 @@ def prepare(command: list[str], *, service_context: str = "", environment: dict[
     except AccountError as error:
         raise ExecRequestError(error.message) from None
     if interactive and not terminal:
-        raise ExecRequestError("cannot call exec: cannot use interactive mode without a terminal", 500)
+        raise ExecRequestError("cannot call exec: cannot use interactive mode without a terminal", Failure.INTERNAL)
     env = dict(os.environ if base_environment is None else base_environment)
     if account.given:
         env.pop("HOME", None)
@@ -126,9 +122,9 @@ def prepare(command: list[str], *, service_context: str = "", environment: dict[
     if not directory:
         directory = "/"
     elif not os.path.exists(directory):
-        raise ExecRequestError(f'cannot call exec: {what} "{directory}" does not exist', 500)
+        raise ExecRequestError(f'cannot call exec: {what} "{directory}" does not exist', Failure.INTERNAL)
     elif not os.path.isdir(directory):
-        raise ExecRequestError(f'cannot call exec: {what} "{directory}" not a directory', 500)
+        raise ExecRequestError(f'cannot call exec: {what} "{directory}" not a directory', Failure.INTERNAL)
     return ExecSpec(list(command), executable, env, directory, account, seconds, terminal, interactive,
                     split_stderr, max(width, 0), max(height, 0))
 
@@ -202,9 +198,9 @@ class ExecSession:
     def attach(self, websocket_id: str) -> Channel:
         channel = self.channels.get(websocket_id)
         if channel is None:
-            raise ExecRequestError(f'websocket for id "{websocket_id}" not found', 404)
+            raise ExecRequestError(f'websocket for id "{websocket_id}" not found', Failure.NOT_FOUND)
         if channel.attached:
-            raise ExecRequestError(f'websocket "{websocket_id}" already connected', 500)
+            raise ExecRequestError(f'websocket "{websocket_id}" already connected', Failure.INTERNAL)
         channel.attached = True
         if all(self.channels[n].attached for n in self.channels if n != "control"):
             self.connected.set()
@@ -403,7 +399,7 @@ class ExecManager:
     def attach(self, task_id: str, websocket_id: str) -> Channel:
         session = self.sessions.get(task_id)
         if session is None:
-            raise ExecRequestError(f'cannot find task "{task_id}"', 404)
+            raise ExecRequestError(f'cannot find task "{task_id}"', Failure.NOT_FOUND)
         return session.attach(websocket_id)
 
     async def run(self, task_id: str) -> int:

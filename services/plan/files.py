@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.common.errors import DomainError, Failure
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
 
@@ -25,20 +26,15 @@ DEFAULT_FILE_MODE = 0o644
 DEFAULT_DIR_MODE = 0o755
 
 
-class FileError(Exception):
-    """A per-path failure: `kind` is Pebble's (not-found, permission-denied,
-    generic-file-error); `status` is what a whole-request failure answers."""
+_FAILURES = {"not-found": Failure.NOT_FOUND, "permission-denied": Failure.FORBIDDEN}
 
-    STATUS = {"not-found": 404, "permission-denied": 403, "generic-file-error": 400}
+
+class FileError(DomainError):
+    """A per-path failure: `kind` is Pebble's (not-found, permission-denied,
+    generic-file-error), and says what went wrong when the whole request fails."""
 
     def __init__(self, message: str, kind: str = "generic-file-error"):
-        super().__init__(message)
-        self.message = message
-        self.kind = kind
-
-    @property
-    def status(self) -> int:
-        return self.STATUS.get(self.kind, 400)
+        super().__init__(message, _FAILURES.get(kind, Failure.INVALID), kind=kind)
 
     @classmethod
     def from_os(cls, error: OSError, operation: str, path: str) -> FileError:

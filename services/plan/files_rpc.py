@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import grpc
 from google.protobuf import json_format
 
 from services.common import errors
@@ -42,12 +41,7 @@ class FilesRPC:
             raise errors.invalid(f'path must be absolute, got "{request.path}"')
         if request.itself not in ("", "true", "false"):
             raise errors.invalid('itself parameter must be "true" or "false"')
-        try:
-            infos = await asyncio.to_thread(files.list_files, request.path, request.pattern, request.itself == "true")
-        except FileError as error:
-            codes = {404: grpc.StatusCode.NOT_FOUND, 403: grpc.StatusCode.PERMISSION_DENIED}
-            raise errors.ServiceError(codes.get(error.status, grpc.StatusCode.INVALID_ARGUMENT), error.message,
-                                      kind=error.kind, http_status=error.status) from None
+        infos = await asyncio.to_thread(files.list_files, request.path, request.pattern, request.itself == "true")
         return json_format.ParseDict({"files": infos}, plan_pb2.ListFilesResponse())
 
     async def ReadFile(self, request, context):

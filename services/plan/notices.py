@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.common.durations import format_duration
+from services.common.errors import DomainError, Failure
 
 log = logging.getLogger(__name__)
 
@@ -89,26 +90,20 @@ def parse_time(text: str) -> datetime:
 # --- errors ------------------------------------------------------------------
 
 
-class NoticeError(Exception):
-    """A notice API error: `status` is the HTTP status, `message` Pebble's text."""
-
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class NoticeError(DomainError):
+    """A notice API error with Pebble's message."""
 
 
 class NoticeInvalid(NoticeError):
-    status = 400
+    failure = Failure.INVALID
 
 
 class NoticeForbidden(NoticeError):
-    status = 403
+    failure = Failure.FORBIDDEN
 
 
 class NoticeNotFound(NoticeError):
-    status = 404
+    failure = Failure.NOT_FOUND
 
 
 # --- the notice --------------------------------------------------------------

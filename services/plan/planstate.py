@@ -14,19 +14,15 @@ from pathlib import Path
 
 import yaml
 
+from services.common.errors import DomainError, Failure
 from services.plan import layers as rules
 from services.plan.model import Layer, Plan
 
 _NAME = re.compile(r"^([0-9]{3})-([a-z](?:-?[a-z0-9]){2,})(\.yaml|\.d)$")
 
 
-class LayerRequestError(Exception):
-    """An add-layer request refused with an HTTP status (400, or 500)."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class LayerRequestError(DomainError):
+    """An add-layer request refused: invalid, or (as Pebble) an internal error."""
 
 
 class LayersDirError(Exception):
@@ -149,13 +145,13 @@ class PlanState:
         try:
             layer = rules.parse_layer(0, label, text)
         except rules.LayerError as error:
-            raise LayerRequestError(400, f"cannot parse layer YAML: {error.message}") from None
+            raise LayerRequestError(f"cannot parse layer YAML: {error.message}") from None
         layers = list(self._plan.layers)
         index = next((i for i, old in enumerate(layers) if old.label == label), None)
         try:
             if index is not None:
                 if not combine:
-                    raise LayerRequestError(400, f'layer "{label}" already exists')
+                    raise LayerRequestError(f'layer "{label}" already exists')
                 found = layers[index]
                 merged = rules.combine_layers([found, layer])
                 merged.order, merged.label = found.order, found.label
@@ -164,11 +160,13 @@ class PlanState:
             else:
                 position, layer.order = self._append_position(layers, label)
                 if position != len(layers) and not inner:
-                    raise LayerRequestError(500, "cannot insert sub-directory layer without 'inner' attribute set")
+                    raise LayerRequestError(
+                        "cannot insert sub-directory layer without 'inner' attribute set", Failure.INTERNAL
+                    )
                 layers.insert(position, layer)
             plan = rules.build_plan(layers)
         except rules.PlanError as error:
-            raise LayerRequestError(400, error.message) from None
+            raise LayerRequestError(error.message) from None
         self._plan = plan
         self._api_labels.add(label)
         self._persist()

@@ -15,14 +15,11 @@ from services.common.interceptor import caller_of
 from services.common.server import serve
 from services.plan import beacon_agent
 from services.plan import layers as layer_rules
-from services.plan.changes import ChangeError
-from services.plan.checks import CheckError
-from services.plan.daemon import ActionError, PlanDaemon
+from services.plan.daemon import PlanDaemon
 from services.plan.exec_rpc import ExecRPC
 from services.plan.files_rpc import FilesRPC
 from services.plan.metrics import metrics_text
-from services.plan.notices import NoticeError, NoticeFilter, validate_add
-from services.plan.planstate import LayerRequestError
+from services.plan.notices import NoticeFilter, validate_add
 from shoal import __version__
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
@@ -36,14 +33,6 @@ def boot_id() -> str:
 
 def _change(change) -> plan_pb2.Change:
     return json_format.ParseDict(change.to_api(), plan_pb2.Change())
-
-
-def _status_error(error) -> errors.ServiceError:
-    """A domain error carrying `.status` and `.message` as a ServiceError."""
-    codes = {400: grpc.StatusCode.INVALID_ARGUMENT, 403: grpc.StatusCode.PERMISSION_DENIED,
-             404: grpc.StatusCode.NOT_FOUND, 504: grpc.StatusCode.DEADLINE_EXCEEDED}
-    code = codes.get(error.status, grpc.StatusCode.INTERNAL)
-    return errors.ServiceError(code, error.message, http_status=error.status)
 
 
 def _duration(text: str, what: str = "timeout") -> float | None:
@@ -70,10 +59,7 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return info
 
     async def GetHealth(self, request, context):
-        try:
-            return plan_pb2.Health(healthy=self.daemon.checks.healthy(request.level, list(request.names)))
-        except CheckError as error:
-            raise errors.invalid(error.message) from None
+        return plan_pb2.Health(healthy=self.daemon.checks.healthy(request.level, list(request.names)))
 
     async def GetMetrics(self, request, context):
         sup = self.daemon.supervisor
@@ -90,29 +76,20 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return plan_pb2.ListChangesResponse(changes=[_change(c) for c in changes])
 
     async def GetChange(self, request, context):
-        try:
-            return _change(self.daemon.changes.get(request.id))
-        except ChangeError as error:
-            raise _status_error(error) from None
+        return _change(self.daemon.changes.get(request.id))
 
     async def AbortChange(self, request, context):
-        try:
-            self.daemon.changes.get(request.id)
-            if request.action != "abort":
-                raise errors.invalid(f'invalid action "{request.action}"')
-            change = self.daemon.changes.abort(request.id)
-        except ChangeError as error:
-            raise _status_error(error) from None
+        self.daemon.changes.get(request.id)
+        if request.action != "abort":
+            raise errors.invalid(f'invalid action "{request.action}"')
+        change = self.daemon.changes.abort(request.id)
         await self.daemon.flush()
         return _change(change)
 
     async def WaitChange(self, request, context):
-        try:
-            self.daemon.changes.get(request.id)
-            timeout = _duration(request.timeout)
-            change = await self.daemon.changes.wait(request.id, timeout or None)
-        except ChangeError as error:
-            raise _status_error(error) from None
+        self.daemon.changes.get(request.id)
+        timeout = _duration(request.timeout)
+        change = await self.daemon.changes.wait(request.id, timeout or None)
         return _change(change)
 
     # -- services ---------------------------------------------------------------
@@ -121,10 +98,7 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return json_format.ParseDict({"services": infos}, plan_pb2.ListServicesResponse())
 
     async def ServicesAction(self, request, context):
-        try:
-            change = self.daemon.services_action(request.action, list(request.services))
-        except ActionError as error:
-            raise errors.invalid(error.message, kind=error.kind) from None
+        change = self.daemon.services_action(request.action, list(request.services))
         await self.daemon.flush()
         return plan_pb2.AsyncChange(change=change.id)
 
@@ -141,41 +115,26 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
             raise errors.invalid("label must be set")
         if request.format != "yaml":
             raise errors.invalid(f'invalid format "{request.format}"')
-        try:
-            self.daemon.add_layer(request.label, request.layer, request.combine, request.inner)
-        except LayerRequestError as error:
-            raise errors.ServiceError(
-                grpc.StatusCode.INVALID_ARGUMENT if error.status == 400 else grpc.StatusCode.INTERNAL,
-                error.message, http_status=error.status,
-            ) from None
+        self.daemon.add_layer(request.label, request.layer, request.combine, request.inner)
         return plan_pb2.Done(ok=True)
 
     # -- checks -----------------------------------------------------------------
     async def ListChecks(self, request, context):
-        try:
-            infos = self.daemon.checks.infos(request.level, list(request.names))
-        except CheckError as error:
-            raise errors.invalid(error.message) from None
+        infos = self.daemon.checks.infos(request.level, list(request.names))
         return json_format.ParseDict({"checks": infos}, plan_pb2.ListChecksResponse())
 
     async def ChecksAction(self, request, context):
-        try:
-            if request.action == "start":
-                changed = self.daemon.checks.start(list(request.checks))
-            elif request.action == "stop":
-                changed = self.daemon.checks.stop(list(request.checks))
-            else:
-                raise errors.invalid(f'invalid action "{request.action}"')
-        except CheckError as error:
-            raise errors.invalid(error.message) from None
+        if request.action == "start":
+            changed = self.daemon.checks.start(list(request.checks))
+        elif request.action == "stop":
+            changed = self.daemon.checks.stop(list(request.checks))
+        else:
+            raise errors.invalid(f'invalid action "{request.action}"')
         await self.daemon.flush()
         return plan_pb2.ChecksActionResponse(changed=sorted(changed))
 
     async def RefreshCheck(self, request, context):
-        try:
-            info, failure = await self.daemon.checks.refresh(request.name)
-        except CheckError as error:
-            raise _status_error(error) from None
+        info, failure = await self.daemon.checks.refresh(request.name)
         response = plan_pb2.RefreshCheckResponse(info=json_format.ParseDict(info, plan_pb2.CheckInfo()))
         if failure:
             response.error = failure
@@ -190,42 +149,31 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
 
     async def ListNotices(self, request, context):
         caller = self._uid_caller(context, "retrieve")
-        try:
-            filters = NoticeFilter.from_query(
-                caller.uid, caller.at_least("admin"),
-                user_id=[request.user_id] if request.user_id else [],
-                users=[request.users] if request.users else [],
-                types=list(request.types), keys=list(request.keys),
-                after=[request.after] if request.after else [],
-            )
-            timeout = _duration(request.timeout)
-            if timeout:
-                notices = await self.daemon.notices.wait(filters, timeout)
-            else:
-                notices = self.daemon.notices.query(filters)
-        except NoticeError as error:
-            raise _status_error(error) from None
+        filters = NoticeFilter.from_query(
+            caller.uid, caller.at_least("admin"),
+            user_id=[request.user_id] if request.user_id else [],
+            users=[request.users] if request.users else [],
+            types=list(request.types), keys=list(request.keys),
+            after=[request.after] if request.after else [],
+        )
+        timeout = _duration(request.timeout)
+        if timeout:
+            notices = await self.daemon.notices.wait(filters, timeout)
+        else:
+            notices = self.daemon.notices.query(filters)
         return json_format.ParseDict({"notices": [n.to_api() for n in notices]}, plan_pb2.ListNoticesResponse())
 
     async def AddNotice(self, request, context):
         caller = self._uid_caller(context, "add")
         data = json_format.MessageToDict(request.data) if request.HasField("data") else None
-        try:
-            validated = validate_add(request.action, request.type, request.key, request.repeat_after or None, data)
-            notice = self.daemon.notices.add(
-                caller.uid, validated.type, validated.key, validated.data, validated.repeat_after
-            )
-        except NoticeError as error:
-            raise _status_error(error) from None
+        validated = validate_add(request.action, request.type, request.key, request.repeat_after or None, data)
+        notice = self.daemon.notices.add(caller.uid, validated.type, validated.key, validated.data, validated.repeat_after)
         await self.daemon.flush()
         return plan_pb2.AddNoticeResponse(id=notice.id)
 
     async def GetNotice(self, request, context):
         caller = self._uid_caller(context, "retrieve")
-        try:
-            notice = self.daemon.notices.get(request.id, caller.uid, caller.at_least("admin"))
-        except NoticeError as error:
-            raise _status_error(error) from None
+        notice = self.daemon.notices.get(request.id, caller.uid, caller.at_least("admin"))
         return json_format.ParseDict(notice.to_api(), plan_pb2.Notice())
 
     # -- logs -------------------------------------------------------------------

@@ -3,6 +3,7 @@ import yaml
 
 from services.application.command import check_command, label_for, layer_text
 from services.application.model import ModelError
+from services.common.errors import Failure
 from services.plan.layers import parse_layer
 
 
@@ -39,4 +40,4 @@ def test_whole_numbers_from_json_stay_integers():
 def test_bad_commands_are_refused_with_the_plans_own_messages(command, message):
     with pytest.raises(ModelError, match=message) as caught:
         check_command("web", command)
-    assert caught.value.status == 400
+    assert caught.value.failure is Failure.INVALID

@@ -14,6 +14,7 @@ from services.application.model import (
     parse_target,
     revert_target,
 )
+from services.common.errors import Failure
 
 
 def d(id_, app=1):
@@ -34,7 +35,7 @@ def test_names_are_service_names(name):
 def test_other_names_are_refused(name):
     with pytest.raises(ModelError) as caught:
         check_name(name)
-    assert caught.value.status == 400
+    assert caught.value.failure is Failure.INVALID
 
 
 def test_history_is_newest_first_numbered_from_the_oldest():
@@ -59,10 +60,10 @@ def test_revert_to_an_id_of_this_application():
 def test_revert_to_an_unknown_id_is_404_and_anothers_is_400():
     with pytest.raises(ModelError) as caught:
         revert_target(1, [3], 99, owner_of_target=None)
-    assert (caught.value.status, caught.value.message) == (404, UNKNOWN_DEPLOYMENT)
+    assert (caught.value.failure, caught.value.message) == (Failure.NOT_FOUND, UNKNOWN_DEPLOYMENT)
     with pytest.raises(ModelError) as caught:
         revert_target(1, [3], 4, owner_of_target=2)
-    assert (caught.value.status, caught.value.message) == (400, NOT_THIS_APP)
+    assert (caught.value.failure, caught.value.message) == (Failure.INVALID, NOT_THIS_APP)
 
 
 def test_negative_targets_count_back_from_the_newest():

@@ -3,7 +3,7 @@ read them (services/identity/levels_rpc.py)."""
 
 import pytest
 
-from services.common.errors import ServiceError
+from services.common.errors import DomainError, grpc_code
 from services.identity.levels_rpc import LevelsRPC, user_levels
 from services.identity.userlevels import LighthouseUser
 from shoal.v1 import identity_pb2
@@ -25,6 +25,6 @@ async def test_without_a_store_nobody_is_a_lighthouse_user():
 @pytest.mark.parametrize("kind, resource", [("Users", "a:1"), ("beacons", "a:1"), ("Beacons", ""), ("Beacons", "x" * 513)])
 async def test_a_resource_level_needs_a_known_kind_and_a_resource(kind, resource):
     request = identity_pb2.SetResourceLevelRequest(user="ann", kind=kind, resource=resource, level=2)
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(DomainError) as caught:
         await LevelsRPC().SetResourceLevel(request, None)
-    assert caught.value.code.name == "INVALID_ARGUMENT"
+    assert grpc_code(caught.value.failure).name == "INVALID_ARGUMENT"

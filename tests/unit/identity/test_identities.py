@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from services.common.errors import Failure
 from services.identity.identities import (
     MASK,
     BasicIdentity,
@@ -50,7 +51,7 @@ PEM = _cert_pem()
 def _error(fn, *args) -> str:
     with pytest.raises(IdentityError) as info:
         fn(*args)
-    assert info.value.http_status == 400
+    assert info.value.failure is Failure.INVALID
     return info.value.message
 
 

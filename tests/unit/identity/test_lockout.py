@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from services.common.errors import Failure
 from services.identity.lockout import (
     LockRecord,
     check_login,
@@ -127,8 +128,8 @@ def test_later_unlock_time_is_reported():
     user = fail(5)  # locked until T0+904
     ip = fail(5, start=300)  # locked until T0+1204
     assert locked_until([user, ip], at(400)) == at(1204)
-    status, body = check_login(user, ip, at(400))
-    assert status == 403
+    failure, body = check_login(user, ip, at(400))
+    assert failure is Failure.FORBIDDEN
     assert body["lockedUntil"] == "2025-03-04T05:26:11Z"
     assert body["remainingMinutes"] == 14
 
@@ -169,22 +170,22 @@ def test_lock_triggering_body_shape():
 
 
 def test_login_failed_counts_user_and_ip_separately():
-    user, ip, status, body = login_failed(None, fail(3), at(10))
+    user, ip, failure, body = login_failed(None, fail(3), at(10))
     assert (user.failures, ip.failures) == (1, 4)
-    assert status == 401
+    assert failure is Failure.UNAUTHENTICATED
     assert body["attempts"] == 4 and body["remaining"] == 1  # the key closer to locking
 
 
 def test_login_failed_fifth_failure_gives_lock_body():
-    user, ip, status, body = login_failed(fail(4), None, at(10))
+    user, ip, failure, body = login_failed(fail(4), None, at(10))
     assert is_locked(user, at(10)) and not is_locked(ip, at(10))
-    assert status == 401
+    assert failure is Failure.UNAUTHENTICATED
     assert body["locked"] is True
 
 
 def test_login_failed_while_locked_counts_nothing():
     user = fail(5)
     ip = fail(1)
-    new_user, new_ip, status, body = login_failed(user, ip, at(20))
+    new_user, new_ip, failure, body = login_failed(user, ip, at(20))
     assert (new_user, new_ip) == (user, ip)
-    assert status == 403 and body["error"] == "account_locked"
+    assert failure is Failure.FORBIDDEN and body["error"] == "account_locked"

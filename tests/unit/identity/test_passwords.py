@@ -11,6 +11,7 @@ import time
 import pytest
 from passlib.hash import sha512_crypt
 
+from services.common.errors import Failure
 from services.identity.passwords import (
     BoundedHasher,
     HasherBusy,
@@ -246,7 +247,7 @@ async def test_too_many_waiting_is_refused_at_once():
         )
         busy = [r for r in results if isinstance(r, HasherBusy)]
         assert len(busy) == 2
-        assert busy[0].http_status == 503
+        assert busy[0].failure is Failure.UNAVAILABLE
         assert counter.calls == 2
     finally:
         hasher.close()

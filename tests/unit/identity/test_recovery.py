@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.common.errors import Failure
 from services.identity.recovery import (
     RecoveryError,
     RecoveryToken,
@@ -46,7 +47,7 @@ def test_lifetime_bounds_are_accepted(minutes):
 def test_lifetime_outside_one_to_sixty_is_refused(minutes):
     with pytest.raises(RecoveryError) as info:
         validate_minutes(minutes)
-    assert info.value.http_status == 400
+    assert info.value.failure is Failure.INVALID
 
 
 def test_token_is_single_use():

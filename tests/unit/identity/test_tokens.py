@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.common.errors import Failure
 from services.identity.tokens import (
     KNOWN_SCOPES,
     SCOPE_ACCESS,
@@ -151,17 +152,17 @@ def test_omitted_scopes_mean_full_access():
 
 def test_empty_scope_list_is_refused():
     e = _error(validate_scopes, [])
-    assert e.http_status == 400
+    assert e.failure is Failure.INVALID
     assert e.message == "select at least one scope or omit the field for full access"
 
 
 def test_blank_scope_is_refused():
-    assert _error(validate_scopes, ["monitoring:read", "  "]).http_status == 400
+    assert _error(validate_scopes, ["monitoring:read", "  "]).failure is Failure.INVALID
 
 
 def test_unknown_scope_is_refused_with_its_name():
     e = _error(validate_scopes, ["monitoring:read", "x"])
-    assert (e.http_status, e.message) == (400, 'unknown scope "x"')
+    assert (e.failure, e.message) == (Failure.INVALID, 'unknown scope "x"')
 
 
 def test_duplicate_scopes_are_dropped_keeping_order():
@@ -172,7 +173,7 @@ def test_duplicate_scopes_are_dropped_keeping_order():
 
 
 def test_star_mixed_with_others_is_refused():
-    assert _error(validate_scopes, ["*", "audit:read"]).http_status == 400
+    assert _error(validate_scopes, ["*", "audit:read"]).failure is Failure.INVALID
     assert validate_scopes(["*", "*"]) == ("*",)
 
 
@@ -181,17 +182,17 @@ def test_legacy_host_agent_scopes_are_renamed():
 
 
 def test_non_list_scopes_are_refused():
-    assert _error(validate_scopes, "monitoring:read").http_status == 400
-    assert _error(validate_scopes, [1]).http_status == 400
+    assert _error(validate_scopes, "monitoring:read").failure is Failure.INVALID
+    assert _error(validate_scopes, [1]).failure is Failure.INVALID
 
 
 def test_token_name_is_required():
     assert validate_name(" ci ") == "ci"
-    assert _error(validate_name, "  ").http_status == 400
+    assert _error(validate_name, "  ").failure is Failure.INVALID
 
 
 def test_patch_needs_name_or_scopes():
-    assert _error(validate_update, {}).http_status == 400
+    assert _error(validate_update, {}).failure is Failure.INVALID
     assert validate_update({"name": "x"}).scopes is None
     assert validate_update({"scopes": ["audit:read"]}).scopes == ("audit:read",)
     assert _error(validate_update, {"scopes": []}).message == (
@@ -262,13 +263,13 @@ def test_go_durations_parse(text, seconds):
 
 @pytest.mark.parametrize("text", ["", "h", "10", "1d", "1 h", "-", ".h", "1h-5m"])
 def test_bad_durations_are_refused(text):
-    assert _error(parse_go_duration, text).http_status == 400
+    assert _error(parse_go_duration, text).failure is Failure.INVALID
 
 
 def test_expiry_must_be_at_least_one_minute():
     assert parse_expires_in("1m") == timedelta(minutes=1)
-    assert _error(parse_expires_in, "59s").http_status == 400
-    assert _error(parse_expires_in, "-1h").http_status == 400
+    assert _error(parse_expires_in, "59s").failure is Failure.INVALID
+    assert _error(parse_expires_in, "-1h").failure is Failure.INVALID
     assert parse_expires_in(None) is None
     assert parse_expires_in("") is None
 
@@ -279,7 +280,7 @@ def test_expiry_must_be_at_least_one_minute():
 def test_token_cannot_grant_scope_it_lacks():
     with pytest.raises(EscalationError) as info:
         check_escalation(["settings:write"], "create", ["settings:write", "audit:read"])
-    assert info.value.http_status == 403
+    assert info.value.failure is Failure.FORBIDDEN
     assert info.value.message == (
         'Cannot grant scope "audit:read": your token does not have this scope'
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.errors import Failure
 from services.identity.userlevels import (
     ACCESS,
     APPLICATIONS,
@@ -76,7 +77,7 @@ def test_missing_and_invisible_users_are_the_same_404():
     for target in (None, BOSS):
         with pytest.raises(UserLevelError) as info:
             check_view(LOW, target)
-        assert info.value.http_status == 404
+        assert info.value.failure is Failure.NOT_FOUND
         assert info.value.body() == {
             "Cause": "users",
             "Message": "User does not exist or current permission too low",
@@ -96,22 +97,22 @@ def test_user_api_shape():
 
 def test_update_of_invisible_user_is_404():
     e = _refused(LOW, BOSS, {"AuthLevel": 1})
-    assert e.http_status == 404
+    assert e.failure is Failure.NOT_FOUND
     assert e.message == "User does not exist or current permission too low"
 
 
 def test_update_of_missing_user_is_404():
-    assert _refused(BOSS, None, {}).http_status == 404
+    assert _refused(BOSS, None, {}).failure is Failure.NOT_FOUND
 
 
 def test_negative_auth_level_is_400():
     e = _refused(BOSS, LOW, {"AuthLevel": -1})
-    assert (e.http_status, e.cause, e.message) == (400, "users", "could not update user")
+    assert (e.failure, e.cause, e.message) == (Failure.INVALID, "users", "could not update user")
 
 
 def test_auth_level_above_own_is_403():
     e = _refused(BOSS, LOW, {"AuthLevel": 6})
-    assert (e.http_status, e.message) == (403, "could not update user")
+    assert (e.failure, e.message) == (Failure.FORBIDDEN, "could not update user")
 
 
 def test_auth_level_equal_to_own_is_allowed():
@@ -120,13 +121,13 @@ def test_auth_level_equal_to_own_is_allowed():
 
 
 def test_user_cannot_raise_own_level():
-    assert _refused(LOW, LOW, {"AuthLevel": 3}).http_status == 403
+    assert _refused(LOW, LOW, {"AuthLevel": 3}).failure is Failure.FORBIDDEN
     assert validate_user_update(LOW, LOW, {"AuthLevel": 1}).auth_level == 1
 
 
 def test_non_integer_auth_level_is_400():
-    assert _refused(BOSS, LOW, {"AuthLevel": "3"}).http_status == 400
-    assert _refused(BOSS, LOW, {"AuthLevel": True}).http_status == 400
+    assert _refused(BOSS, LOW, {"AuthLevel": "3"}).failure is Failure.INVALID
+    assert _refused(BOSS, LOW, {"AuthLevel": True}).failure is Failure.INVALID
 
 
 def test_beacon_grant_within_own_level_is_applied():
@@ -140,17 +141,17 @@ def test_beacon_grant_within_own_level_is_applied():
 def test_beacon_grant_needs_modify_on_that_beacon():
     # BOSS only has Access (0) on b3.
     e = _refused(BOSS, LOW, {"Beacons": {"b3:80": ACCESS}})
-    assert (e.http_status, e.message) == (403, "could not update user")
-    assert _refused(BOSS, LOW, {"Beacons": {"nowhere:80": ACCESS}}).http_status == 403
+    assert (e.failure, e.message) == (Failure.FORBIDDEN, "could not update user")
+    assert _refused(BOSS, LOW, {"Beacons": {"nowhere:80": ACCESS}}).failure is Failure.FORBIDDEN
 
 
 def test_beacon_grant_above_own_level_there_is_403():
-    assert _refused(BOSS, LOW, {"Beacons": {"b2:80": OWNER}}).http_status == 403
+    assert _refused(BOSS, LOW, {"Beacons": {"b2:80": OWNER}}).failure is Failure.FORBIDDEN
 
 
 def test_one_bad_beacon_entry_fails_the_whole_update():
     e = _refused(BOSS, LOW, {"AuthLevel": 1, "Beacons": {"b1:80": OWNER, "b3:80": ACCESS}})
-    assert e.http_status == 403
+    assert e.failure is Failure.FORBIDDEN
 
 
 def test_negative_beacon_level_removes_the_entry():
@@ -165,8 +166,8 @@ def test_password_change_is_passed_through_and_empty_means_none():
 
 
 def test_malformed_beacons_are_400():
-    assert _refused(BOSS, LOW, {"Beacons": ["b1:80"]}).http_status == 400
-    assert _refused(BOSS, LOW, {"Beacons": {"b1:80": "2"}}).http_status == 400
+    assert _refused(BOSS, LOW, {"Beacons": ["b1:80"]}).failure is Failure.INVALID
+    assert _refused(BOSS, LOW, {"Beacons": {"b1:80": "2"}}).failure is Failure.INVALID
 
 
 # --- resource levels ------------------------------------------------------------

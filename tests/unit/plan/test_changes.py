@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from services.common.errors import Failure
 from services.plan.changes import (
     RESTART_LOG,
     Change,
@@ -355,10 +356,10 @@ async def test_abort_of_ready_or_unknown_change_is_refused(mgr):
     with pytest.raises(ChangeInvalid) as e:
         mgr.abort(change.id)
     assert e.value.message == "cannot abort change 1 with nothing pending"
-    assert e.value.status == 400
+    assert e.value.failure is Failure.INVALID
     with pytest.raises(ChangeNotFound) as e:
         mgr.abort("42")
-    assert e.value.message == 'cannot find change with id "42"' and e.value.status == 404
+    assert e.value.message == 'cannot find change with id "42"' and e.value.failure is Failure.NOT_FOUND
 
 
 # --- wait -------------------------------------------------------------------------
@@ -369,7 +370,7 @@ async def test_wait_times_out_with_the_api_message(mgr, rec):
     with pytest.raises(ChangeWaitTimeout) as e:
         await mgr.wait(change.id, 0.05)
     assert e.value.message == "timed out waiting for change after 50ms"
-    assert e.value.status == 504
+    assert e.value.failure is Failure.TIMEOUT
     rec.release_event("a").set()
     assert (await mgr.wait(change.id, 5)).status == "Done"
 

@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from services.common.errors import Failure
 from services.plan.execution import (
     BINARY,
     END,
@@ -48,21 +49,21 @@ def test_service_context_is_under_the_request():
     assert (spec.environment["A"], spec.environment["B"], spec.working_dir) == ("service", "request", "/")
 
 
-@pytest.mark.parametrize("kwargs, message, status", [
-    ({"command": []}, "must specify command", 400),
-    ({"command": ["true"], "timeout": "soon"}, "invalid timeout", 400),
-    ({"command": ["no-such-executable-x"]}, 'cannot find executable "no-such-executable-x"', 400),
-    ({"command": ["true"], "service_context": "nope"}, 'context service "nope" not found', 400),
-    ({"command": ["true"], "group": "root"}, "must specify user, not just group", 400),
-    ({"command": ["true"], "interactive": True}, "cannot use interactive mode without a terminal", 500),
-    ({"command": ["true"], "working_dir": "/no/such/dir"}, 'working directory "/no/such/dir" does not exist', 500),
-    ({"command": ["true"], "working_dir": "/etc/hostname"}, 'working directory "/etc/hostname" not a directory', 500),
+@pytest.mark.parametrize("kwargs, message, failure", [
+    ({"command": []}, "must specify command", Failure.INVALID),
+    ({"command": ["true"], "timeout": "soon"}, "invalid timeout", Failure.INVALID),
+    ({"command": ["no-such-executable-x"]}, 'cannot find executable "no-such-executable-x"', Failure.INVALID),
+    ({"command": ["true"], "service_context": "nope"}, 'context service "nope" not found', Failure.INVALID),
+    ({"command": ["true"], "group": "root"}, "must specify user, not just group", Failure.INVALID),
+    ({"command": ["true"], "interactive": True}, "cannot use interactive mode without a terminal", Failure.INTERNAL),
+    ({"command": ["true"], "working_dir": "/no/such/dir"}, 'working directory "/no/such/dir" does not exist', Failure.INTERNAL),
+    ({"command": ["true"], "working_dir": "/etc/hostname"}, 'working directory "/etc/hostname" not a directory', Failure.INTERNAL),
 ])
-def test_prepare_refusals(kwargs, message, status):
+def test_prepare_refusals(kwargs, message, failure):
     command = kwargs.pop("command")
     with pytest.raises(ExecRequestError) as caught:
         prepare(command, plan=Plan(), base_environment=BASE, **kwargs)
-    assert message in caught.value.message and caught.value.status == status
+    assert message in caught.value.message and caught.value.failure is failure
 
 
 async def collect(channel) -> bytes:

@@ -8,18 +8,20 @@ import stat
 
 import pytest
 
+from services.common.errors import Failure
 from services.plan import files
 from services.plan.files import AtomicWrite, FileError, WriteSpec
 
 
-def test_errors_carry_pebbles_kinds_and_statuses():
+def test_errors_carry_pebbles_kinds_and_what_went_wrong():
     assert (FileError.from_os(FileNotFoundError(2, "No such file or directory"), "stat", "/x").kind,
             FileError.from_os(PermissionError(13, "Permission denied"), "open", "/x").kind,
             FileError.from_os(OSError(21, "Is a directory"), "open", "/x").kind) == (
         "not-found", "permission-denied", "generic-file-error")
     error = FileError.from_os(FileNotFoundError(2, "No such file or directory"), "stat", "/x")
-    assert (error.message, error.status) == ("stat /x: no such file or directory", 404)
-    assert FileError("x", "permission-denied").status == 403 and FileError("x").status == 400
+    assert (error.message, error.failure) == ("stat /x: no such file or directory", Failure.NOT_FOUND)
+    assert FileError("x", "permission-denied").failure is Failure.FORBIDDEN
+    assert FileError("x").failure is Failure.INVALID
 
 
 @pytest.mark.parametrize("text, expected", [("", 0o644), ("600", 0o600), ("755", 0o755)])

@@ -8,6 +8,7 @@ import json
 import pytest
 import yaml
 
+from services.common.errors import Failure
 from services.plan import layers as rules
 from services.plan.planstate import LayerRequestError, LayersDirError, PlanState
 
@@ -259,7 +260,7 @@ def test_api_append_combine_and_errors(tmp_path):
 
     with pytest.raises(LayerRequestError) as caught:
         state.add_layer("base", "{}", combine=False)
-    assert (caught.value.status, caught.value.message) == (400, 'layer "base" already exists')
+    assert (caught.value.failure, caught.value.message) == (Failure.INVALID, 'layer "base" already exists')
 
     state.add_layer("base", "services:\n  s: {override: merge, environment: {A: b}}\n", combine=True)
     assert [l.label for l in state.plan.layers] == ["base", "second"]
@@ -267,14 +268,15 @@ def test_api_append_combine_and_errors(tmp_path):
 
     with pytest.raises(LayerRequestError) as caught:
         state.add_layer("base/inner", "{}", combine=False)
-    assert caught.value.status == 500
+    assert caught.value.failure is Failure.INTERNAL
     state.add_layer("base/inner", "{}", combine=False, inner=True)
     assert [(l.order, l.label) for l in state.plan.layers][1] == (1001, "base/inner")
 
     before = rules.plan_to_yaml(state.plan)
     with pytest.raises(LayerRequestError) as caught:
         state.add_layer("bad", "services:\n  u: {override: merge}\n", combine=False)
-    assert (caught.value.status, caught.value.message) == (400, 'plan must define "command" for service "u"')
+    assert (caught.value.failure, caught.value.message) == (
+        Failure.INVALID, 'plan must define "command" for service "u"')
     with pytest.raises(LayerRequestError) as caught:
         state.add_layer("bad", "services: [", combine=False)
     assert caught.value.message.startswith("cannot parse layer YAML: ")

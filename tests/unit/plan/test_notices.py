@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.common.errors import Failure
 from services.plan.notices import (
     Notice,
     NoticeBook,
@@ -256,7 +257,7 @@ def test_filter_errors(uid, admin, params, error, message):
     with pytest.raises(error) as e:
         NoticeFilter.from_query(uid, admin, **params)
     assert e.value.message.startswith(message)
-    assert e.value.status == (403 if error is NoticeForbidden else 400)
+    assert e.value.failure is (Failure.FORBIDDEN if error is NoticeForbidden else Failure.INVALID)
 
 
 def test_get_single_notice_permissions(book):
@@ -267,10 +268,10 @@ def test_get_single_notice_permissions(book):
     assert book.get(public.id, 2000, False) is public
     with pytest.raises(NoticeForbidden) as e:
         book.get(mine.id, 2000, False)
-    assert e.value.message == 'not allowed to access notice with id "1"' and e.value.status == 403
+    assert e.value.message == 'not allowed to access notice with id "1"' and e.value.failure is Failure.FORBIDDEN
     with pytest.raises(NoticeNotFound) as e:
         book.get("99", 0, True)
-    assert e.value.message == 'cannot find notice with ID "99"' and e.value.status == 404
+    assert e.value.message == 'cannot find notice with ID "99"' and e.value.failure is Failure.NOT_FOUND
 
 
 def test_change_update_and_warning_helpers(book, clock):
@@ -358,4 +359,4 @@ def test_validate_add_messages(args, kwargs, message):
     with pytest.raises(NoticeInvalid) as e:
         validate_add(*args, **kwargs)
     assert e.value.message.startswith(message)
-    assert e.value.status == 400
+    assert e.value.failure is Failure.INVALID

@@ -40,7 +40,7 @@ from services.beacon.users import Directory
 from services.common import errors, signing
 from services.common.channels import open_channel
 from services.common.config import Settings
-from services.common.interceptor import caller_of
+from services.common.interceptor import current_caller
 from services.common.server import serve
 from shoal.v1 import application_pb2, application_pb2_grpc, beacon_pb2, beacon_pb2_grpc
 
@@ -72,9 +72,6 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
         await self._beacon_channel.close()
 
     # -- who and where --------------------------------------------------------
-    def _caller(self, context) -> signing.Caller:
-        return caller_of(context, self.settings.secret)
-
     async def _resolve(self, caller: signing.Caller, host: str, min_level: int) -> beacon_pb2.ResolvedInstance:
         request = beacon_pb2.ResolveInstanceRequest(
             host=host, min_level=min_level, on_behalf_of=caller.identity, on_behalf_of_access=caller.access
@@ -182,7 +179,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
 
     # -- routes ---------------------------------------------------------------
     async def CreateApplication(self, request, context):
-        caller = self._caller(context)
+        caller = current_caller()
         spec = request.application
         name = check_name(spec.name)
         command = check_command(name, json_format.MessageToDict(spec.command))
@@ -212,7 +209,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
             yield event
 
     async def ListApplications(self, request, context):
-        caller = self._caller(context)
+        caller = current_caller()
         held = await self.directory.levels(caller.identity, caller.access)
         rows = [r for r in await self.store.applications() if held.application(r["name"]) >= levels.ACCESS]
         return application_pb2.ListApplicationsResponse(applications=[
@@ -223,7 +220,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
         ])
 
     async def ListDeployments(self, request, context):
-        caller = self._caller(context)
+        caller = current_caller()
         count = parse_count(request.count)
         row = await self.store.application(parse_ref(request.id))
         if row is None:
@@ -247,7 +244,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
         return deployment
 
     async def StartApplication(self, request, context):
-        caller = self._caller(context)
+        caller = current_caller()
         row = await self._application(caller, request.id, levels.MODIFY)
         deployment = await self._current(row)
         lease = await self._lease(row["id"])
@@ -260,7 +257,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
             yield event
 
     async def StopApplication(self, request, context):
-        caller = self._caller(context)
+        caller = current_caller()
         row = await self._application(caller, request.id, levels.MODIFY)
         lease = await self._lease(row["id"])
 
@@ -271,7 +268,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
             yield event
 
     async def RevertApplication(self, request, context):
-        caller = self._caller(context)
+        caller = current_caller()
         row = await self._application(caller, request.id, levels.MODIFY)
         target = parse_target(request.target)
         own = [d.id for d in await self.store.deployments(row["id"])]
@@ -292,7 +289,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
             yield event
 
     async def UpdateApplication(self, request, context):
-        caller = self._caller(context)
+        caller = current_caller()
         row = await self._application(caller, request.id, levels.MODIFY)
         name = row["name"]
         change = request.change

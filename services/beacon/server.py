@@ -19,7 +19,7 @@ from services.beacon.tokens import TokenCipher, TokenDecryptError
 from services.beacon.users import Directory
 from services.common import errors
 from services.common.config import Settings
-from services.common.interceptor import caller_of
+from services.common.interceptor import current_caller
 from services.common.server import serve
 from shoal.v1 import beacon_pb2, beacon_pb2_grpc
 
@@ -54,8 +54,8 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
         self.directory = directory
         self.cipher = TokenCipher(settings.secret)
 
-    async def _levels(self, context) -> tuple[str, levels.Levels]:
-        caller = caller_of(context, self.settings.secret)
+    async def _levels(self) -> tuple[str, levels.Levels]:
+        caller = current_caller()
         return caller.identity, await self.directory.levels(caller.identity, caller.access)
 
     async def _poll(self, address: str, token: str) -> list[agents.Reported]:
@@ -82,7 +82,7 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
 
     # -- routes ---------------------------------------------------------------
     async def CreateBeacon(self, request, context):
-        user = caller_of(context, self.settings.secret).identity
+        user = current_caller().identity
         try:
             address = check_address(request.address)
             alias = check_alias(request.alias)
@@ -110,7 +110,7 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
         return empty_pb2.Empty()
 
     async def SetBeaconToken(self, request, context):
-        user, held = await self._levels(context)
+        user, held = await self._levels()
         address = await self.store.resolve(request.beacon)
         if held.beacon(address) < levels.MODIFY:
             raise errors.denied(TOKEN_DENIED)
@@ -122,7 +122,7 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
         return empty_pb2.Empty()
 
     async def ListBeacons(self, request, context):
-        _, held = await self._levels(context)
+        _, held = await self._levels()
         rows = await self.store.beacons()
         return beacon_pb2.ListBeaconsResponse(beacons=[
             beacon_pb2.BeaconInfo(alias=r["alias"], address=r["address"])
@@ -130,7 +130,7 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
         ])
 
     async def ListBeaconInstances(self, request, context):
-        _, held = await self._levels(context)
+        _, held = await self._levels()
         address = await self.store.resolve(request.beacon)
         if held.beacon(address) < levels.ACCESS:
             return beacon_pb2.ListBeaconInstancesResponse()  # as Lighthouse: [] rather than 403
@@ -146,7 +146,7 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
         return beacon_pb2.ListBeaconInstancesResponse(instances=[_instance(r) for r in rows])
 
     async def RefreshBeacon(self, request, context):
-        _, held = await self._levels(context)
+        _, held = await self._levels()
         address = await self.store.resolve(request.beacon)
         if held.beacon(address) < levels.MODIFY:
             raise errors.denied("beacons: user not permitted to refresh beacon")
@@ -157,7 +157,7 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
         return empty_pb2.Empty()
 
     async def SetAlias(self, request, context):
-        user, held = await self._levels(context)
+        user, held = await self._levels()
         try:
             alias = check_alias(request.alias)
         except AddressError as error:

@@ -1,14 +1,21 @@
 """The one server interceptor every Shoal service runs.
 
-It verifies the signed caller (UNAUTHENTICATED when missing, expired or
+It verifies the caller once (UNAUTHENTICATED when missing, expired or
 forged), enforces the RPC's access level from the proto option
-(PERMISSION_DENIED), and turns a `DomainError` raised by a servicer into a
-gRPC status (services/common/errors.py holds the one table) with its kind
-and extra fields in trailing metadata.
+(PERMISSION_DENIED), hands the verified caller to the servicer in a context
+variable (`current_caller()`; nothing verifies it again), and turns a
+`DomainError` raised by a servicer into a gRPC status (services/common/
+errors.py holds the one table) with its kind and extra fields in trailing
+metadata.
+
+grpc.aio serves each RPC in a task of its own, so the caller set at the start
+of a handler — unary or streaming — is that RPC's alone, and so is every task
+the handler starts (they copy its context).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -24,65 +31,74 @@ log = logging.getLogger("shoal.rpc")
 Authenticator = Callable[[tuple], Caller | None]
 
 
-def caller_of(context: grpc.aio.ServicerContext, secret: bytes) -> Caller:
-    """The verified caller of the current RPC (the interceptor already checked it)."""
-    return verify(secret, context.invocation_metadata())
+_CALLER: contextvars.ContextVar[Caller] = contextvars.ContextVar("shoal_caller")
+
+
+def current_caller() -> Caller:
+    """The verified caller of the RPC being served."""
+    try:
+        return _CALLER.get()
+    except LookupError:
+        raise RuntimeError("no verified caller: not inside an RPC behind the caller interceptor") from None
 
 
 async def _abort(context, error: DomainError):
     await context.abort(grpc_code(error.failure), error.message, error.trailing_metadata())
 
 
-def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-    """The same handler, with DomainError mapped to a status."""
-    if handler.unary_unary or handler.stream_unary:
-        inner = handler.unary_unary or handler.stream_unary
+_KINDS = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler),
+)
 
-        async def unary(request, context):
+
+def _kind(handler: grpc.RpcMethodHandler):
+    """The handler's behaviour (name) and the factory that makes one like it."""
+    return next((name, make) for name, make in _KINDS if getattr(handler, name))
+
+
+def _wrap(handler: grpc.RpcMethodHandler, caller: Caller) -> grpc.RpcMethodHandler:
+    """The same handler, run as `caller`, with DomainError mapped to a status."""
+    name, make = _kind(handler)
+    inner = getattr(handler, name)
+    if name.endswith("_unary"):
+
+        async def serve(request, context):
+            _CALLER.set(caller)
             try:
                 return await inner(request, context)
             except DomainError as error:
                 await _abort(context, error)
 
-        make = (
-            grpc.unary_unary_rpc_method_handler
-            if handler.unary_unary
-            else grpc.stream_unary_rpc_method_handler
-        )
-        return make(unary, handler.request_deserializer, handler.response_serializer)
+    else:
 
-    inner_stream = handler.unary_stream or handler.stream_stream
+        async def serve(request, context):
+            _CALLER.set(caller)
+            try:
+                async for item in inner(request, context):
+                    yield item
+            except DomainError as error:
+                await _abort(context, error)
 
-    async def streaming(request, context):
-        try:
-            async for item in inner_stream(request, context):
-                yield item
-        except DomainError as error:
-            await _abort(context, error)
-
-    make = (
-        grpc.unary_stream_rpc_method_handler
-        if handler.unary_stream
-        else grpc.stream_stream_rpc_method_handler
-    )
-    return make(streaming, handler.request_deserializer, handler.response_serializer)
+    return make(serve, handler.request_deserializer, handler.response_serializer)
 
 
 def _refusal(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str):
-    async def refuse(request, context):
-        await context.abort(code, message)
+    name, make = _kind(handler)
+    if name.endswith("_unary"):
 
-    async def refuse_stream(request, context):
-        await context.abort(code, message)
-        yield  # pragma: no cover - makes this an async generator
+        async def refuse(request, context):
+            await context.abort(code, message)
 
-    if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(refuse)
-    if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(refuse)
-    if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(refuse_stream)
-    return grpc.stream_stream_rpc_method_handler(refuse_stream)
+    else:
+
+        async def refuse(request, context):
+            await context.abort(code, message)
+            yield  # pragma: no cover - makes this an async generator
+
+    return make(refuse)
 
 
 class CallerInterceptor(grpc.aio.ServerInterceptor):
@@ -121,4 +137,4 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"{method.name} needs {method.access} access, caller has {caller.access}",
             )
-        return _wrap(handler, details.method)
+        return _wrap(handler, caller)

@@ -20,6 +20,7 @@ from google.protobuf import empty_pb2
 
 from services.common import errors
 from services.common.errors import Failure
+from services.common.interceptor import current_caller
 from services.identity import audit
 from services.identity.core import IdentityCore, lock_keys
 from services.identity.recovery import RecoveryTokens, hash_recovery_token
@@ -146,7 +147,7 @@ class AuthRPC(IdentityCore):
                                  "/api/v0.2/login", identities=False)
 
     async def _login(self, context, name: str, password: str, remember: bool, path: str, identities: bool):
-        origin = self.caller(context).origin
+        origin = current_caller().origin
         if not name or not password:
             raise errors.invalid("username and password are required")
         kind, hashed, version = "user", None, None
@@ -182,7 +183,7 @@ class AuthRPC(IdentityCore):
         if raw:
             session = await self.store.delete_session(session_hash(raw))
             if session is not None:
-                await self.record(audit.LOGOUT, user=session.subject, ip=self.caller(context).origin, path=path)
+                await self.record(audit.LOGOUT, user=session.subject, ip=current_caller().origin, path=path)
         return empty_pb2.Empty()
 
     # -- lockout, recovery, status --------------------------------------------------
@@ -190,14 +191,14 @@ class AuthRPC(IdentityCore):
         identifier = request.identifier.strip()
         if not identifier:
             raise errors.invalid("identifier is required", kind="missing_identifier")
-        caller = self.caller(context)
+        caller = current_caller()
         await self.store.reset_lockouts(lock_keys(identifier, identifier))
         await self.record(audit.LOCKOUT_RESET, user=caller.identity, ip=caller.origin,
                           path="/api/security/reset-lockout", details=f"reset {identifier}")
         return identity_pb2.ResetLockoutResponse(success=True, message=f"Lockout reset for {identifier}")
 
     async def Recovery(self, request, context):
-        caller = self.caller(context)
+        caller = current_caller()
         origin = caller.origin
         path = "/api/security/recovery"
         if request.action == "generate_token":

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from services.common.config import Settings
 from services.common.errors import DomainError, Failure
-from services.common.interceptor import caller_of
 from services.common.signing import Caller
 from services.identity import audit, lockout
 from services.identity.passwords import BoundedHasher, HasherBusy, VerifiedCache
@@ -70,9 +69,6 @@ class IdentityCore:
             cache=VerifiedCache(os.urandom(32), ttl=3600),
         )
         self.audit_key = audit.load_or_create_key(audit_key_path(settings))
-
-    def caller(self, context) -> Caller:
-        return caller_of(context, self.settings.secret)
 
     async def lighthouse_caller(self, caller: Caller, requested: dict | None = None) -> LighthouseUser:
         """The caller as a Lighthouse user: its own user record; an admin

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from google.protobuf import empty_pb2, json_format
 
+from services.common.interceptor import current_caller
 from services.common.jsonvalues import whole_numbers
 from services.identity import audit
 from services.identity.core import IdentityCore
@@ -20,7 +21,7 @@ class IdentitiesRPC(IdentityCore):
         return json_format.ParseDict({"identities": rendered}, identity_pb2.ListIdentitiesResponse())
 
     async def IdentitiesAction(self, request, context):
-        caller = self.caller(context)
+        caller = current_caller()
         payload = whole_numbers(json_format.MessageToDict(request.identities)) if request.HasField("identities") else {}
         before, after = await self.store.change_identities(
             lambda current: apply_identity_action(current, request.action, payload)

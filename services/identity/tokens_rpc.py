@@ -10,6 +10,7 @@ from dataclasses import replace
 from google.protobuf import empty_pb2, json_format
 
 from services.common import errors
+from services.common.interceptor import current_caller
 from services.identity import audit
 from services.identity.core import IdentityCore
 from services.identity.tokens import (
@@ -60,7 +61,7 @@ class TokensRPC(IdentityCore):
         return identity_pb2.ListTokensResponse(tokens=[_record(r) for r in await self.store.tokens()])
 
     async def CreateToken(self, request, context):
-        caller = self.caller(context)
+        caller = current_caller()
         name = validate_name(request.name)
         scopes = validate_scopes(_list(request.scopes) if request.HasField("scopes") else None)
         expires_in = parse_expires_in(request.expires_in)
@@ -75,7 +76,7 @@ class TokensRPC(IdentityCore):
         return identity_pb2.TokenRecordResponse(record=_record(await self._existing(request.id)))
 
     async def UpdateToken(self, request, context):
-        caller = self.caller(context)
+        caller = current_caller()
         body = {}
         if request.HasField("name"):
             body["name"] = request.name
@@ -94,7 +95,7 @@ class TokensRPC(IdentityCore):
         return identity_pb2.TokenRecordResponse(record=_record(new))
 
     async def DeleteToken(self, request, context):
-        caller = self.caller(context)
+        caller = current_caller()
         record = await self._existing(request.id)
         await self._guarded(caller, "delete", record.scopes, audit.TOKEN_DELETED, record.id)
         if not await self.store.delete_token(record.id):
@@ -104,7 +105,7 @@ class TokensRPC(IdentityCore):
         return empty_pb2.Empty()
 
     async def RotateToken(self, request, context):
-        caller = self.caller(context)
+        caller = current_caller()
         record = await self._existing(request.id)
         await self._guarded(caller, "rotate", record.scopes, audit.TOKEN_ROTATED, record.id)
         raw, new = rotate_token(record)

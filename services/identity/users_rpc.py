@@ -7,6 +7,7 @@ from google.protobuf import empty_pb2, json_format
 
 from services.common import errors
 from services.common.errors import Failure
+from services.common.interceptor import current_caller
 from services.identity import audit
 from services.identity.core import IdentityCore
 from services.identity.userlevels import (
@@ -32,15 +33,15 @@ def _user_message(user) -> identity_pb2.User:
 
 class UsersRPC(IdentityCore):
     async def ListUsers(self, request, context):
-        me = await self.lighthouse_caller(self.caller(context))
+        me = await self.lighthouse_caller(current_caller())
         return identity_pb2.ListUsersResponse(emails=visible_users(me, await self.store.users()))
 
     async def GetUser(self, request, context):
-        me = await self.lighthouse_caller(self.caller(context))
+        me = await self.lighthouse_caller(current_caller())
         return _user_message(check_view(me, await self.store.lighthouse_user(request.email)))
 
     async def UpdateUser(self, request, context):
-        caller = self.caller(context)
+        caller = current_caller()
         body: dict = {BEACONS: dict(request.beacons), APPLICATIONS: dict(request.applications)}
         if request.HasField("auth_level"):
             body["AuthLevel"] = request.auth_level
@@ -60,7 +61,7 @@ class UsersRPC(IdentityCore):
         return empty_pb2.Empty()
 
     async def CreateUser(self, request, context):
-        caller = self.caller(context)
+        caller = current_caller()
         me = await self.lighthouse_caller(caller)
         if not can_create_user(me):
             raise UserLevelError(Failure.FORBIDDEN, CAUSE, "current permission too low to create users")

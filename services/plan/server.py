@@ -11,7 +11,7 @@ from google.protobuf import json_format
 from services.common import errors
 from services.common.config import Settings
 from services.common.durations import parse_duration
-from services.common.interceptor import caller_of
+from services.common.interceptor import current_caller
 from services.common.server import serve
 from services.plan import beacon_agent
 from services.plan import layers as layer_rules
@@ -141,14 +141,15 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return response
 
     # -- notices ----------------------------------------------------------------
-    def _uid_caller(self, context, verb: str):
-        caller = caller_of(context, self.settings.secret)
+    @staticmethod
+    def _uid_caller(verb: str):
+        caller = current_caller()
         if caller.uid is None:
             raise errors.denied(f"cannot determine UID of request, so cannot {verb} notices")
         return caller
 
     async def ListNotices(self, request, context):
-        caller = self._uid_caller(context, "retrieve")
+        caller = self._uid_caller("retrieve")
         filters = NoticeFilter.from_query(
             caller.uid, caller.at_least("admin"),
             user_id=[request.user_id] if request.user_id else [],
@@ -164,7 +165,7 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return json_format.ParseDict({"notices": [n.to_api() for n in notices]}, plan_pb2.ListNoticesResponse())
 
     async def AddNotice(self, request, context):
-        caller = self._uid_caller(context, "add")
+        caller = self._uid_caller("add")
         data = json_format.MessageToDict(request.data) if request.HasField("data") else None
         validated = validate_add(request.action, request.type, request.key, request.repeat_after or None, data)
         notice = self.daemon.notices.add(caller.uid, validated.type, validated.key, validated.data, validated.repeat_after)
@@ -172,7 +173,7 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return plan_pb2.AddNoticeResponse(id=notice.id)
 
     async def GetNotice(self, request, context):
-        caller = self._uid_caller(context, "retrieve")
+        caller = self._uid_caller("retrieve")
         notice = self.daemon.notices.get(request.id, caller.uid, caller.at_least("admin"))
         return json_format.ParseDict(notice.to_api(), plan_pb2.Notice())
 

@@ -252,6 +252,23 @@ def test_the_proxy_keeps_pebbles_errors_and_refuses_unknown_hosts(suite):
     assert suite.http("GET", "/api/v0.2/d/node0/v1/services").status == 401
 
 
+def test_notices_answer_through_the_proxy_as_the_agents_beacon_token_caller(suite):
+    """The agent verifies the beacon token once and hands that caller on:
+    notices, which need the caller's uid, answer as any other route (they
+    were a 500 while the servicer verified the metadata again)."""
+    listed = suite.unix("GET", "/api/v0.2/d/node0/v1/notices")
+    assert listed.status == 200, listed.body
+    assert listed.json()["type"] == "sync" and isinstance(listed.json()["result"], list)
+    added = suite.unix("POST", "/api/v0.2/d/node0/v1/notices",
+                       {"action": "add", "type": "custom", "key": "example.com/through-the-proxy"})
+    assert added.status == 200, added.body
+    custom = suite.unix("GET", "/api/v0.2/d/node0/v1/notices?types=custom")
+    assert custom.status == 200, custom.body
+    assert [n["key"] for n in custom.json()["result"]] == ["example.com/through-the-proxy"]
+    one = suite.unix("GET", f"/api/v0.2/d/node0/v1/notices/{added.json()['result']['id']}")
+    assert one.status == 200 and one.json()["result"]["key"] == "example.com/through-the-proxy"
+
+
 # -- applications -----------------------------------------------------------------
 
 

@@ -9,7 +9,8 @@ import yaml
 
 from services.application.model import BAD_PARAMS, ModelError
 from services.common.jsonvalues import whole_numbers
-from services.plan.layers import LayerError, parse_layer
+from services.plan.plan.errors import LayerError
+from services.plan.plan.parse import parse_layer
 
 
 def label_for(name: str) -> str:

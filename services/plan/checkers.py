@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
+import signal
 
 import aiohttp
 
@@ -13,7 +14,8 @@ from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import AccountError
 from services.plan.childsetup import preexec
-from services.plan.model import Check, ExecCheck
+from services.plan.plan.commands import parse_command
+from services.plan.plan.model import Check, ExecCheck
 
 DETAIL_LINES = 5
 
@@ -70,8 +72,6 @@ async def _tcp(check: Check) -> None:
 
 
 async def _exec(spec: ExecCheck, timeout: float, service_env: dict[str, str]) -> None:
-    from services.plan.layers import parse_command
-
     argv, defaults = parse_command(spec.command)
     argv = argv + defaults
     env = {**os.environ, **service_env, **spec.environment}
@@ -103,8 +103,6 @@ async def _exec(spec: ExecCheck, timeout: float, service_env: dict[str, str]) ->
 
 
 def _kill_group(pid: int) -> None:
-    import signal
-
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from services.common.errors import DomainError, Failure
 from services.plan.changes import ChangeManager, TaskSpec
 from services.plan.checkers import CheckFailed, run_check
-from services.plan.model import Check, Plan
+from services.plan.plan.model import Check, Plan
 
 log = logging.getLogger("shoal.plan.checks")
 

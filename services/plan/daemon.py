@@ -9,11 +9,12 @@ import logging
 from pathlib import Path
 
 from services.common.errors import DomainError
-from services.plan import layers as layer_rules
 from services.plan.changes import Change, ChangeManager, TaskSpec
 from services.plan.checks import CheckManager
 from services.plan.execution import ExecFailed, ExecManager, ExecSpec, prepare
 from services.plan.notices import Notice, NoticeBook, format_time
+from services.plan.plan.errors import PlanError
+from services.plan.plan.order import start_order, stop_order
 from services.plan.planstate import PlanState
 from services.plan.store import PlanStore
 from services.plan.supervisor import StartError, Supervisor
@@ -147,21 +148,21 @@ class PlanDaemon:
                 defaults = sorted(n for n, s in plan.services.items() if s.enabled)
                 if not defaults:
                     raise ActionError("no default services", kind="no-default-services")
-                lanes = layer_rules.start_order(plan, defaults)
+                lanes = start_order(plan, defaults)
                 return self._create("autostart", defaults, defaults, start=lanes)
             if action == "start":
-                lanes = layer_rules.start_order(plan, names)
+                lanes = start_order(plan, names)
                 return self._create("start", names, names, start=lanes)
             if action == "stop":
-                lanes = layer_rules.stop_order(plan, names)
+                lanes = stop_order(plan, names)
                 return self._create("stop", names, names, stop=lanes)
             if action == "restart":
                 requested = set(names)
-                stops = [[n for n in lane if n in requested] for lane in layer_rules.stop_order(plan, names)]
-                lanes = layer_rules.start_order(plan, names)
+                stops = [[n for n in lane if n in requested] for lane in stop_order(plan, names)]
+                lanes = start_order(plan, names)
                 return self._create("restart", names, names, stop=[l for l in stops if l], start=lanes)
             return self._replan()
-        except layer_rules.PlanError as error:
+        except PlanError as error:
             raise ActionError(f"cannot {action} services: {error}") from None
 
     def _replan(self) -> Change:
@@ -176,8 +177,8 @@ class PlanDaemon:
         enabled = [n for n, s in plan.services.items() if s.enabled]
         to_start = sorted(set(changed) | set(enabled))
         self.checks.start_enabled_inactive()
-        stop_lanes = layer_rules.stop_order(plan, changed) if changed else []
-        start_lanes = layer_rules.start_order(plan, to_start) if to_start else []
+        stop_lanes = stop_order(plan, changed) if changed else []
+        start_lanes = start_order(plan, to_start) if to_start else []
         affected = sorted(set(changed) | set(to_start))
         if not affected:
             return self.changes.create("replan", "Replan - no services", status="Done",

@@ -12,11 +12,13 @@ import re
 import tempfile
 from pathlib import Path
 
-import yaml
 
 from services.common.errors import DomainError, Failure
-from services.plan import layers as rules
-from services.plan.model import Layer, Plan
+from services.plan.plan.dump import layer_to_yaml
+from services.plan.plan.errors import LayerError, PlanError
+from services.plan.plan.merge import build_plan, combine_layers
+from services.plan.plan.model import Layer, Plan
+from services.plan.plan.parse import parse_layer
 
 _NAME = re.compile(r"^([0-9]{3})-([a-z](?:-?[a-z0-9]){2,})(\.yaml|\.d)$")
 
@@ -72,20 +74,9 @@ def read_layers_dir(directory: Path) -> list[Layer]:
 
 def _read(order: int, label: str, path: Path) -> Layer:
     try:
-        return rules.parse_layer(order, label, path.read_bytes())
-    except rules.LayerError as error:
+        return parse_layer(order, label, path.read_bytes())
+    except LayerError as error:
         raise LayersDirError(f"cannot parse layer {path.name}: {error.message}") from None
-
-
-def layer_to_yaml(layer: Layer) -> str:
-    data: dict = {}
-    if layer.summary:
-        data["summary"] = layer.summary
-    if layer.description:
-        data["description"] = layer.description
-    plan_like = Plan(services=layer.services, checks=layer.checks, log_targets=layer.log_targets)
-    data.update(rules.plan_to_dict(plan_like))
-    return yaml.safe_dump(data, sort_keys=False) if data else "{}\n"
 
 
 class PlanState:
@@ -103,7 +94,7 @@ class PlanState:
     def load(self) -> None:
         layers = read_layers_dir(self.layers_dir)
         for saved in self._saved():
-            layer = rules.parse_layer(saved["order"], saved["label"], saved["yaml"])
+            layer = parse_layer(saved["order"], saved["label"], saved["yaml"])
             self._api_labels.add(layer.label)
             index = next((i for i, old in enumerate(layers) if old.label == layer.label), None)
             if index is None:
@@ -112,8 +103,8 @@ class PlanState:
                 layers[index] = layer
         layers.sort(key=lambda layer: layer.order)
         try:
-            self._plan = rules.build_plan(layers)
-        except rules.PlanError as error:
+            self._plan = build_plan(layers)
+        except PlanError as error:
             raise LayersDirError(error.message) from None
 
     def _saved(self) -> list[dict]:
@@ -143,8 +134,8 @@ class PlanState:
     def add_layer(self, label: str, text: str, combine: bool, inner: bool = False) -> Layer:
         """Append (or, with `combine`, merge into) the layer `label`."""
         try:
-            layer = rules.parse_layer(0, label, text)
-        except rules.LayerError as error:
+            layer = parse_layer(0, label, text)
+        except LayerError as error:
             raise LayerRequestError(f"cannot parse layer YAML: {error.message}") from None
         layers = list(self._plan.layers)
         index = next((i for i, old in enumerate(layers) if old.label == label), None)
@@ -153,7 +144,7 @@ class PlanState:
                 if not combine:
                     raise LayerRequestError(f'layer "{label}" already exists')
                 found = layers[index]
-                merged = rules.combine_layers([found, layer])
+                merged = combine_layers([found, layer])
                 merged.order, merged.label = found.order, found.label
                 layers[index] = merged
                 layer = merged
@@ -164,8 +155,8 @@ class PlanState:
                         "cannot insert sub-directory layer without 'inner' attribute set", Failure.INTERNAL
                     )
                 layers.insert(position, layer)
-            plan = rules.build_plan(layers)
-        except rules.PlanError as error:
+            plan = build_plan(layers)
+        except PlanError as error:
             raise LayerRequestError(error.message) from None
         self._plan = plan
         self._api_labels.add(label)

@@ -14,12 +14,12 @@ from services.common.durations import parse_duration
 from services.common.interceptor import current_caller
 from services.common.server import serve
 from services.plan import beacon_agent
-from services.plan import layers as layer_rules
 from services.plan.daemon import PlanDaemon
 from services.plan.exec_rpc import ExecRPC
 from services.plan.files_rpc import FilesRPC
 from services.plan.metrics import metrics_text
 from services.plan.notices import NoticeFilter, validate_add
+from services.plan.plan.dump import plan_to_yaml
 from shoal import __version__
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
@@ -106,7 +106,7 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
     async def GetPlan(self, request, context):
         if request.format != "yaml":
             raise errors.invalid(f'invalid format "{request.format}"')
-        return plan_pb2.PlanYAML(yaml=layer_rules.plan_to_yaml(self.daemon.plan))
+        return plan_pb2.PlanYAML(yaml=plan_to_yaml(self.daemon.plan))
 
     async def AddLayer(self, request, context):
         if request.action != "add":

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import random
-import shlex
 import signal
 import subprocess
 import time
@@ -34,7 +33,8 @@ from services.plan import accounts
 from services.plan.accounts import Account, AccountError
 from services.plan.childsetup import preexec
 from services.plan.logbuffer import LogBuffer, LogStore
-from services.plan.model import Service
+from services.plan.plan.commands import parse_command
+from services.plan.plan.model import Service
 
 log = logging.getLogger("shoal.plan.supervisor")
 
@@ -102,26 +102,9 @@ class ServiceStatus:
 
 
 def _split_command(command: str) -> list[str]:
-    """The argv to run: the command's words plus its `[ default args ]`.
-
-    Uses `layers.parse_command` when that module exists; otherwise a minimal
-    shlex-based split with the same bracket rules."""
-    try:
-        from services.plan.layers import parse_command  # type: ignore[attr-defined]
-    except ImportError:
-        parse_command = None
-    if parse_command is not None:
-        argv, defaults = parse_command(command)
-        return list(argv) + list(defaults)
-    words = shlex.split(command)
-    if "[" not in words:
-        if "]" in words:
-            raise ValueError("cannot have ] without [ in command")
-        return words
-    i = words.index("[")
-    if i == 0 or words[-1] != "]" or words[i + 1 : -1].count("[") or words[i + 1 : -1].count("]"):
-        raise ValueError(f"invalid [ default args ] group in command {command!r}")
-    return words[:i] + words[i + 1 : -1]
+    """The argv to run: the command's words plus its `[ default args ]`."""
+    argv, defaults = parse_command(command)
+    return argv + defaults
 
 
 def next_backoff(current: float, service: Service) -> float:

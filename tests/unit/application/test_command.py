@@ -4,7 +4,7 @@ import yaml
 from services.application.command import check_command, label_for, layer_text
 from services.application.model import ModelError
 from services.common.errors import Failure
-from services.plan.layers import parse_layer
+from services.plan.plan.parse import parse_layer
 
 
 def test_a_command_becomes_a_one_service_layer_that_replaces():

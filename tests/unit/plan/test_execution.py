@@ -19,7 +19,7 @@ from services.plan.execution import (
     ExecSession,
     prepare,
 )
-from services.plan.model import Plan, Service
+from services.plan.plan.model import Plan, Service
 
 BASE = {"PATH": os.environ["PATH"], "HOME": "/root", "USER": "root", "KEEP": "daemon"}
 

@@ -9,13 +9,14 @@ import pytest
 import yaml
 
 from services.common.errors import Failure
-from services.plan import layers as rules
+from services.plan.plan import commands, dump, merge, order, parse
+from services.plan.plan.errors import LayerError, PlanError
 from services.plan.planstate import LayerRequestError, LayersDirError, PlanState
 
 
 def combined(*texts: str) -> dict:
-    layers = [rules.parse_layer((i + 1) * 1000, f"layer-{i}", t) for i, t in enumerate(texts)]
-    return yaml.safe_load(rules.plan_to_yaml(rules.build_plan(layers)))
+    layers = [parse.parse_layer((i + 1) * 1000, f"layer-{i}", t) for i, t in enumerate(texts)]
+    return yaml.safe_load(dump.plan_to_yaml(merge.build_plan(layers)))
 
 
 MERGE_TABLE = [
@@ -102,9 +103,9 @@ def test_log_targets_show_empty_services_and_append():
 
 
 def test_empty_plan_and_key_order():
-    assert rules.plan_to_yaml(rules.build_plan([])) == "{}\n"
-    layer = rules.parse_layer(1, "l", "services:\n  b: {override: replace, command: x}\n  a: {override: replace, command: y}\n")
-    text = rules.plan_to_yaml(rules.build_plan([layer]))
+    assert dump.plan_to_yaml(merge.build_plan([])) == "{}\n"
+    layer = parse.parse_layer(1, "l", "services:\n  b: {override: replace, command: x}\n  a: {override: replace, command: y}\n")
+    text = dump.plan_to_yaml(merge.build_plan([layer]))
     assert text.index("    a:") < text.index("    b:")
     assert text.startswith("services:\n    a:\n        override: replace\n        command: y\n")
 
@@ -151,14 +152,14 @@ LAYER_ERRORS = [
 
 @pytest.mark.parametrize("text,message", LAYER_ERRORS)
 def test_layer_errors_have_pebbles_messages(text, message):
-    with pytest.raises(rules.LayerError) as caught:
-        rules.parse_layer(1, "l", text)
+    with pytest.raises(LayerError) as caught:
+        parse.parse_layer(1, "l", text)
     assert caught.value.message == message
 
 
 def test_reserved_label_prefix():
-    with pytest.raises(rules.LayerError, match='cannot use reserved label prefix "pebble-"'):
-        rules.parse_layer(1, "pebble-x", "{}")
+    with pytest.raises(LayerError, match='cannot use reserved label prefix "pebble-"'):
+        parse.parse_layer(1, "pebble-x", "{}")
 
 
 PLAN_ERRORS = [
@@ -183,7 +184,7 @@ PLAN_ERRORS = [
 
 @pytest.mark.parametrize("texts,message", PLAN_ERRORS)
 def test_plan_errors_have_pebbles_messages(texts, message):
-    with pytest.raises(rules.PlanError) as caught:
+    with pytest.raises(PlanError) as caught:
         combined(*texts)
     assert caught.value.message == message
 
@@ -199,19 +200,19 @@ services:
 
 
 def test_start_order_adds_requirements_and_respects_after_before():
-    plan = rules.build_plan([rules.parse_layer(1, "l", ORDER_PLAN)])
-    assert rules.start_order(plan, ["web"]) == [["db", "cache", "web"]]
-    assert rules.start_order(plan, ["lone", "web"]) == [["db", "cache", "web"], ["lone"]]
+    plan = merge.build_plan([parse.parse_layer(1, "l", ORDER_PLAN)])
+    assert order.start_order(plan, ["web"]) == [["db", "cache", "web"]]
+    assert order.start_order(plan, ["lone", "web"]) == [["db", "cache", "web"], ["lone"]]
     # `before` orders within the set; lanes only share a service and its requirements.
-    assert rules.start_order(plan, ["front", "web"]) == [["db", "cache", "web"], ["front"]]
+    assert order.start_order(plan, ["front", "web"]) == [["db", "cache", "web"], ["front"]]
 
 
 def test_stop_order_adds_dependents_in_reverse():
-    plan = rules.build_plan([rules.parse_layer(1, "l", ORDER_PLAN)])
+    plan = merge.build_plan([parse.parse_layer(1, "l", ORDER_PLAN)])
     # cache does not require db, so it is not a dependent; web is, and stops first.
-    assert rules.stop_order(plan, ["db"]) == [["web", "db"]]
-    with pytest.raises(rules.PlanError, match='service "ghost" does not exist'):
-        rules.start_order(plan, ["ghost"])
+    assert order.stop_order(plan, ["db"]) == [["web", "db"]]
+    with pytest.raises(PlanError, match='service "ghost" does not exist'):
+        order.start_order(plan, ["ghost"])
 
 
 @pytest.mark.parametrize(
@@ -223,7 +224,7 @@ def test_stop_order_adds_dependents_in_reverse():
     ],
 )
 def test_parse_command(command, base, extra):
-    assert rules.parse_command(command) == (base, extra)
+    assert commands.parse_command(command) == (base, extra)
 
 
 # -- layer state: disk layers, API append/combine, persistence ----------------------
@@ -272,7 +273,7 @@ def test_api_append_combine_and_errors(tmp_path):
     state.add_layer("base/inner", "{}", combine=False, inner=True)
     assert [(l.order, l.label) for l in state.plan.layers][1] == (1001, "base/inner")
 
-    before = rules.plan_to_yaml(state.plan)
+    before = dump.plan_to_yaml(state.plan)
     with pytest.raises(LayerRequestError) as caught:
         state.add_layer("bad", "services:\n  u: {override: merge}\n", combine=False)
     assert (caught.value.failure, caught.value.message) == (
@@ -280,7 +281,7 @@ def test_api_append_combine_and_errors(tmp_path):
     with pytest.raises(LayerRequestError) as caught:
         state.add_layer("bad", "services: [", combine=False)
     assert caught.value.message.startswith("cannot parse layer YAML: ")
-    assert rules.plan_to_yaml(state.plan) == before
+    assert dump.plan_to_yaml(state.plan) == before
 
 
 def test_api_layers_survive_a_restart(tmp_path):
@@ -290,5 +291,5 @@ def test_api_layers_survive_a_restart(tmp_path):
     state.add_layer("base", "checks:\n  c: {override: replace, tcp: {port: 80}}\n", combine=True)
     assert json.loads(state_file.read_text())["layers"][0]["label"] == "base"
     again = PlanState(tmp_path / "layers", state_file)
-    assert rules.plan_to_yaml(again.plan) == rules.plan_to_yaml(state.plan)
+    assert dump.plan_to_yaml(again.plan) == dump.plan_to_yaml(state.plan)
     assert again.plan.services["s"].kill_delay == 3

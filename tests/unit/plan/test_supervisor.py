@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.plan.model import Service
+from services.plan.plan.model import Service
 from services.plan.supervisor import (
     EXIT_CHECK_FAILURE,
     EXIT_FAILURE,

@@ -1,12 +1,13 @@
 """The plan's data model: what a layer and the combined plan hold.
 
-Plain dataclasses, no I/O. `layers.py` parses YAML into these, merges them and
-validates the result; the supervisor and the checks manager read them.
+Plain dataclasses, no I/O. `parse` reads YAML into these, `merge` combines
+them and `validate` checks the result; the supervisor and the checks manager
+read them.
 
 Field names are the YAML keys in snake_case. `None` (or an empty container)
 means "not set in this layer" so that merging can tell unset from set.
-Durations are floats in seconds; `durations.py` parses and formats them in
-Go's syntax, which is what Pebble's API and plan YAML use.
+Durations are floats in seconds; services/common/durations.py parses and
+formats them in Go's syntax, which is what Pebble's API and plan YAML use.
 """
 
 from __future__ import annotations

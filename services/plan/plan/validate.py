@@ -1,0 +1,108 @@
+"""The rules for one layer on its own (spec §3.4) and for the combined plan
+(spec §3.5), with Pebble's messages."""
+
+from __future__ import annotations
+
+import shlex
+
+from services.plan.plan import log_targets
+from services.plan.plan.commands import parse_command
+from services.plan.plan.errors import LayerError, PlanError
+from services.plan.plan.model import Layer, Plan
+from services.plan.plan.order import check_order
+from services.plan.plan.owners import normalize_uid_gid
+
+ACTIONS = ("", "restart", "shutdown", "ignore")
+
+
+def validate_layer(layer: Layer) -> None:
+    """Rules that hold for each layer on its own (spec §3.4)."""
+    if layer.label.startswith("pebble-"):
+        raise LayerError('cannot use reserved label prefix "pebble-"')
+    for name in sorted(layer.services):
+        service = layer.services[name]
+        if name == "":
+            raise LayerError("cannot use empty string as service name")
+        if name == "pebble":
+            raise LayerError(f'cannot use reserved service name "{name}"')
+        if name.startswith("-"):
+            raise LayerError(f'cannot use service name "{name}": starting with "-" not allowed')
+        if service is None:
+            raise LayerError(f'service object cannot be null for service "{name}"')
+        try:
+            parse_command(service.command)
+        except ValueError as error:
+            raise LayerError(
+                f'plan service "{name}" command invalid: cannot parse service "{name}" command: {error}'
+            ) from None
+        if service.on_success not in ACTIONS + ("failure-shutdown",):
+            raise LayerError(f'plan service "{name}" on-success action "{service.on_success}" invalid')
+        if service.on_failure not in ACTIONS + ("success-shutdown",):
+            raise LayerError(f'plan service "{name}" on-failure action "{service.on_failure}" invalid')
+        for action in service.on_check_failure.values():
+            if action not in ACTIONS + ("success-shutdown",):
+                raise LayerError(f'plan service "{name}" on-check-failure action "{action}" invalid')
+        if service.backoff_factor is not None and service.backoff_factor < 1:
+            raise LayerError(
+                f'plan service "{name}" backoff-factor must be 1.0 or greater, not {_go_float(service.backoff_factor)}'
+            )
+    for name in sorted(layer.checks):
+        check = layer.checks[name]
+        if name == "":
+            raise LayerError("cannot use empty string as check name")
+        if check is None:
+            raise LayerError(f'check object cannot be null for check "{name}"')
+        if check.level not in ("", "alive", "ready"):
+            raise LayerError(f'plan check "{name}" level must be "alive" or "ready"')
+        if check.startup not in ("", "enabled", "disabled"):
+            raise LayerError(f'plan check "{name}" startup must be "enabled" or "disabled"')
+        if check.period == 0:
+            raise LayerError(f'plan check "{name}" period must not be zero')
+        if check.timeout == 0:
+            raise LayerError(f'plan check "{name}" timeout must not be zero')
+        if check.exec is not None:
+            try:
+                shlex.split(check.exec.command)
+            except ValueError as error:
+                raise LayerError(f'plan check "{name}" command invalid: {str(error).lower()}') from None
+            spec = check.exec
+            try:
+                normalize_uid_gid(spec.user_id, spec.group_id, spec.user, spec.group)
+            except ValueError as error:
+                raise LayerError(f'plan check "{name}" has invalid user/group: {error}') from None
+    log_targets.validate_layer(layer)
+
+
+def _go_float(value: float) -> str:
+    return f"{value:g}"
+
+
+def validate_plan(plan: Plan) -> None:
+    """Rules for the combined plan (spec §3.5); PlanError."""
+    for name in sorted(plan.services):
+        if not plan.services[name].command:
+            raise PlanError(f'plan must define "command" for service "{name}"')
+    for name in sorted(plan.checks):
+        check = plan.checks[name]
+        kinds = 0
+        if check.http is not None:
+            if not check.http.url:
+                raise PlanError(f'plan must set "url" for http check "{name}"')
+            kinds += 1
+        if check.tcp is not None:
+            if not check.tcp.port:
+                raise PlanError(f'plan must set "port" for tcp check "{name}"')
+            kinds += 1
+        if check.exec is not None:
+            if not check.exec.command:
+                raise PlanError(f'plan must set "command" for exec check "{name}"')
+            context = check.exec.service_context
+            if context and context not in plan.services:
+                raise PlanError(
+                    f'plan check "{name}" service context specifies non-existent service "{context}"'
+                )
+            kinds += 1
+        if kinds != 1:
+            raise PlanError(f'plan must specify one of "http", "tcp", or "exec" for check "{name}"')
+    log_targets.validate_plan(plan)
+    check_order(plan)

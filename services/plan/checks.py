@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from services.common.errors import DomainError, Failure
-from services.plan.changes import ChangeManager, TaskSpec
+from services.plan.changes.manager import ChangeManager, TaskSpec
 from services.plan.checkers import CheckFailed, run_check
 from services.plan.plan.model import Check, Plan
 

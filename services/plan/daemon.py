@@ -9,15 +9,17 @@ import logging
 from pathlib import Path
 
 from services.common.errors import DomainError
-from services.plan.changes import Change, ChangeManager, TaskSpec
+from services.plan.changes.manager import ChangeManager, TaskSpec
+from services.plan.changes.model import Change
 from services.plan.checks import CheckManager
 from services.plan.execution import ExecFailed, ExecManager, ExecSpec, prepare
-from services.plan.notices import Notice, NoticeBook, format_time
+from services.plan.notices import Notice, NoticeBook
 from services.plan.plan.errors import PlanError
 from services.plan.plan.order import start_order, stop_order
 from services.plan.planstate import PlanState
 from services.plan.store import PlanStore
 from services.plan.supervisor import StartError, Supervisor
+from services.plan.times import format_time
 
 log = logging.getLogger("shoal.plan")
 

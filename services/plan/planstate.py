@@ -12,7 +12,6 @@ import re
 import tempfile
 from pathlib import Path
 
-
 from services.common.errors import DomainError, Failure
 from services.plan.plan.dump import layer_to_yaml
 from services.plan.plan.errors import LayerError, PlanError

@@ -14,7 +14,7 @@ from services.common import errors, signing
 from services.common.agent_channels import token_metadata
 from services.common.interceptor import CallerInterceptor, current_caller
 from services.plan import beacon_agent
-from services.plan.changes import ChangeNotFound
+from services.plan.changes.model import ChangeNotFound
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
 SECRET = b"interceptor-test-secret"

@@ -10,18 +10,17 @@ from datetime import timedelta
 import pytest
 
 from services.common.errors import Failure
-from services.plan.changes import (
-    RESTART_LOG,
+from services.plan.changes.manager import RESTART_LOG, ChangeManager, TaskSpec
+from services.plan.changes.model import (
     Change,
     ChangeInvalid,
-    ChangeManager,
     ChangeNotFound,
     ChangeWaitTimeout,
     Task,
-    TaskSpec,
     aggregate_status,
 )
-from services.plan.notices import NoticeBook, utcnow
+from services.plan.notices import NoticeBook
+from services.plan.times import utcnow
 
 
 class Recorder:

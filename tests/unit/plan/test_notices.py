@@ -17,10 +17,9 @@ from services.plan.notices import (
     NoticeForbidden,
     NoticeInvalid,
     NoticeNotFound,
-    format_time,
-    parse_time,
     validate_add,
 )
+from services.plan.times import format_time, parse_time
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
 

@@ -1,12 +1,12 @@
-"""Changes and tasks: the plan service's pure, asyncio model of Pebble changes.
+"""Changes and tasks, the runner: `ChangeManager` creates changes, runs
+each task through an async handler registered for its kind, applies Pebble's
+failure and abort rules, answers lookups, waits and pruning, and reports
+every modification through hooks so its owner can persist it and record
+`change-update` notices. No I/O here.
 
-A change is a set of tasks arranged in lanes: tasks of a lane run one after the
+A change's tasks are arranged in lanes: tasks of a lane run one after the
 other, lanes run concurrently, and a second group of lanes (`then`) may wait
-for every task of the first (restart = stops, then starts). `ChangeManager`
-runs each task through an async handler registered for its kind, applies
-Pebble's failure and abort rules, answers lookups, waits and pruning, and
-reports every modification through hooks so its owner can persist it and
-record `change-update` notices. No I/O here.
+for every task of the first (restart = stops, then starts).
 """
 
 from __future__ import annotations
@@ -20,29 +20,30 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.common.durations import format_duration
-from services.common.errors import DomainError, Failure
-from services.plan.notices import format_time, format_time_seconds, utcnow
+from services.plan.changes.model import (
+    ABORT,
+    DO,
+    DOING,
+    DONE,
+    ERROR,
+    HOLD,
+    READY_STATUSES,
+    UNDO,
+    UNDOING,
+    UNDONE,
+    WAIT,
+    Change,
+    ChangeInvalid,
+    ChangeNotFound,
+    ChangeWaitTimeout,
+    Task,
+)
+from services.plan.times import utcnow
 
 log = logging.getLogger(__name__)
 
-# Statuses, as the API spells them.
-DO = "Do"
-DOING = "Doing"
-DONE = "Done"
-ABORT = "Abort"
-UNDO = "Undo"
-UNDOING = "Undoing"
-UNDONE = "Undone"
-HOLD = "Hold"
-ERROR = "Error"
-WAIT = "Wait"
-READY_STATUSES = frozenset({DONE, UNDONE, HOLD, ERROR})
-# Change status = the first of these present among its tasks.
-STATUS_PRIORITY = (ABORT, UNDOING, UNDO, DOING, DO, WAIT, ERROR, UNDONE, DONE, HOLD)
 # Change status flips that do not record a change-update notice.
 _FLAPS = {frozenset({DO, DOING}), frozenset({UNDO, UNDOING})}
-
-MAX_LOG_ENTRIES = 10
 PRUNE_READY_AFTER = timedelta(days=7)
 ABORT_UNREADY_AFTER = timedelta(days=14)
 MAX_READY_CHANGES = 1000
@@ -51,297 +52,6 @@ UNPRUNED_KINDS = frozenset({"perform-check", "recover-check"})
 
 SELECTS = ("all", "in-progress", "ready")
 RESTART_LOG = "Cannot continue: the daemon restarted before this task finished."
-
-
-# --- errors ------------------------------------------------------------------
-
-
-class ChangeError(DomainError):
-    """A changes API error with Pebble's message."""
-
-
-class ChangeInvalid(ChangeError):
-    failure = Failure.INVALID
-
-
-class ChangeNotFound(ChangeError):
-    failure = Failure.NOT_FOUND
-
-
-class ChangeWaitTimeout(ChangeError):
-    failure = Failure.TIMEOUT
-
-
-# --- tasks -------------------------------------------------------------------
-
-
-@dataclass
-class Progress:
-    label: str = ""
-    done: int = 0
-    total: int = 1
-
-
-@dataclass
-class Task:
-    id: str
-    kind: str
-    summary: str
-    status: str = DO
-    log: list[str] = field(default_factory=list)
-    progress: Progress | None = None  # None = never set (API shows a default)
-    spawn_time: datetime = field(default_factory=utcnow)
-    ready_time: datetime | None = None
-    data: dict[str, Any] = field(default_factory=dict)  # internal (e.g. service name)
-    api_data: dict[str, Any] = field(default_factory=dict)  # the API's task `data`
-    lanes: list[int] = field(default_factory=list)
-    wait_tasks: list[str] = field(default_factory=list)  # ids that must be Done first
-    change_id: str = ""
-    # Called after every modification made through the methods below.
-    _notify: Callable[[], None] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def ready(self) -> bool:
-        return self.status in READY_STATUSES
-
-    def set_status(self, status: str) -> None:
-        if status == self.status:
-            return
-        self.status = status
-        self.ready_time = utcnow() if status in READY_STATUSES else None
-        self._changed()
-
-    def log_info(self, text: str) -> None:
-        self._log("INFO", text)
-
-    def log_error(self, text: str) -> None:
-        self._log("ERROR", text)
-
-    def set_progress(self, label: str, done: int, total: int) -> None:
-        self.progress = Progress(label, done, total)
-        self._changed()
-
-    def set_api_data(self, data: Mapping[str, Any]) -> None:
-        self.api_data = dict(data)
-        self._changed()
-
-    def errors(self) -> list[str]:
-        """The texts of the ERROR entries still in the log."""
-        out = []
-        for entry in self.log:
-            parts = entry.split(" ", 2)
-            if len(parts) == 3 and parts[1] == "ERROR":
-                out.append(parts[2])
-        return out
-
-    def api_progress(self) -> Progress:
-        if self.progress is not None:
-            return self.progress
-        return Progress("", 0, 1) if self.status == DO else Progress("", 1, 1)
-
-    def to_api(self) -> dict[str, Any]:
-        """Pebble's JSON object for this task."""
-        progress = self.api_progress()
-        out: dict[str, Any] = {
-            "id": self.id,
-            "kind": self.kind,
-            "summary": self.summary,
-            "status": self.status,
-        }
-        if self.log:
-            out["log"] = list(self.log)
-        out["progress"] = {"label": progress.label, "done": progress.done, "total": progress.total}
-        out["spawn-time"] = format_time(self.spawn_time, local=True)
-        if self.ready_time is not None:
-            out["ready-time"] = format_time(self.ready_time, local=True)
-        if self.api_data:
-            out["data"] = dict(self.api_data)
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form for persistence (see `from_dict`)."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "summary": self.summary,
-            "status": self.status,
-            "log": list(self.log),
-            "progress": None if self.progress is None else vars(self.progress).copy(),
-            "spawn_time": self.spawn_time.isoformat(),
-            "ready_time": None if self.ready_time is None else self.ready_time.isoformat(),
-            "data": dict(self.data),
-            "api_data": dict(self.api_data),
-            "lanes": list(self.lanes),
-            "wait_tasks": list(self.wait_tasks),
-            "change_id": self.change_id,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Task:
-        progress = d.get("progress")
-        return cls(
-            id=str(d["id"]),
-            kind=d["kind"],
-            summary=d.get("summary", ""),
-            status=d.get("status", DO),
-            log=list(d.get("log") or []),
-            progress=None if progress is None else Progress(**progress),
-            spawn_time=datetime.fromisoformat(d["spawn_time"]),
-            ready_time=_opt_time(d.get("ready_time")),
-            data=dict(d.get("data") or {}),
-            api_data=dict(d.get("api_data") or {}),
-            lanes=[int(x) for x in d.get("lanes") or []],
-            wait_tasks=[str(x) for x in d.get("wait_tasks") or []],
-            change_id=str(d.get("change_id", "")),
-        )
-
-    def _log(self, level: str, text: str) -> None:
-        self.log.append(f"{format_time_seconds(utcnow())} {level} {text}")
-        del self.log[:-MAX_LOG_ENTRIES]
-        self._changed()
-
-    def _changed(self) -> None:
-        if self._notify is not None:
-            self._notify()
-
-
-def _opt_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-# --- changes -----------------------------------------------------------------
-
-
-@dataclass
-class Change:
-    id: str
-    kind: str
-    summary: str
-    tasks: list[Task] = field(default_factory=list)
-    spawn_time: datetime = field(default_factory=utcnow)
-    ready_time: datetime | None = None
-    data: dict[str, Any] = field(default_factory=dict)  # internal, e.g. "service-names"
-    api_data: dict[str, Any] = field(default_factory=dict)  # the API's change `data`
-    notice_data: dict[str, str] = field(default_factory=dict)  # extra change-update data
-    explicit_status: str = ""  # set explicitly (e.g. "no services" → Done); wins over tasks
-
-    @property
-    def status(self) -> str:
-        if self.explicit_status:
-            return self.explicit_status
-        return aggregate_status(self.tasks)
-
-    @property
-    def ready(self) -> bool:
-        return self.status in READY_STATUSES
-
-    @property
-    def service_names(self) -> list[str]:
-        return list(self.data.get("service-names") or [])
-
-    @property
-    def err(self) -> str | None:
-        """Pebble's error text, only while the change's status is Error."""
-        if self.status != ERROR:
-            return None
-        lines = [
-            f"- {t.summary} ({text})"
-            for t in self.tasks
-            if t.status == ERROR
-            for text in t.errors()
-        ]
-        if not lines:
-            return (
-                f'internal inconsistency: change "{self.kind}" in Error status'
-                " with no task errors logged"
-            )
-        return "cannot perform the following tasks:\n" + "\n".join(lines)
-
-    def task(self, task_id: str) -> Task | None:
-        return next((t for t in self.tasks if t.id == task_id), None)
-
-    def to_api(self) -> dict[str, Any]:
-        """Pebble's JSON object for this change."""
-        status = self.status
-        out: dict[str, Any] = {
-            "id": self.id,
-            "kind": self.kind,
-            "summary": self.summary,
-            "status": status,
-        }
-        if self.tasks:
-            out["tasks"] = [t.to_api() for t in self.tasks]
-        out["ready"] = status in READY_STATUSES
-        err = self.err
-        if err is not None:
-            out["err"] = err
-        out["spawn-time"] = format_time(self.spawn_time, local=True)
-        if self.ready_time is not None:
-            out["ready-time"] = format_time(self.ready_time, local=True)
-        if self.api_data:
-            out["data"] = dict(self.api_data)
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form for persistence (see `from_dict`)."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "summary": self.summary,
-            "tasks": [t.to_dict() for t in self.tasks],
-            "spawn_time": self.spawn_time.isoformat(),
-            "ready_time": None if self.ready_time is None else self.ready_time.isoformat(),
-            "data": dict(self.data),
-            "api_data": dict(self.api_data),
-            "notice_data": dict(self.notice_data),
-            "explicit_status": self.explicit_status,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Change:
-        return cls(
-            id=str(d["id"]),
-            kind=d["kind"],
-            summary=d.get("summary", ""),
-            tasks=[Task.from_dict(t) for t in d.get("tasks") or []],
-            spawn_time=datetime.fromisoformat(d["spawn_time"]),
-            ready_time=_opt_time(d.get("ready_time")),
-            data=dict(d.get("data") or {}),
-            api_data=dict(d.get("api_data") or {}),
-            notice_data=dict(d.get("notice_data") or {}),
-            explicit_status=d.get("explicit_status", ""),
-        )
-
-
-def aggregate_status(tasks: Sequence[Task]) -> str:
-    """A change's status from its tasks: the highest in `STATUS_PRIORITY`, except
-    that Wait beats Do when every Do task is blocked behind a Wait task. No tasks → Hold."""
-    present = {t.status for t in tasks}
-    if WAIT in present and DO in present and _all_do_blocked(tasks):
-        present.discard(DO)
-    for status in STATUS_PRIORITY:
-        if status in present:
-            return status
-    return HOLD
-
-
-def _all_do_blocked(tasks: Sequence[Task]) -> bool:
-    by_id = {t.id: t for t in tasks}
-
-    def blocked(t: Task, seen: set[str]) -> bool:
-        for tid in t.wait_tasks:
-            w = by_id.get(tid)
-            if w is None or tid in seen:
-                continue
-            seen.add(tid)
-            if w.status == WAIT or blocked(w, seen):
-                return True
-        return False
-
-    return all(blocked(t, set()) for t in tasks if t.status == DO)
-
-
-# --- the manager -------------------------------------------------------------
 
 
 @dataclass

@@ -89,20 +89,20 @@ async def start(run: Run, deployment_id: int, command: dict, instances: Sequence
     """Push the current deployment and start it; roll back if any instance fails."""
     pushed, _ = await run.push(deployment_id, command, instances)
     outcomes = await run.services("Starting application", "start", pushed) if pushed else []
-    started = succeeded(outcomes)
-    if len(started) == len(instances):
-        return True
-    if started:
-        await run.services("Rolling back", "stop", started)
-    return False
+    return await _all_or_rolled_back(run, outcomes, instances, "stop")
 
 
 async def stop(run: Run, instances: Sequence[str]) -> bool:
     """Stop the application; roll back if any instance fails."""
     outcomes = await run.services("Stopping application", "stop", instances)
-    stopped = succeeded(outcomes)
-    if len(stopped) == len(instances):
+    return await _all_or_rolled_back(run, outcomes, instances, "start")
+
+
+async def _all_or_rolled_back(run: Run, outcomes: list[Outcome], instances: Sequence[str], undo: str) -> bool:
+    """True when the step succeeded on every instance; otherwise `undo` where it did."""
+    done = succeeded(outcomes)
+    if len(done) == len(instances):
         return True
-    if stopped:
-        await run.services("Rolling back", "start", stopped)
+    if done:
+        await run.services("Rolling back", undo, done)
     return False

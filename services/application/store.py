@@ -10,9 +10,8 @@ import time
 import uuid
 
 from services.application.model import NO_DEPLOYMENT, Deployment
-from services.common.config import Settings
-from services.common.database import open_service_database
-from services.common.storage import Database, Migration, Row
+from services.common.database import ServiceStore
+from services.common.storage import Migration, Row
 
 LEASE_SECONDS = 15.0  # renewed while the action runs (RENEW_EVERY); a killed holder's lapses
 RENEW_EVERY = 5.0
@@ -74,16 +73,9 @@ async def _insert_deployment(tx, app_id: int, command: dict, creator: str) -> in
     return deployment_id
 
 
-class ApplicationStore:
-    def __init__(self, db: Database):
-        self.db = db
-
-    @classmethod
-    async def open(cls, settings: Settings) -> ApplicationStore:
-        return cls(await open_service_database(settings, "application", MIGRATIONS))
-
-    async def close(self) -> None:
-        await self.db.close()
+class ApplicationStore(ServiceStore):
+    SERVICE = "application"
+    MIGRATIONS = MIGRATIONS
 
     # -- reads ----------------------------------------------------------------
     async def applications(self) -> list[Row]:

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 
 from services.beacon.addresses import instance_alias
 from services.beacon.agents import Reported
-from services.common.config import Settings
-from services.common.database import open_service_database
-from services.common.storage import Database, Migration, Row
+from services.common.database import ServiceStore
+from services.common.storage import Migration, Row
 
 BEACON = "beacon"
 INSTANCE = "instance"
@@ -104,16 +103,9 @@ async def _record(tx, beacon_address: str, reported: Sequence[Reported]) -> None
         )
 
 
-class BeaconStore:
-    def __init__(self, db: Database):
-        self.db = db
-
-    @classmethod
-    async def open(cls, settings: Settings) -> BeaconStore:
-        return cls(await open_service_database(settings, "beacon", MIGRATIONS))
-
-    async def close(self) -> None:
-        await self.db.close()
+class BeaconStore(ServiceStore):
+    SERVICE = "beacon"
+    MIGRATIONS = MIGRATIONS
 
     # -- reads ----------------------------------------------------------------
     async def resolve(self, host: str) -> str:

@@ -6,6 +6,8 @@ never see each other's tables and replicas of one service share theirs."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from services.common.config import Settings
 from services.common.storage import Database, Migration, open_database
 
@@ -23,3 +25,21 @@ async def open_service_database(settings: Settings, service: str, migrations: li
         pool_max=settings.pool_max,
         schema=schema_for(settings, service),
     )
+
+
+class ServiceStore:
+    """A service's tables over its own database; a subclass names the
+    service and its migrations and adds the queries."""
+
+    SERVICE: ClassVar[str]
+    MIGRATIONS: ClassVar[list[Migration]]
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    @classmethod
+    async def open(cls, settings: Settings):
+        return cls(await open_service_database(settings, cls.SERVICE, cls.MIGRATIONS))
+
+    async def close(self) -> None:
+        await self.db.close()

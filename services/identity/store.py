@@ -14,9 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from services.common.config import Settings
-from services.common.database import open_service_database
-from services.common.storage import Database, Migration, Row
+from services.common.database import ServiceStore
+from services.common.storage import Migration, Row
 from services.common.storage.base import lock_key
 from services.identity import audit
 from services.identity.identities import Identity, parse_identity
@@ -141,16 +140,9 @@ def _audit(row: Row) -> audit.AuditEvent:
     )
 
 
-class IdentityStore:
-    def __init__(self, db: Database):
-        self.db = db
-
-    @classmethod
-    async def open(cls, settings: Settings) -> IdentityStore:
-        return cls(await open_service_database(settings, "identity", MIGRATIONS))
-
-    async def close(self) -> None:
-        await self.db.close()
+class IdentityStore(ServiceStore):
+    SERVICE = "identity"
+    MIGRATIONS = MIGRATIONS
 
     # -- identities -----------------------------------------------------------
     async def identities(self) -> dict[str, StoredIdentity]:

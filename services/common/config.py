@@ -25,6 +25,10 @@ class Settings:
     http_address: str = ""  # the gateway's plain HTTP listener, if any
     https_address: str = ""
     addresses: dict[str, str] = field(default_factory=dict)  # service -> gRPC target
+    # identity: password hashing's bounds, and the audit log's signing key
+    hash_concurrency: int = 2  # hashes computed at once
+    hash_pending: int = 64  # checks waiting beyond those; more → busy
+    audit_key_file: str = ""  # "" = home / "audit-signing.key" (replicas point at one shared key)
 
     def address(self, service: str) -> str:
         return self.addresses[service]
@@ -80,6 +84,9 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         http_address=env.get("SHOAL_HTTP_ADDRESS", ""),
         https_address=env.get("SHOAL_HTTPS_ADDRESS", ""),
         addresses=addresses,
+        hash_concurrency=int(env.get("SHOAL_HASH_CONCURRENCY", "2")),
+        hash_pending=int(env.get("SHOAL_HASH_PENDING", "64")),
+        audit_key_file=env.get("SHOAL_AUDIT_KEY_FILE", ""),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

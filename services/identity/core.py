@@ -28,12 +28,10 @@ from services.identity.userlevels import KINDS, OWNER, LighthouseUser
 # An admin caller that is not a Lighthouse user (the machine's operator)
 # stands above every user.
 OPERATOR_LEVEL = 2**31 - 1
-HASH_CONCURRENCY = int(os.environ.get("SHOAL_HASH_CONCURRENCY", "2"))
-HASH_PENDING = int(os.environ.get("SHOAL_HASH_PENDING", "64"))
 
 
 def audit_key_path(settings: Settings) -> Path:
-    return Path(os.environ.get("SHOAL_AUDIT_KEY_FILE") or settings.home / "audit-signing.key")
+    return Path(settings.audit_key_file or settings.home / "audit-signing.key")
 
 
 def refusal(failure: Failure, body: dict) -> DomainError:
@@ -65,7 +63,7 @@ class IdentityCore:
         self.settings = settings
         self.store = store
         self.hasher = BoundedHasher(
-            max_concurrency=HASH_CONCURRENCY, max_pending=HASH_PENDING,
+            max_concurrency=settings.hash_concurrency, max_pending=settings.hash_pending,
             cache=VerifiedCache(os.urandom(32), ttl=3600),
         )
         self.audit_key = audit.load_or_create_key(audit_key_path(settings))

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -53,8 +54,6 @@ async def serve(
         (full_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     if address.startswith("unix:"):
-        from pathlib import Path
-
         Path(address[5:]).unlink(missing_ok=True)
     server.add_insecure_port(address)
     await server.start()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from services.common.database import ServiceStore
@@ -228,8 +228,6 @@ class IdentityStore(ServiceStore):
             return user
 
     async def set_resource_level(self, email: str, kind: str, resource: str, level: int) -> LighthouseUser | None:
-        from dataclasses import replace
-
         return await self.update_user(
             email, lambda u: replace(u, permissions=set_resource_level(u.permissions, kind, resource, level))
         )

@@ -84,6 +84,7 @@ from .errors import (
     UniqueViolation,
 )
 from .migrations import apply_migrations
+from .sqlite import SQLiteDatabase
 
 __all__ = [
     "Database",
@@ -145,12 +146,12 @@ async def open_database(
     target = os.fspath(url_or_path)
     db: Database
     if is_postgres_url(target):
+        # Imported here, not at the top, on purpose: only a PostgreSQL user
+        # loads asyncpg (about 3 MB), so a plan agent on SQLite never does.
         from .postgres import PostgresDatabase
 
         db = await PostgresDatabase.connect(target, service_name, pool_min, pool_max, schema)
     else:
-        from .sqlite import SQLiteDatabase
-
         db = await SQLiteDatabase.connect(_sqlite_path(target), service_name)
     try:
         await apply_migrations(db, service_name, migrations)

@@ -17,6 +17,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def wait_for(predicate, timeout: float = 10, every: float = 0.02):
+    """The first truthy value of `predicate()`, asked every `every` seconds;
+    AssertionError when `timeout` seconds pass without one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not reached in time")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

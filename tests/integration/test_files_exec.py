@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
 import subprocess
 import threading
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 from ops import pebble
 
-from tests.support import Suite, UnixHTTPConnection
+from services.plan.supervisor import group_alive
+from tests.support import Suite, UnixHTTPConnection, wait_for
 
 PASSWORD = "files-password"
 
@@ -35,6 +37,12 @@ def read_level(suite: Suite) -> dict:
         "reader": {"access": "read", "basic": {"password": hashed}}}})
     assert added.status == 200, added.body
     return {"Authorization": "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()}
+
+
+def log_lines(suite: Suite, service: str) -> list[str]:
+    answer = suite.unix("GET", f"/v1/logs?services={service}&n=-1")
+    assert answer.status == 200, answer.body
+    return [json.loads(line)["message"] for line in answer.body.splitlines()]
 
 
 def snapshot(root: Path) -> dict:
@@ -284,18 +292,19 @@ def test_a_non_zero_exit_raises_exec_error_with_the_output(client):
 
 def test_exec_timeout_kills_the_command(client, tmp_path):
     marker = tmp_path / "survived"
-    process = client.exec(["/bin/sh", "-c", f"sleep 2; touch {marker}"], timeout=0.3)
+    process = client.exec(["/bin/sh", "-c", f"echo $$; sleep 2; touch {marker}"], timeout=0.3)
+    group = int(process.stdout.readline())  # the command leads its own process group
     with pytest.raises(pebble.ChangeError) as caught:
         process.wait()
     assert "timed out after 300ms" in caught.value.err
     assert caught.value.change.tasks[0].data["exit-code"] == -1
-    time.sleep(2.2)
-    assert not marker.exists()  # the whole process group was killed
+    wait_for(lambda: not group_alive(group), timeout=5)
+    assert not marker.exists()  # the whole process group was killed: nothing is left to touch it
 
 
 def test_exec_signal_through_the_control_websocket(client):
-    process = client.exec(["/bin/sh", "-c", "trap 'echo got-usr1; exit 7' USR1; while :; do sleep 0.05; done"])
-    time.sleep(0.3)
+    process = client.exec(["/bin/sh", "-c", "trap 'echo got-usr1; exit 7' USR1; echo ready; while :; do sleep 0.05; done"])
+    assert process.stdout.readline() == "ready\n"  # the trap is set
     process.send_signal("SIGUSR1")
     with pytest.raises(pebble.ExecError) as caught:
         process.wait_output()
@@ -332,18 +341,17 @@ def test_an_exec_nobody_connects_to_errors_after_five_seconds(suite, client):
 
 
 # -- signals ---------------------------------------------------------------------
-def test_send_signal_reaches_the_services_process_group(client, tmp_path):
+def test_send_signal_reaches_the_services_process_group(suite, client, tmp_path):
     child, main = tmp_path / "child-got-it", tmp_path / "main-got-it"
     script = tmp_path / "trapper.sh"
-    script.write_text(f"/bin/sh -c 'trap \"touch {child}\" HUP; while :; do sleep 0.05; done' &\n"
-                      f"trap 'touch {main}' HUP\nwhile :; do sleep 0.05; done\n")
+    script.write_text(f"/bin/sh -c 'trap \"touch {child}\" HUP; echo child-ready; while :; do sleep 0.05; done' &\n"
+                      f"trap 'touch {main}' HUP\necho main-ready\nwhile :; do sleep 0.05; done\n")
     client.add_layer("signals", {"services": {"trapper": {
         "override": "replace", "command": f"/bin/sh {script}"}}}, combine=True)
     client.start_services(["trapper"])
+    wait_for(lambda: {"child-ready", "main-ready"} <= set(log_lines(suite, "trapper")))  # both traps are set
     client.send_signal("SIGHUP", ["trapper"])
-    deadline = time.monotonic() + 5
-    while not (child.exists() and main.exists()) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: child.exists() and main.exists(), timeout=5)
     assert main.exists() and child.exists()  # the shell's child got it too: the whole group
     assert client.get_services(["trapper"])[0].current == pebble.ServiceStatus.ACTIVE
     client.stop_services(["trapper"])

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from tests.support import Suite, free_port
+from tests.support import Suite, free_port, wait_for
 
 PASSWORD = "correct horse battery"
 
@@ -111,9 +111,16 @@ def test_cert_identity_authenticates_with_its_client_certificate(suite, tmp_path
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=shoal-client"],
                    check=True, capture_output=True)
     assert add_identities(suite, {"machine": {"access": "admin", "cert": {"pem": cert.read_text()}}}).status == 200
-    time.sleep(2.5)  # the HTTPS listener refreshes the certificates it trusts every 2 s
     context = ssl.create_default_context(cafile=str(suite.home / "tls" / "cert.pem"))
     context.load_cert_chain(str(cert), str(key))
+
+    def admitted() -> bool:  # once the HTTPS listener has refreshed the certificates it trusts
+        try:
+            return suite.https("GET", "/v1/plan?format=yaml", context=context).status == 200
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            return False
+
+    wait_for(admitted, every=0.1)
     assert suite.https("GET", "/v1/plan?format=yaml", context=context).status == 200  # admin-only route
     assert suite.https("GET", "/v1/plan?format=yaml").status == 401  # the same route without it
     stranger_key, stranger = tmp_path / "other.key", tmp_path / "other.pem"
@@ -194,7 +201,11 @@ def test_tokens_create_use_scope_rotate_and_delete(suite):
     pebble_route = suite.https("GET", "/v1/identities", headers={"X-API-Token": raw})
     assert pebble_route.status == 403 and pebble_route.json()["result"]["kind"] == "missing_scope"
     rotated = suite.unix("POST", f"/api/security/tokens/{record['id']}/rotate").json()
-    time.sleep(1.2)  # a change reaches every gateway within its one-second caller cache
+
+    def refused(token: str) -> bool:  # a change reaches every gateway within its one-second caller cache
+        return suite.https("GET", "/v1/services", headers={"X-API-Token": token}).status == 401
+
+    wait_for(lambda: refused(raw), every=0.1)
     assert suite.https("GET", "/v1/services", headers={"X-API-Token": raw}).status == 401
     assert suite.https("GET", "/v1/services", headers={"X-API-Token": rotated["token"]}).status == 200
     assert suite.unix("POST", "/api/security/tokens", {"name": "bad", "scopes": []}).status == 400
@@ -203,7 +214,7 @@ def test_tokens_create_use_scope_rotate_and_delete(suite):
                              {"X-API-Token": rotated["token"]})
     assert escalation.status == 403
     assert suite.unix("DELETE", f"/api/security/tokens/{record['id']}").status == 204
-    time.sleep(1.2)  # past the gateway's one-second caller cache
+    wait_for(lambda: refused(rotated["token"]), every=0.1)
     assert suite.https("GET", "/v1/services", headers={"X-API-Token": rotated["token"]}).status == 401
     assert suite.https("GET", "/v1/services", headers={"X-API-Token": "f" * 64}).status == 401
 
@@ -222,7 +233,8 @@ def test_lockout_engages_reports_and_resets(suite):
     reset = suite.unix("POST", "/api/security/reset-lockout", {"identifier": "victim"})
     assert reset.status == 200
     suite.unix("POST", "/api/security/reset-lockout", {"identifier": "127.0.0.1"})
-    time.sleep(2.1)  # past the gateway's short memory of the lock
+    # once the gateway's short memory of the lock has passed
+    wait_for(lambda: suite.https("GET", "/v1/services", headers=basic("victim")).status == 200, every=0.1)
     assert suite.https("GET", "/v1/services", headers=basic("victim")).status == 200
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from ops import pebble
 
+from tests.support import wait_for
+
 
 @pytest.fixture(scope="module")
 def client(suite) -> pebble.Client:
@@ -20,16 +22,6 @@ def client(suite) -> pebble.Client:
 def status_of(client, name: str) -> str:
     current = client.get_services([name])[0].current
     return getattr(current, "value", current)  # ops has no enum member for "backoff"
-
-
-def wait_for(predicate, timeout: float = 10, every: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not reached in time")
 
 
 def start_count(suite, name: str) -> int:

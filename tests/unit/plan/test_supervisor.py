@@ -246,8 +246,9 @@ async def test_async_shutdown_hook_is_awaited(tmp_path):
 
 
 async def test_kill_delay_escalates_to_sigkill(sup):
-    service = svc("stubborn", """sh -c 'trap "" TERM; sleep 30'""", kill_delay=0.3)
+    service = svc("stubborn", """sh -c 'trap "" TERM; echo ready; sleep 30'""", kill_delay=0.3)
     await sup.start(service)
+    await until(lambda: "ready" in lines(sup, "stubborn"))  # SIGTERM is ignored from here on
     pid = sup.pid("stubborn")
     began = time.monotonic()
     assert await sup.stop("stubborn") is None
@@ -413,8 +414,9 @@ async def test_check_failure_restart_of_an_exited_service_backs_off(sup):
 
 
 async def test_send_signal(sup):
-    command = """sh -c 'trap "echo got-hup" HUP; while true; do sleep 0.05; done'"""
+    command = """sh -c 'trap "echo got-hup" HUP; echo ready; while true; do sleep 0.05; done'"""
     await sup.start(svc("sig", command))
+    await until(lambda: "ready" in lines(sup, "sig"))  # the trap is set
     await sup.send_signal("sig", "SIGHUP")
     await until(lambda: "got-hup" in lines(sup, "sig"))
     with pytest.raises(SignalError) as caught:
@@ -434,21 +436,26 @@ async def test_send_signal(sup):
 # -- orphans --------------------------------------------------------------------
 
 
-def orphan(command: str) -> tuple[int, int]:
-    """A process group whose leader has exited: (pgid, pid of the survivor)."""
+def orphan(command: str, ready: str = "") -> tuple[int, int]:
+    """A process group whose leader has exited: (pgid, pid of the survivor).
+    With `ready`, the survivor prints that line when it is set up, and this
+    returns only once it has."""
     proc = subprocess.Popen(
-        ["sh", "-c", f"{command} >/dev/null 2>&1 & echo $!"],
+        ["sh", "-c", f"{command} 2>/dev/null & echo $!"],
         stdout=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
-    out, _ = proc.communicate(timeout=5)
-    return proc.pid, int(out)
+    lines = [proc.stdout.readline().strip() for _ in range(2 if ready else 1)]
+    proc.stdout.close()
+    proc.wait(timeout=5)
+    assert not ready or ready in lines, lines
+    return proc.pid, int(next(line for line in lines if line != ready))
 
 
 async def test_reap_orphans_kills_groups_left_by_a_previous_run(sup, tmp_path):
     polite_group, polite = orphan("sleep 30")
-    stubborn_group, stubborn = orphan("""sh -c 'trap "" TERM; sleep 30'""")
-    await asyncio.sleep(0.1)  # let the stubborn one set its trap
+    stubborn_group, stubborn = orphan("""sh -c 'trap "" TERM; echo ready; sleep 30'""", ready="ready")
     write_pids_file(
         sup.pids_file, {"polite": polite_group, "stubborn": stubborn_group, "gone": 999999}
     )

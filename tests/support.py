@@ -83,9 +83,9 @@ class Suite:
     def socket(self) -> str:
         return str(self.home / ".shoal.socket")
 
-    def start(self, timeout: float = 30) -> "Suite":
+    def start(self, timeout: float = 30) -> Suite:
         self.env = {**os.environ, "SHOAL_HOME": str(self.home), "SHOAL_GRACE": "3", **self.env}
-        self.log = open(self.home.parent / f"{self.home.name}.log", "ab")
+        self.log = open(self.home.parent / f"{self.home.name}.log", "ab")  # noqa: SIM115 - open while the suite runs; stop() closes it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shoal.cli.main", "run",
              "--http", f"127.0.0.1:{self.http_port}", "--https", f"127.0.0.1:{self.https_port}"],

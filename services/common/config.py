@@ -72,21 +72,21 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         name: env.get(f"SHOAL_{name.upper()}_ADDR") or f"unix:{home / 'run' / name}.sock"
         for name in SERVICES
     }
-    values = dict(
-        home=home,
-        secret=load_secret(home, env),
-        database_url=env.get("SHOAL_DATABASE_URL", ""),
-        schema_prefix=env.get("SHOAL_DATABASE_SCHEMA_PREFIX", "shoal_"),
-        pool_min=int(env.get("SHOAL_DB_POOL_MIN", "1")),
-        pool_max=int(env.get("SHOAL_DB_POOL_MAX", "5")),
-        grace=float(env.get("SHOAL_GRACE", "10")),
-        log_level=env.get("SHOAL_LOG_LEVEL", "INFO"),
-        http_address=env.get("SHOAL_HTTP_ADDRESS", ""),
-        https_address=env.get("SHOAL_HTTPS_ADDRESS", ""),
-        addresses=addresses,
-        hash_concurrency=int(env.get("SHOAL_HASH_CONCURRENCY", "2")),
-        hash_pending=int(env.get("SHOAL_HASH_PENDING", "64")),
-        audit_key_file=env.get("SHOAL_AUDIT_KEY_FILE", ""),
-    )
+    values = {
+        "home": home,
+        "secret": load_secret(home, env),
+        "database_url": env.get("SHOAL_DATABASE_URL", ""),
+        "schema_prefix": env.get("SHOAL_DATABASE_SCHEMA_PREFIX", "shoal_"),
+        "pool_min": int(env.get("SHOAL_DB_POOL_MIN", "1")),
+        "pool_max": int(env.get("SHOAL_DB_POOL_MAX", "5")),
+        "grace": float(env.get("SHOAL_GRACE", "10")),
+        "log_level": env.get("SHOAL_LOG_LEVEL", "INFO"),
+        "http_address": env.get("SHOAL_HTTP_ADDRESS", ""),
+        "https_address": env.get("SHOAL_HTTPS_ADDRESS", ""),
+        "addresses": addresses,
+        "hash_concurrency": int(env.get("SHOAL_HASH_CONCURRENCY", "2")),
+        "hash_pending": int(env.get("SHOAL_HASH_PENDING", "64")),
+        "audit_key_file": env.get("SHOAL_AUDIT_KEY_FILE", ""),
+    }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

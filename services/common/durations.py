@@ -24,7 +24,7 @@ _PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([a-zµμ]+)")
 def parse_duration(text: str) -> float:
     """Seconds in `text` ("300ms", "1.5h", "2h45m"); ValueError if invalid."""
     if not isinstance(text, str):
-        raise ValueError(f"invalid duration {text!r}")
+        raise ValueError(f"invalid duration {text!r}")  # noqa: TRY004 - callers catch ValueError for any bad duration
     body = text
     sign = 1
     if body[:1] in "+-" and body:

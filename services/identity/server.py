@@ -29,7 +29,6 @@ async def run(settings: Settings, args) -> None:
 
     async def register(server: grpc.aio.Server):
         identity_pb2_grpc.add_IdentityServicer_to_server(servicer, server)
-        return None
 
     try:
         await serve("identity", settings, register, address=getattr(args, "listen", "") or None)

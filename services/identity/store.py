@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.common.database import ServiceStore
 from services.common.storage import Migration, Row
@@ -71,7 +71,7 @@ def _ts(when: datetime | None) -> float | None:
 
 
 def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, timezone.utc)
+    return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ class IdentityStore(ServiceStore):
             await self.db.execute(
                 "INSERT INTO users (email, password, auth_level, permissions, created_at) "
                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                email, password_hash, auth_level, permissions, datetime.now(timezone.utc).timestamp(),
+                email, password_hash, auth_level, permissions, datetime.now(UTC).timestamp(),
             )
         )
 
@@ -292,7 +292,7 @@ class IdentityStore(ServiceStore):
         async with self.db.transaction() as tx:
             row = await tx.fetchrow("SELECT kind, subject, origin, expires_at FROM sessions WHERE hash = $1", token_hash)
             await tx.execute("DELETE FROM sessions WHERE hash = $1 OR expires_at < $2", token_hash,
-                             datetime.now(timezone.utc).timestamp())
+                             datetime.now(UTC).timestamp())
         return None if row is None else Session(row["kind"], row["subject"], row["origin"], _dt(row["expires_at"]))
 
     # -- lockout ----------------------------------------------------------------

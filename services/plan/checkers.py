@@ -46,14 +46,13 @@ async def run_check(check: Check, environment: dict[str, str] | None = None) -> 
 async def _http(check: Check) -> None:
     http = check.http
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(http.url, headers=http.headers or None) as response:
-                if 200 <= response.status < 300:
-                    return
-                body = (await response.content.read(4096)).decode(errors="replace")
-                raise CheckFailed(
-                    _with_details(f"non-2xx status code {response.status}", body.splitlines()[:DETAIL_LINES])
-                )
+        async with aiohttp.ClientSession() as session, session.get(http.url, headers=http.headers or None) as response:
+            if 200 <= response.status < 300:
+                return
+            body = (await response.content.read(4096)).decode(errors="replace")
+            raise CheckFailed(
+                _with_details(f"non-2xx status code {response.status}", body.splitlines()[:DETAIL_LINES])
+            )
     except aiohttp.ClientError as error:
         raise CheckFailed(str(error)) from None
 

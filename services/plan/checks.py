@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from services.common.errors import DomainError, Failure
 from services.plan.changes.manager import ChangeManager, TaskSpec
+from services.plan.changes.model import ChangeError
 from services.plan.checkers import CheckFailed, run_check
 from services.plan.plan.model import Check, Plan
 
@@ -123,7 +124,7 @@ class CheckManager:
             if change is not None and not change.ready:
                 try:
                     self.changes.abort(change.id)
-                except Exception as error:  # already finishing
+                except ChangeError as error:  # already finishing
                     log.debug("abort %s: %s", change.id, error)
 
     # -- the check loops ------------------------------------------------------
@@ -225,9 +226,8 @@ class CheckManager:
                 continue
             if level == "ready" and check_level not in ("ready", "alive"):
                 continue
-            if level == "" or check_level:
-                if state.status == DOWN:
-                    return False
+            if (level == "" or check_level) and state.status == DOWN:
+                return False
         return True
 
     def _named(self, action: str, names: list[str]) -> list[CheckState]:

@@ -173,9 +173,13 @@ class PlanDaemon:
         for name in self.supervisor.started_services():
             started_with = self.supervisor.config_at_start(name)
             current = plan.services.get(name)
-            if current is not None and started_with is not None and started_with != current:
-                if self.supervisor.status(name).current in ("active", "backoff"):
-                    changed.append(name)
+            if (
+                current is not None
+                and started_with is not None
+                and started_with != current
+                and self.supervisor.status(name).current in ("active", "backoff")
+            ):
+                changed.append(name)
         enabled = [n for n, s in plan.services.items() if s.enabled]
         to_start = sorted(set(changed) | set(enabled))
         self.checks.start_enabled_inactive()

@@ -52,7 +52,7 @@ class Client(threading.Thread):
                 if self.stop_event.is_set():
                     return
                 self.once(n)
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - reported by the run, not lost in the thread
             self.traffic.error = error
 
     def once(self, n: int) -> None:
@@ -71,7 +71,7 @@ class Client(threading.Thread):
             time.sleep(0.05)
 
     def request(self, kind: str, name: str, n: int) -> tuple[int, bool]:
-        call = lambda method, path, body=None: self.suite.unix(method, path, body, timeout=DEADLINE)  # noqa: E731
+        call = lambda method, path, body=None: self.suite.unix(method, path, body, timeout=DEADLINE)
         if kind == "read":
             answer = call("GET", "/v1/services")
             return answer.status, answer.status == 200

@@ -87,10 +87,9 @@ def before_call(context, case, **kwargs):
 def no_state_change_on_4xx(ctx, response, case):
     before = _before.pop(id(case), None)
     if before is None or not 400 <= response.status_code < 500:
-        return None
+        return
     after = state_digest()
     if after != before:
         raise AssertionError(
             f"{case.method} {case.formatted_path} answered {response.status_code} but changed the suite's state"
         )
-    return None

@@ -19,7 +19,7 @@ def shoal(suite: Suite, *args: str, stdin: str | None = None, env: dict | None =
     if args and args[0] not in ("--help",):
         command += ["--socket", suite.socket]
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=60, input=stdin,
-                          env={**__import__("os").environ, **(env or {})})
+                          env={**__import__("os").environ, **(env or {})}, check=False)
 
 
 def as_json(suite, *args):
@@ -77,7 +77,7 @@ def test_tokens_users_and_audit(suite):
     assert any(t["id"] == token_id for t in listed)
     as_token = subprocess.run([sys.executable, "-m", "shoal.cli.main", "services", "--socket", suite.socket,
                                "--token", created["token"], "--format", "json"],
-                              capture_output=True, text=True, cwd=ROOT, timeout=60)
+                              capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert as_token.returncode == 0
     rotated = as_json(suite, "tokens", "rotate", token_id)
     assert rotated["record"]["id"] == token_id and rotated["token"] != created["token"]
@@ -103,9 +103,10 @@ def test_beacons_and_apps_lists_match_the_api(suite):
 
 def test_exit_codes_and_unreachable_gateway(suite, tmp_path):
     assert subprocess.run([sys.executable, "-m", "shoal.cli.main", "services", "--bogus"], capture_output=True,
-                          cwd=ROOT, timeout=60).returncode == 2
+                          cwd=ROOT, timeout=60, check=False).returncode == 2
     gone = subprocess.run([sys.executable, "-m", "shoal.cli.main", "services", "--socket",
-                           str(tmp_path / "none.sock")], capture_output=True, text=True, cwd=ROOT, timeout=60)
+                           str(tmp_path / "none.sock")], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          check=False)
     assert gone.returncode == 1
     assert gone.stderr.startswith("error: cannot reach a gateway:") and "Traceback" not in gone.stderr
     unknown = shoal(suite, "tasks", "987654")

@@ -200,7 +200,7 @@ def test_bad_file_posts_are_400(suite, body, content_type, message):
 
 def test_a_refused_part_of_an_upload_writes_none_of_it(suite, tmp_path):
     boundary = uuid.uuid4().hex
-    metadata = ('{"action":"write","files":[{"path":"%s/first"}]}' % tmp_path).encode()
+    metadata = f'{{"action":"write","files":[{{"path":"{tmp_path}/first"}}]}}'.encode()
     body = b"".join([
         f"--{boundary}\r\nContent-Disposition: form-data; name=\"request\"\r\n\r\n".encode(), metadata, b"\r\n",
         f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{tmp_path}/first\"\r\n\r\n".encode(),
@@ -219,7 +219,7 @@ def test_a_refused_part_of_an_upload_writes_none_of_it(suite, tmp_path):
 
 def test_a_metadata_path_without_content_is_reported(suite, tmp_path):
     boundary = uuid.uuid4().hex
-    metadata = ('{"action":"write","files":[{"path":"%s/a"},{"path":"%s/b"}]}' % (tmp_path, tmp_path)).encode()
+    metadata = f'{{"action":"write","files":[{{"path":"{tmp_path}/a"}},{{"path":"{tmp_path}/b"}}]}}'.encode()
     body = b"".join([
         f"--{boundary}\r\nContent-Disposition: form-data; name=\"request\"\r\n\r\n".encode(), metadata, b"\r\n",
         f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{tmp_path}/a\"\r\n\r\n".encode(),

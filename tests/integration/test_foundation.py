@@ -6,6 +6,7 @@ import os
 import signal
 import ssl
 import time
+from pathlib import Path
 
 import grpc
 import pytest
@@ -39,7 +40,7 @@ def test_system_info_over_the_socket_has_pebbles_envelope(suite):
     body = answer.json()
     assert body["type"] == "sync" and body["status-code"] == 200 and body["status"] == "OK"
     assert body["result"]["version"].startswith("v")
-    assert body["result"]["boot-id"] == open("/proc/sys/kernel/random/boot_id").read().strip()
+    assert body["result"]["boot-id"] == Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     assert body["result"]["http-address"] == f"127.0.0.1:{suite.http_port}"
 
 
@@ -195,5 +196,5 @@ def test_sigterm_stops_every_process_cleanly(fresh_suite):
     pids = {name: suite.pid(name) for name in ("identity", "plan", "beacon", "application", "gateway")}
     assert suite.stop() == 0
     for name, pid in pids.items():
-        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z", name
+        assert not os.path.exists(f"/proc/{pid}") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", name
     assert not os.path.exists(suite.socket)

@@ -93,7 +93,7 @@ class Writer(threading.Thread):
     def run(self):
         try:
             self._loop()
-        except BaseException as error:  # reported by the test, not lost in the thread
+        except BaseException as error:  # noqa: BLE001 - reported by the test, not lost in the thread
             self.error = error
 
     def _loop(self):

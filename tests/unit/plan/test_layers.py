@@ -114,8 +114,8 @@ LAYER_ERRORS = [
     ("foo: 1\n", 'cannot parse layer "l": unknown section "foo"'),
     (
         "services:\n  s:\n    override: replace\n    command: x\n    bogus: 1\n",
-        'cannot parse layer "l" section "services": yaml: unmarshal errors:\n'
-        "  line 5: field bogus not found in type plan.Service",
+        ('cannot parse layer "l" section "services": yaml: unmarshal errors:\n'
+         "  line 5: field bogus not found in type plan.Service"),
     ),
     ("services:\n  s: {override: replace, command: x, backoff-delay: soon}\n",
      'cannot parse layer "l" section "services": invalid duration "soon"'),
@@ -130,8 +130,8 @@ LAYER_ERRORS = [
     ("services:\n  s: {override: replace, command: '[ a ]'}\n",
      'plan service "s" command invalid: cannot parse service "s" command: cannot start command with [ ... ] group'),
     ("services:\n  s: {override: replace, command: 'a [ b ] c'}\n",
-     'plan service "s" command invalid: cannot parse service "s" command: '
-     "cannot have any arguments after [ ... ] group"),
+     ('plan service "s" command invalid: cannot parse service "s" command: '
+      "cannot have any arguments after [ ... ] group")),
     ("services:\n  s: {override: replace, command: 'a ] b'}\n",
      'plan service "s" command invalid: cannot parse service "s" command: cannot have ] outside of [ ... ] group'),
     ("services:\n  s: {override: replace, command: x, on-success: success-shutdown}\n",

@@ -91,7 +91,7 @@ def visible_users(caller: LighthouseUser, users: Iterable[LighthouseUser]) -> li
 
 def check_view(caller: LighthouseUser, target: LighthouseUser | None) -> LighthouseUser:
     """The target for `GET /users/{Email}`; missing and invisible users are
-    the same 404."""
+    the same not-found refusal."""
     if target is None or not can_view(caller, target):
         raise UserLevelError(Failure.NOT_FOUND, CAUSE, NOT_VISIBLE)
     return target

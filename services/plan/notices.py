@@ -169,7 +169,7 @@ class NoticeFilter:
         after: str = "",
     ) -> NoticeFilter:
         """Build the filter of `GET /v1/notices` from its query parameters (each given as
-        the list of its values), with the API's 400/403 errors."""
+        the list of its values), refused as the API refuses them (invalid, forbidden)."""
         if caller_uid is None:
             raise NoticeForbidden("cannot determine UID of request, so cannot retrieve notices")
         flt = cls(user_id=caller_uid)
@@ -233,7 +233,7 @@ def validate_add(
     repeat_after: float | None = None,
     data: str | bytes | Mapping[str, Any] | None = None,
 ) -> NoticeRequest:
-    """Check a `POST /v1/notices` body; raises `NoticeInvalid` with the 400 message.
+    """Check a `POST /v1/notices` body; raises `NoticeInvalid` with the API's message.
 
     `data` is the raw JSON of the body's `data` field (its size is what is limited)
     or an already-decoded mapping (measured re-encoded compactly). `repeat_after`
@@ -419,7 +419,7 @@ class NoticeBook:
                 return []
 
     def get(self, notice_id: str, caller_uid: int | None, is_admin: bool) -> Notice:
-        """One notice as `GET /v1/notices/{id}` sees it (404/403 as the API)."""
+        """One notice as `GET /v1/notices/{id}` sees it (not found, forbidden, as the API)."""
         notice = self._by_id.get(notice_id)
         if notice is None or notice.expired(self._clock()):
             raise NoticeNotFound(f'cannot find notice with ID "{notice_id}"')

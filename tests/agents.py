@@ -16,7 +16,7 @@ from pathlib import Path
 import grpc
 
 from shoal.v1 import plan_pb2, plan_pb2_grpc
-from tests.support import ROOT, free_port
+from tests.support import ROOT, free_port, stop_process
 
 METADATA_KEY = "shoal-beacon-token"
 
@@ -74,13 +74,7 @@ class Agent:
             self.process.wait()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def start_agents(base: Path, count: int) -> list[Agent]:

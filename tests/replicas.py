@@ -19,7 +19,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.databases import PG_URL
-from tests.support import ROOT, UnixHTTPConnection, free_port, request
+from tests.support import ROOT, UnixHTTPConnection, free_port, request, stop_process
 
 REPLICATED = ("identity", "beacon", "application")
 
@@ -44,14 +44,7 @@ class Process:
         self.popen.wait()
 
     def stop(self) -> int:
-        if self.popen and self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-        return self.popen.returncode
+        return stop_process(self.popen)
 
     def wait_serving(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

@@ -29,6 +29,21 @@ def wait_for(predicate, timeout: float = 10, every: float = 0.02):
     raise AssertionError("condition not reached in time")
 
 
+def stop_process(process: subprocess.Popen | None, timeout: float = 20) -> int | None:
+    """SIGTERM, then SIGKILL if it is still running after `timeout` seconds;
+    the exit code."""
+    if process is None:
+        return None
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -118,15 +133,9 @@ class Suite:
         raise TimeoutError(f"suite not ready in {timeout}s: {last}")
 
     def stop(self) -> int:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        code = stop_process(self.process)
         self.log.close()
-        return self.process.returncode
+        return code
 
     def pid(self, name: str) -> int:
         return int((self.home / "run" / f"{name}.pid").read_text())

@@ -25,7 +25,7 @@ from yarl import URL
 from gateway.app import DEFAULT_DEADLINE, Gateway, Handler, error_response, generic_handler
 from gateway.errors import HTTPError, from_rpc_error
 from services.common import signing
-from services.plan.beacon_agent import open_agent_channel, token_metadata
+from services.common.agent_channels import open_agent_channel, token_metadata
 from shoal.descriptors import Method, all_methods, methods_by_path
 from shoal.v1 import beacon_pb2
 

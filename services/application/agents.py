@@ -12,7 +12,7 @@ import grpc
 
 from services.application import stream
 from services.application.stream import Outcome
-from services.plan.beacon_agent import open_agent_channel, token_metadata
+from services.common.agent_channels import open_agent_channel, token_metadata
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
 CALL_TIMEOUT = 10.0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import grpc
 
 from services.beacon.addresses import is_address
-from services.plan.beacon_agent import open_agent_channel, token_metadata
+from services.common.agent_channels import open_agent_channel, token_metadata
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
 POLL_TIMEOUT = 10.0

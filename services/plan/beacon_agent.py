@@ -21,26 +21,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
-
-from services.common.channels import OPTIONS
+from services.common.agent_channels import METADATA_KEY
 from services.common.signing import Caller
 
-METADATA_KEY = "shoal-beacon-token"
 DIGEST_FILE = "beacon-token.sha256"
 CALLER = "beacon-token"
-
-
-def open_agent_channel(address: str) -> grpc.aio.Channel:
-    """A channel to an agent. Its connections are its own (not gRPC's shared
-    subchannel pool), so a fresh channel reaches an agent that came back at
-    once instead of waiting out a dead channel's reconnect backoff."""
-    return grpc.aio.insecure_channel(address, options=(*OPTIONS, ("grpc.use_local_subchannel_pool", 1)))
-
-
-def token_metadata(token: str) -> tuple[tuple[str, str], ...]:
-    """The metadata that presents `token` to an agent."""
-    return ((METADATA_KEY, token),)
 
 
 def _digest(token: str) -> bytes:

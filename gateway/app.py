@@ -39,7 +39,7 @@ from gateway.transcode import BadRequest, build_request, to_json_value
 from services.common import signing
 from services.common.channels import open_channel
 from services.common.config import Settings
-from shoal.descriptors import Method, all_methods, methods_by_path
+from shoal.descriptors import Method, all_methods, family_of_path, methods_by_path
 from shoal.v1 import identity_pb2
 
 log = logging.getLogger("shoal.gateway")
@@ -54,14 +54,6 @@ SIGNED_REUSE = 30.0  # reused for this long, so every use has ≥ 30 s of validi
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FAMILIES = {"pebble": pebble, "lighthouse": lighthouse, "security": security}
-
-
-def family_of_path(path: str) -> str:
-    if path.startswith("/v1/") or path == "/v1":
-        return "pebble"
-    if path.startswith("/api/v0.2/"):
-        return "lighthouse"
-    return "security"
 
 
 def error_response(family: str, err: HTTPError, service: str = "") -> web.Response:
@@ -212,12 +204,12 @@ class Gateway:
         if known.method == "session" and request.method not in SAFE_METHODS:
             check_csrf(request, self.settings.secret, known.session)
         if known.method == "token" and transport != "http":
-            scope = scope_for(method.name, caller.scopes)
+            scope = scope_for(method, caller.scopes)
             if scope is None:
-                needed = required_scopes(method.name)
+                needed = required_scopes(method)
                 extra = {"requiredScope": needed[0]} if len(needed) == 1 else {"requiredScopes": list(needed)}
                 raise HTTPError(403, "this token lacks the scope the route needs", "missing_scope", extra)
-            return replace(caller, access=signed_access(method.access, scope))
+            return replace(caller, access=signed_access(method, scope))
         if may_call(method, caller, transport):
             return caller
         if caller.access == "untrusted" or transport == "http":
@@ -227,14 +219,14 @@ class Gateway:
         raise HTTPError(403, f"{method.access} access required")
 
 
-def deadline_for(message) -> float:
-    """The RPC deadline: the default, or a long-poll's own timeout plus a margin."""
-    field = message.DESCRIPTOR.fields_by_name.get("timeout")
-    if field is None or field.type != field.TYPE_STRING:
+def deadline_for(method: Method, message) -> float:
+    """The RPC deadline: the default, or a long-poll's own wait plus a margin."""
+    poll = method.long_poll
+    if poll is None:
         return DEFAULT_DEADLINE
-    text = getattr(message, "timeout")
+    text = getattr(message, poll.timeout_field)
     if not text:
-        return DEFAULT_DEADLINE if message.DESCRIPTOR.name != "WaitChangeRequest" else NO_TIMEOUT_DEADLINE
+        return NO_TIMEOUT_DEADLINE if poll.empty_waits_forever else DEFAULT_DEADLINE
     from services.plan.durations import parse_duration
 
     try:
@@ -267,7 +259,7 @@ def generic_handler(gw: Gateway, method: Method) -> Handler:
                 return await stream_ndjson(gw, method, request, message, caller)
             started = time.perf_counter()
             response = await gw.callable(method)(
-                message, metadata=gw.metadata(caller), timeout=deadline_for(message)
+                message, metadata=gw.metadata(caller), timeout=deadline_for(method, message)
             )
             log.debug("%s %s %.1fms", caller.identity, method.name, (time.perf_counter() - started) * 1e3)
             return family.answer(method, to_json_value(method, response), has_result)

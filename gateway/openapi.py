@@ -206,7 +206,7 @@ def _operation(method: Method, schemas: dict) -> dict:
             "schema": _field_schema(request.fields_by_name[method.body], schemas)}}}
     status, success = _success(method, schemas)
     op["responses"][status] = success
-    if method.name == "GetHealth":
+    if method.healthy_field:
         op["responses"]["502"] = {"description": "unhealthy (still a sync envelope)",
                                   "content": {"application/json": {"schema": success["content"]["application/json"]["schema"]}}}
     return op

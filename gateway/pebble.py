@@ -55,7 +55,7 @@ def answer(method, value, has_result: bool) -> web.Response:
         fields = dict(value) if isinstance(value, dict) else {}
         change = fields.pop("change", "")
         return async_change(change, fields or None)
-    if method.name == "GetHealth" and value.get("healthy") is False:
+    if method.healthy_field and value.get(method.healthy_field) is False:
         # Pebble keeps type "sync" but answers 502 when unhealthy.
         return respond(envelope("sync", 502, value), 502)
     return sync(value) if has_result else sync()

@@ -33,6 +33,9 @@ GATEWAY_REFUSALS = ("access denied", "authentication required", "access required
                     "locked")
 
 
+METHODS = {method.name: method for method in all_methods()}
+
+
 def routes() -> list[tuple[str, str, str, str]]:
     """(name, HTTP method, concrete path, access) for every documented route."""
     out = []
@@ -137,9 +140,7 @@ def allowed(caller: str, transport: str, name: str, access: str) -> bool:
     if access == "untrusted":
         return True
     if caller == "scoped-token":
-        from gateway.scopes import ROUTE_SCOPES
-
-        reaches = "monitoring:read" in ROUTE_SCOPES.get(name, ())
+        reaches = "monitoring:read" in METHODS[name].scopes
         return reaches and (transport != "http" or access == "metrics")
     level = level_of(caller, transport)
     if level is None:

@@ -182,11 +182,7 @@ class Gateway:
                 request, metadata=self.metadata(signing.service_caller("gateway")), timeout=DEFAULT_DEADLINE
             )
         except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error, "identity", "security") from None
-        if answer.http_status:
-            extra = orjson.loads(answer.error_json) if answer.error_json else {}
-            message = extra.pop("message", "authentication failed")
-            raise HTTPError(answer.http_status, message, extra.pop("error", ""), extra)
+            raise from_rpc_error(error, "identity", "security") from None  # refused credentials too
         if answer.matched:
             uid = credentials.uid if answer.method == "local" else None
             caller = signing.Caller(answer.name, answer.access, uid=uid, scopes=tuple(answer.scopes),

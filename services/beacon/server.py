@@ -32,8 +32,9 @@ MAX_TOKEN = 4096
 
 
 def _unreachable(message: str) -> errors.ServiceError:
-    # Lighthouse answers a failed poll with 500 and the beacon's reason.
-    return errors.ServiceError(grpc.StatusCode.UNAVAILABLE, f"beacons: {message}", http_status=500)
+    # Lighthouse answers a failed poll with 500 and the beacon's reason: the
+    # service failed at what it was asked (INTERNAL), it is not down itself.
+    return errors.internal(f"beacons: {message}")
 
 
 def _alias_error(message: str) -> errors.ServiceError:

@@ -5,7 +5,10 @@ Authenticate tries, first match wins: a client certificate equal to a
 `cert` identity's; Basic credentials of a `basic` identity; an API token
 (an unknown or expired one is refused at once); a session; the unix peer
 uid of a `local` identity. On the unix socket a refused Basic password or a
-stale session falls back to the peer's uid, as Pebble does.
+stale session falls back to the peer's uid, as Pebble does. Refused
+credentials (a bad token, a wrong password, a lockout, an expired session)
+are a gRPC error whose kind and fields travel in trailing metadata, as for
+any other RPC; the gateway answers them in the route's family shape.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import ssl
 from datetime import timedelta
 
 import grpc
-import orjson
 from google.protobuf import empty_pb2
 
 from services.common import errors
@@ -41,10 +43,6 @@ def session_hash(raw: str) -> str:
 
 def is_loopback(origin: str) -> bool:
     return origin in LOOPBACK or origin.startswith("127.") or origin == "::ffff:127.0.0.1"
-
-
-def _refused(status: int, body: dict) -> identity_pb2.AuthenticateResponse:
-    return identity_pb2.AuthenticateResponse(http_status=status, error_json=orjson.dumps(body).decode())
 
 
 def _matched(name: str, access: str, method: str, scopes=()) -> identity_pb2.AuthenticateResponse:
@@ -74,8 +72,10 @@ class AuthRPC(IdentityCore):
             return await self._by_token(request.token)
         if request.session_token:
             answer = await self._by_session(request.session_token)
-            if answer is not None or not on_socket:
-                return answer or _refused(401, SESSION_EXPIRED)
+            if answer is not None:
+                return answer
+            if not on_socket:
+                raise refusal(401, SESSION_EXPIRED)
         if on_socket:
             found = await self.store.identity_by_uid(request.peer_uid)
             if found is not None:
@@ -107,13 +107,15 @@ class AuthRPC(IdentityCore):
         )
         if check.ok:
             return _matched(name, stored.identity.access, "basic")
-        return None if on_socket else _refused(check.status, check.body)
+        if on_socket:
+            return None
+        raise refusal(check.status, check.body)
 
     async def _by_token(self, raw: str):
         record = await self.store.token_by_hash(hash_token(raw))
         now = self.now()
         if record is None or not record.matches(raw, now):
-            return _refused(401, INVALID_TOKEN)
+            raise refusal(401, INVALID_TOKEN)
         if record.last_used_at is None or now - record.last_used_at > TOUCH_EVERY:
             await self.store.touch_token(record.id, now)
         return _matched(f"token:{record.name}", record.access_level(), "token", record.scopes)

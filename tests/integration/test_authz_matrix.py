@@ -97,7 +97,9 @@ def world(suite: Suite):
     assert suite.unix("DELETE", f"/api/security/tokens/{revoked['record']['id']}").status == 204
     scoped = suite.unix("POST", "/api/security/tokens", {"name": "scoped", "scopes": ["monitoring:read"]}).json()
     session = _expired_session(suite)
-    time.sleep(1.2)  # past the gateway's one-second cache of the revoked token
+    refused = {"X-API-Token": revoked["token"]}, {"Cookie": f"__Host-shoal_session={session}"}
+    for headers in refused:  # once the gateway's one-second caller cache has let them go
+        _until(lambda: suite.https("GET", "/v1/services", headers=headers).status == 401)
     return {
         "metrics": basic["metrics"],
         "read": basic["read"],
@@ -108,6 +110,14 @@ def world(suite: Suite):
         "scoped-token": {"X-API-Token": scoped["token"]},
         "nothing": {},
     }
+
+
+def _until(condition, within: float = 10.0) -> None:
+    """Poll `condition` until it holds (bounded)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"not so after {within}s"
+        time.sleep(0.05)
 
 
 def _expired_session(suite: Suite) -> str:

@@ -9,8 +9,6 @@ refusals gateway/shaping.py.
 
 from __future__ import annotations
 
-import logging
-
 from aiohttp import web
 
 from gateway.access import REFUSAL_DELAY, Gatekeeper
@@ -25,7 +23,7 @@ from gateway.transcode import MAX_BODY
 from services.common.config import Settings
 from shoal.descriptors import all_methods
 
-log = logging.getLogger("shoal.gateway")
+CALLS = web.AppKey("calls", ServiceCalls)  # the gateway's calls to the services (the TLS listener uses them)
 
 
 def _not_allowed(allowed: list[str]) -> Handler:
@@ -44,7 +42,7 @@ def build_app(settings: Settings, *, refusal_delay: float = REFUSAL_DELAY,
     gate = Gatekeeper(settings, calls, daemon_uid=daemon_uid, refusal_delay=refusal_delay)
     ctx = RouteContext(settings=settings, gate=gate, calls=calls)
     app = web.Application(middlewares=[shape_errors], client_max_size=MAX_BODY)
-    app["calls"] = calls
+    app[CALLS] = calls
 
     resources: dict[str, web.Resource] = {}
     for path, http_method, methods in grouped_routes():

@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.access import REFUSAL_DELAY
-from gateway.app import build_app
+from gateway.app import CALLS, build_app
 from gateway.client_certs import ClientCertificates
 from gateway.listeners import fingerprint, self_signed, split_address
 from services.common.config import Settings
@@ -48,7 +48,7 @@ async def run_gateway(
             log.info("HTTPS certificate SHA-256 fingerprint: %s", fingerprint(cert))
         host, port = split_address(https)
         client_certs = ClientCertificates(cert, key)
-        client_certs.start(app["calls"])
+        client_certs.start(app[CALLS])
         sites.append(web.TCPSite(runner, host, port, ssl_context=client_certs.listener))
     for site in sites:
         await site.start()

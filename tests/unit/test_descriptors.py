@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from services.identity.identities import ACCESS_LEVELS
 from shoal.access import ACCESS_NAMES, SCOPE_ACCESS
-from shoal.descriptors import ACCESS_RANK, all_methods
+from shoal.descriptors import ACCESS_RANK, SERVICES, all_methods
+from shoal.v1 import options_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,16 +62,12 @@ def test_committed_generated_code_matches_a_fresh_generation(tmp_path):
 
 def _options(method):
     """The raw method options of `method`, straight from the generated descriptor."""
-    from shoal.descriptors import SERVICES
-
     proto_name, module = SERVICES[method.service]
     return module.DESCRIPTOR.services_by_name[proto_name].methods_by_name[method.name].GetOptions()
 
 
 @pytest.mark.parametrize("method", [m for m in all_methods() if m.http_method], ids=lambda m: m.name)
 def test_every_routed_rpcs_per_route_facts_are_its_own_method_options(method):
-    from shoal.v1 import options_pb2
-
     opts = _options(method)
     assert method.access == ACCESS_NAMES[opts.Extensions[options_pb2.access]]
     assert method.scopes == tuple(opts.Extensions[options_pb2.scopes])
@@ -106,12 +104,12 @@ def test_the_facts_the_gateway_once_keyed_by_rpc_name_are_in_the_protos():
     assert by_name["GetPlan"].scopes == ("monitoring:read", "settings:read")
     assert by_name["CreateToken"].scopes == ("settings:write",)
     assert by_name["ServicesAction"].scopes == ()  # only "*" reaches it
+    plan_format = by_name["GetPlan"].request_class.DESCRIPTOR.fields_by_name["format"].GetOptions()
+    assert list(plan_format.Extensions[options_pb2.query_values]) == ["yaml"]
+    assert plan_format.Extensions[options_pb2.query_required]
 
 
 def test_one_ranking_of_access_levels():
-    from services.identity.identities import ACCESS_LEVELS
-    from shoal.v1 import options_pb2
-
     assert list(ACCESS_RANK) == ["untrusted", "metrics", "read", "admin", "internal"]
     assert [ACCESS_RANK[name] for name in ACCESS_RANK] == sorted(
         number for number in options_pb2.Access.values() if number)

@@ -1,8 +1,9 @@
 """Calling the services: one channel per service, one call object per RPC,
 the signed caller in metadata, and every call's deadline.
 
-Every unary RPC has a deadline: the default, or for a long-poll (the
-`long_poll` method option) the wait it asks for plus a margin. A stream's
+Every unary RPC has a deadline: the default, its own (the
+`deadline_seconds` method option), or for a long-poll (the `long_poll`
+option) the wait it asks for plus a margin. A stream's
 first message is awaited before anything is answered (`first_message`), so
 a refused stream still gets its family's error response.
 """
@@ -97,10 +98,11 @@ class ServiceCalls:
 
 
 def deadline_for(method: Method, message: Message) -> float:
-    """The RPC deadline: the default, or a long-poll's own wait plus a margin."""
+    """The RPC deadline: its own (`deadline_seconds`) or the default, or a
+    long-poll's wait plus a margin."""
     poll = method.long_poll
     if poll is None:
-        return DEFAULT_DEADLINE
+        return float(method.deadline_seconds or DEFAULT_DEADLINE)
     text = getattr(message, poll.timeout_field)
     if not text:
         return NO_TIMEOUT_DEADLINE if poll.empty_waits_forever else DEFAULT_DEADLINE

@@ -2,7 +2,7 @@
 
 The protos are the single source of truth: each method's HTTP route
 (`google.api.http`) and Shoal options (`access`, `async_change`, `handler`,
-`scopes`, `long_poll`, `healthy_field`) are read here, and both the
+`scopes`, `long_poll`, `healthy_field`, `deadline_seconds`) are read here, and both the
 gateway's route table and the services' caller interceptor use this one
 table.
 """
@@ -67,6 +67,7 @@ class Method:
     scopes: tuple[str, ...]  # token scopes reaching the route, tried in order (none: only "*")
     long_poll: LongPoll | None
     healthy_field: str  # the answer's bool field whose false means 502, or ""
+    deadline_seconds: int  # the call's own deadline, or 0 for the gateway's default
     client_streaming: bool
     server_streaming: bool
     request_class: type
@@ -124,6 +125,7 @@ def _method(service: str, md: MethodDescriptor) -> Method:
         scopes=tuple(opts.Extensions[options_pb2.scopes]),
         long_poll=_long_poll(opts),
         healthy_field=opts.Extensions[options_pb2.healthy_field],
+        deadline_seconds=opts.Extensions[options_pb2.deadline_seconds],
         client_streaming=md.client_streaming,
         server_streaming=md.server_streaming,
         request_class=_message_class(md.input_type),

@@ -19,7 +19,7 @@ import orjson
 from aiohttp import web
 from aiohttp.multipart import MultipartReader
 
-from gateway.calls import first_message
+from gateway.calls import deadline_for, first_message
 from gateway.errors import HTTPError
 from gateway.routes.context import Handler, RouteContext
 from gateway.shaping import guarded, pebble_envelope, pebble_sync
@@ -30,8 +30,6 @@ from shoal.v1 import plan_pb2
 UPLOAD_CHUNK = 64 * 1024
 MIN_BOUNDARY = 32
 MAX_METADATA = 1024 * 1024
-LIST_DEADLINE = 30.0
-CHANGE_DEADLINE = 60.0  # making directories, removing paths
 
 
 def _quote(text: str) -> str:
@@ -72,7 +70,7 @@ def pebble_files_get(ctx: RouteContext, methods: list[Method]) -> Handler:
                                                 pattern=request.query.get("pattern", ""),
                                                 itself=request.query.get("itself", ""))
             answer = await ctx.calls.callable(listing)(message, metadata=ctx.calls.metadata(caller),
-                                                       timeout=LIST_DEADLINE)
+                                                       timeout=deadline_for(listing, message))
             return pebble_sync(message_json(answer).get("files", []))
         raise HTTPError(400, f'invalid action "{action}"')
 
@@ -176,7 +174,7 @@ def pebble_files_post(ctx: RouteContext, methods: list[Method]) -> Handler:
         else:
             raise HTTPError(400, f'invalid action "{action if isinstance(action, str) else ""}"')
         answer = await ctx.calls.callable(method)(message, metadata=ctx.calls.metadata(caller),
-                                                  timeout=CHANGE_DEADLINE)
+                                                  timeout=deadline_for(method, message))
         return pebble_sync(_results(answer.results))
 
     return _authorized(ctx, write, work)

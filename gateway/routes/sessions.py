@@ -13,7 +13,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.access import CSRF_COOKIE, anonymous, csrf_token, session_cookie_name
-from gateway.calls import DEFAULT_DEADLINE
+from gateway.calls import deadline_for
 from gateway.listeners import transport_kind
 from gateway.routes.context import Handler, RouteContext
 from gateway.shaping import guarded
@@ -22,7 +22,6 @@ from shoal.descriptors import Method, methods_by_path
 from shoal.v1 import identity_pb2
 
 LOGOUTS = {"/api/login": "/shoal.v1.Identity/Logout", "/api/v0.2/login": "/shoal.v1.Identity/LighthouseLogout"}
-LOGIN_DEADLINE = 30.0  # a password check may queue behind others
 
 
 def _answer(method: Method, body: dict | None) -> web.Response:
@@ -34,8 +33,9 @@ def _answer(method: Method, body: dict | None) -> web.Response:
 async def _end_session(ctx: RouteContext, method: Method, request: web.Request, caller) -> None:
     raw = request.cookies.get(session_cookie_name(request), "")
     if raw:
-        await ctx.calls.callable(method)(identity_pb2.LogoutRequest(session_token=raw),
-                                         metadata=ctx.calls.metadata(caller), timeout=DEFAULT_DEADLINE)
+        message = identity_pb2.LogoutRequest(session_token=raw)
+        await ctx.calls.callable(method)(message, metadata=ctx.calls.metadata(caller),
+                                         timeout=deadline_for(method, message))
         ctx.gate.forget(request)  # this gateway stops honouring it at once
 
 
@@ -48,7 +48,7 @@ def session_login(ctx: RouteContext, methods: list[Method]) -> Handler:
         message = build_request(method, {}, list(request.query.items()), await read_body(request))
         await _end_session(ctx, logout, request, caller)
         answer = await ctx.calls.callable(method)(message, metadata=ctx.calls.metadata(caller),
-                                                  timeout=LOGIN_DEADLINE)
+                                                  timeout=deadline_for(method, message))
         response = _answer(method, {"success": True, "message": answer.message})
         secure = transport_kind(request) == "https"
         common = {"path": "/", "max_age": answer.max_age_seconds, "samesite": "Strict", "secure": secure}

@@ -32,6 +32,8 @@ LONG_POLL_FIELD_NUMBER: _ClassVar[int]
 long_poll: _descriptor.FieldDescriptor
 HEALTHY_FIELD_FIELD_NUMBER: _ClassVar[int]
 healthy_field: _descriptor.FieldDescriptor
+DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+deadline_seconds: _descriptor.FieldDescriptor
 QUERY_VALUES_FIELD_NUMBER: _ClassVar[int]
 query_values: _descriptor.FieldDescriptor
 QUERY_REQUIRED_FIELD_NUMBER: _ClassVar[int]

@@ -74,6 +74,7 @@ def test_every_routed_rpcs_per_route_facts_are_its_own_method_options(method):
     assert method.handler == opts.Extensions[options_pb2.handler]
     assert method.healthy_field == opts.Extensions[options_pb2.healthy_field]
     assert method.async_change == opts.Extensions[options_pb2.async_change]
+    assert method.deadline_seconds == opts.Extensions[options_pb2.deadline_seconds]
     if opts.HasExtension(options_pb2.long_poll):
         poll = opts.Extensions[options_pb2.long_poll]
         assert (method.long_poll.timeout_field, method.long_poll.empty_waits_forever) == (

@@ -121,6 +121,12 @@ def test_long_polls_get_their_wait_plus_a_margin(route, wait, deadline):
     assert deadline_for(method, method.request_class(timeout=wait)) == deadline
 
 
+def test_an_rpc_may_carry_its_own_deadline():
+    assert deadline_for(M["ListServices"], M["ListServices"].request_class()) == DEFAULT_DEADLINE
+    assert deadline_for(M["Login"], M["Login"].request_class()) == 30  # a password check may queue
+    assert deadline_for(M["RemovePaths"], M["RemovePaths"].request_class()) == 60
+
+
 def test_literal_paths_are_routed_before_templated_ones():
     paths = [path for path, _, _ in grouped_routes("lighthouse")]
     assert paths.index("/api/v0.2/users/list") < paths.index("/api/v0.2/users/{email}")

@@ -22,7 +22,7 @@ from pathlib import Path
 import grpc
 from google.protobuf import empty_pb2
 
-from services.common import signing
+from gateway.calls import ServiceCalls
 from shoal.descriptors import methods_by_path
 
 log = logging.getLogger("shoal.gateway.tls")
@@ -62,20 +62,19 @@ class ClientCertificates:
             except ssl.SSLError as error:
                 log.warning("cannot load the cert identities' certificates: %s", error)
 
-    def start(self, gateway) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._refresh_forever(gateway))
+    def start(self, calls: ServiceCalls) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._refresh_forever(calls))
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def _refresh_forever(self, gateway) -> None:
-        call = gateway.callable(methods_by_path()["/shoal.v1.Identity/ListClientCertificates"])
+    async def _refresh_forever(self, calls: ServiceCalls) -> None:
+        call = calls.callable(methods_by_path()["/shoal.v1.Identity/ListClientCertificates"])
         while True:
             try:
-                answer = await call(empty_pb2.Empty(), timeout=5,
-                                    metadata=gateway.metadata(signing.service_caller("gateway")))
+                answer = await call(empty_pb2.Empty(), timeout=5, metadata=calls.as_service())
                 self.update(list(answer.pem))
             except grpc.aio.AioRpcError as error:
                 log.debug("client certificates not refreshed: %s", error.details())

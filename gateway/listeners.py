@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 import os
 import socket
 import ssl
@@ -12,6 +13,10 @@ import struct
 from pathlib import Path
 
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 _UCRED = struct.Struct("3i")
 
@@ -50,15 +55,10 @@ def self_signed(tls_dir: Path) -> tuple[Path, Path]:
     cert_path, key_path = tls_dir / "cert.pem", tls_dir / "key.pem"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
     tls_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shoal")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -71,7 +71,7 @@ def self_signed(tls_dir: Path) -> tuple[Path, Path]:
             x509.SubjectAlternativeName(
                 [
                     x509.DNSName("localhost"),
-                    x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1")),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                 ]
             ),
             critical=False,

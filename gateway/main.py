@@ -10,7 +10,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.app import build_app
+from gateway.access import REFUSAL_DELAY
+from gateway.app import CALLS, build_app
 from gateway.client_certs import ClientCertificates
 from gateway.listeners import fingerprint, self_signed, split_address
 from services.common.config import Settings
@@ -28,7 +29,8 @@ async def run_gateway(
     tls_key: str = "",
     socket_path: str = "",
 ) -> None:
-    app = build_app(settings)
+    refusal_delay = float(os.environ.get("SHOAL_REFUSAL_DELAY", REFUSAL_DELAY))  # seconds before refusing credentials
+    app = build_app(settings, refusal_delay=refusal_delay)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=settings.grace)
     await runner.setup()
     path = Path(socket_path or settings.home / SOCKET_NAME)
@@ -46,7 +48,7 @@ async def run_gateway(
             log.info("HTTPS certificate SHA-256 fingerprint: %s", fingerprint(cert))
         host, port = split_address(https)
         client_certs = ClientCertificates(cert, key)
-        client_certs.start(app["gateway"])
+        client_certs.start(app[CALLS])
         sites.append(web.TCPSite(runner, host, port, ssl_context=client_certs.listener))
     for site in sites:
         await site.start()

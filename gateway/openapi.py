@@ -8,6 +8,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateway.transcode import takes_body
 from shoal.descriptors import Method, all_methods
+from shoal.v1 import options_pb2
 
 _SCALARS = {
     FieldDescriptor.TYPE_STRING: {"type": "string"},
@@ -118,23 +119,14 @@ def _pebble_envelope(kind: str, result: dict | None) -> dict:
     return {"type": "object", "required": ["type", "status-code", "status"], "properties": properties}
 
 
-# Query parameters Pebble accepts only from a fixed set (anything else is
-# 400; empty means unset).
-_QUERY_ENUMS = {
-    ("GetHealth", "level"): ["", "alive", "ready"],
-    ("ListChecks", "level"): ["", "alive", "ready"],
-    ("ListChanges", "select"): ["", "all", "in-progress", "ready"],
-    ("GetPlan", "format"): ["yaml"],
-    ("GetLogs", "follow"): ["", "true", "false"],
-}
-_REQUIRED_QUERY = {("GetPlan", "format")}
-
-
-def _query_param(method: Method, field: FieldDescriptor, schemas: dict) -> dict:
+def _query_param(field: FieldDescriptor, schemas: dict) -> dict:
+    """A query parameter; the values Pebble accepts from a fixed set are the
+    field's `query_values` option (anything else is 400; "" means unset)."""
     schema = _field_schema(field, schemas)
-    if (method.name, field.name) in _QUERY_ENUMS:
-        schema = {"type": "string", "enum": _QUERY_ENUMS[(method.name, field.name)]}
-    required = (method.name, field.name) in _REQUIRED_QUERY
+    options = field.GetOptions()
+    if options.Extensions[options_pb2.query_values]:
+        schema = {"type": "string", "enum": list(options.Extensions[options_pb2.query_values])}
+    required = options.Extensions[options_pb2.query_required]
     param = {"name": field.json_name, "in": "query", "required": required, "schema": schema}
     if field.is_repeated and field.type == FieldDescriptor.TYPE_STRING:
         # Pebble's lists of names are one comma-separated string on the wire
@@ -186,7 +178,7 @@ def _operation(method: Method, schemas: dict) -> dict:
                 continue
             if field.type == FieldDescriptor.TYPE_MESSAGE:
                 continue
-            params.append(_query_param(method, field, schemas))
+            params.append(_query_param(field, schemas))
     error = {"description": "error in the API family's shape",
              "content": {"application/json": {"schema": _ERRORS[method.family]}}}
     op: dict = {
@@ -206,7 +198,7 @@ def _operation(method: Method, schemas: dict) -> dict:
             "schema": _field_schema(request.fields_by_name[method.body], schemas)}}}
     status, success = _success(method, schemas)
     op["responses"][status] = success
-    if method.name == "GetHealth":
+    if method.healthy_field:
         op["responses"]["502"] = {"description": "unhealthy (still a sync envelope)",
                                   "content": {"application/json": {"schema": success["content"]["application/json"]["schema"]}}}
     return op

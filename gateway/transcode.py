@@ -1,6 +1,7 @@
 """HTTP request -> request message, response message -> JSON value.
 
-Pure functions over the descriptors (grpc-gateway's conventions): path
+A body is read up to MAX_BODY (413 beyond). The rest are pure functions
+over the descriptors (grpc-gateway's conventions): path
 parameters and query parameters set fields by name (query by JSON name or
 field name; repeated fields take repeated and/or comma-separated values);
 `body: "*"` parses the JSON body into the whole message, `body: "field"` into
@@ -11,16 +12,30 @@ from __future__ import annotations
 
 from functools import cache
 
+import orjson
+from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from gateway.errors import HTTPError
 from services.common.jsonvalues import whole_numbers
 from shoal.descriptors import Method
+
+MAX_BODY = 1024 * 1024
 
 
 class BadRequest(Exception):
     """The request cannot become a valid message; the text says why."""
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise HTTPError(413, f"request body larger than {limit} bytes")
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise HTTPError(413, f"request body larger than {limit} bytes")
+    return body
 
 
 _INT_TYPES = {
@@ -105,8 +120,6 @@ def takes_body(method: Method) -> bool:
 
 
 def _parse_body(method: Method, message: Message, body: bytes) -> None:
-    import orjson
-
     if not body.strip():
         raise BadRequest("cannot decode request body: EOF")
     try:

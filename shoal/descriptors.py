@@ -1,9 +1,10 @@
 """Every RPC of the Shoal API, read once from the generated descriptors.
 
 The protos are the single source of truth: each method's HTTP route
-(`google.api.http`) and Shoal options (`access`, `async_change`, `handler`)
-are read here, and both the gateway's route table and the services' caller
-interceptor use this one table.
+(`google.api.http`) and Shoal options (`access`, `async_change`, `handler`,
+`scopes`, `long_poll`, `healthy_field`, `deadline_seconds`) are read here, and both the
+gateway's route table and the services' caller interceptor use this one
+table.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from google.api import annotations_pb2, http_pb2
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
 
+from shoal.access import ACCESS_NAMES, ACCESS_RANK
 from shoal.v1 import application_pb2, beacon_pb2, identity_pb2, options_pb2, plan_pb2
+
+__all__ = ["ACCESS_RANK", "SERVICES", "LongPoll", "Method", "all_methods", "family_of_path", "methods_by_path",
+           "service_methods"]
 
 # service name used on the command line and in config -> (proto service, module)
 SERVICES = {
@@ -26,17 +31,24 @@ SERVICES = {
     "application": ("Application", application_pb2),
 }
 
-ACCESS_NAMES = {
-    options_pb2.UNTRUSTED: "untrusted",
-    options_pb2.METRICS: "metrics",
-    options_pb2.READ: "read",
-    options_pb2.ADMIN: "admin",
-    options_pb2.INTERNAL: "internal",
-}
-# Rank of each access level, least to most.
-ACCESS_RANK = {"untrusted": 1, "metrics": 2, "read": 3, "admin": 4, "internal": 5}
-
 _PATH_VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def family_of_path(path: str) -> str:
+    """The API family whose shapes a path's answers take."""
+    if path.startswith("/v1/") or path == "/v1":
+        return "pebble"
+    if path.startswith("/api/v0.2/"):
+        return "lighthouse"
+    return "security"
+
+
+@dataclass(frozen=True)
+class LongPoll:
+    """A call the service may hold open (the `long_poll` option)."""
+
+    timeout_field: str  # the request's Go-duration field
+    empty_waits_forever: bool
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,10 @@ class Method:
     response_body: str  # "" (whole message) or the field that is the answer
     async_change: bool
     handler: str  # hand-written gateway handler, or "" for generic transcoding
+    scopes: tuple[str, ...]  # token scopes reaching the route, tried in order (none: only "*")
+    long_poll: LongPoll | None
+    healthy_field: str  # the answer's bool field whose false means 502, or ""
+    deadline_seconds: int  # the call's own deadline, or 0 for the gateway's default
     client_streaming: bool
     server_streaming: bool
     request_class: type
@@ -64,11 +80,7 @@ class Method:
     @property
     def family(self) -> str:
         """The API family whose shapes the answer takes."""
-        if self.http_path.startswith("/v1/"):
-            return "pebble"
-        if self.http_path.startswith("/api/v0.2/"):
-            return "lighthouse"
-        return "security"
+        return family_of_path(self.http_path)
 
 
 def _http_rule(rule: http_pb2.HttpRule) -> tuple[str, str]:
@@ -82,6 +94,13 @@ def _http_rule(rule: http_pb2.HttpRule) -> tuple[str, str]:
 
 def _message_class(descriptor) -> type:
     return message_factory.GetMessageClass(descriptor)
+
+
+def _long_poll(opts) -> LongPoll | None:
+    if not opts.HasExtension(options_pb2.long_poll):
+        return None
+    option = opts.Extensions[options_pb2.long_poll]
+    return LongPoll(option.timeout_field, option.empty_waits_forever)
 
 
 def _method(service: str, md: MethodDescriptor) -> Method:
@@ -103,6 +122,10 @@ def _method(service: str, md: MethodDescriptor) -> Method:
         response_body=rule.response_body,
         async_change=opts.Extensions[options_pb2.async_change],
         handler=opts.Extensions[options_pb2.handler],
+        scopes=tuple(opts.Extensions[options_pb2.scopes]),
+        long_poll=_long_poll(opts),
+        healthy_field=opts.Extensions[options_pb2.healthy_field],
+        deadline_seconds=opts.Extensions[options_pb2.deadline_seconds],
         client_streaming=md.client_streaming,
         server_streaming=md.server_streaming,
         request_class=_message_class(md.input_type),

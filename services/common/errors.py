@@ -40,9 +40,6 @@ import grpc
 
 KIND = "shoal-error-kind"
 EXTRA = "shoal-error-extra"
-# No service sends this any more (a status is chosen by its gRPC code alone);
-# the name stays only while gateway/errors.py still imports it.
-HTTP_STATUS = "shoal-error-status"
 
 
 class Failure(enum.Enum):

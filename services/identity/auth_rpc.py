@@ -5,7 +5,10 @@ Authenticate tries, first match wins: a client certificate equal to a
 `cert` identity's; Basic credentials of a `basic` identity; an API token
 (an unknown or expired one is refused at once); a session; the unix peer
 uid of a `local` identity. On the unix socket a refused Basic password or a
-stale session falls back to the peer's uid, as Pebble does.
+stale session falls back to the peer's uid, as Pebble does. Refused
+credentials (a bad token, a wrong password, a lockout, an expired session)
+are a gRPC error whose kind and fields travel in trailing metadata, as for
+any other RPC; the gateway answers them in the route's family shape.
 """
 
 from __future__ import annotations
@@ -15,14 +18,13 @@ import secrets
 import ssl
 from datetime import timedelta
 
-import orjson
 from google.protobuf import empty_pb2
 
 from services.common import errors
 from services.common.errors import Failure
 from services.common.interceptor import current_caller
 from services.identity import audit
-from services.identity.core import IdentityCore, lock_keys
+from services.identity.core import IdentityCore, lock_keys, refusal
 from services.identity.recovery import RecoveryTokens, hash_recovery_token
 from services.identity.store import Session
 from services.identity.tokens import hash_token
@@ -42,15 +44,6 @@ def session_hash(raw: str) -> str:
 
 def is_loopback(origin: str) -> bool:
     return origin in LOOPBACK or origin.startswith("127.") or origin == "::ffff:127.0.0.1"
-
-
-# Authenticate still answers a refused credential with an HTTP status inside
-# its response; the gateway's half of issue 17 replaces that with the status.
-_REFUSED_STATUS = {Failure.UNAUTHENTICATED: 401, Failure.FORBIDDEN: 403, Failure.UNAVAILABLE: 503}
-
-
-def _refused(status: int, body: dict) -> identity_pb2.AuthenticateResponse:
-    return identity_pb2.AuthenticateResponse(http_status=status, error_json=orjson.dumps(body).decode())
 
 
 def _matched(name: str, access: str, method: str, scopes=()) -> identity_pb2.AuthenticateResponse:
@@ -80,8 +73,10 @@ class AuthRPC(IdentityCore):
             return await self._by_token(request.token)
         if request.session_token:
             answer = await self._by_session(request.session_token)
-            if answer is not None or not on_socket:
-                return answer or _refused(401, SESSION_EXPIRED)
+            if answer is not None:
+                return answer
+            if not on_socket:
+                raise refusal(Failure.UNAUTHENTICATED, SESSION_EXPIRED)
         if on_socket:
             found = await self.store.identity_by_uid(request.peer_uid)
             if found is not None:
@@ -113,13 +108,15 @@ class AuthRPC(IdentityCore):
         )
         if check.ok:
             return _matched(name, stored.identity.access, "basic")
-        return None if on_socket else _refused(_REFUSED_STATUS[check.failure], check.body)
+        if on_socket:
+            return None
+        raise check.refusal()
 
     async def _by_token(self, raw: str):
         record = await self.store.token_by_hash(hash_token(raw))
         now = self.now()
         if record is None or not record.matches(raw, now):
-            return _refused(401, INVALID_TOKEN)
+            raise refusal(Failure.UNAUTHENTICATED, INVALID_TOKEN)
         if record.last_used_at is None or now - record.last_used_at > TOUCH_EVERY:
             await self.store.touch_token(record.id, now)
         return _matched(f"token:{record.name}", record.access_level(), "token", record.scopes)

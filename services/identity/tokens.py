@@ -6,8 +6,8 @@
 - Scopes: left out → `["*"]`; validated with the API's exact messages.
 - A caller that is itself a token may only create, update, delete or rotate
   tokens whose scopes are a subset of its own (`check_escalation`).
-- Scopes map to Shoal access levels through `SCOPE_ACCESS` (the table the
-  README shows); a token's level is the highest of its scopes'.
+- Scopes map to Shoal access levels through `shoal.access.SCOPE_ACCESS`
+  (the table the README shows); a token's level is the highest of its scopes'.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from services.common.durations import parse_duration
 from services.common.errors import DomainError, Failure
 from services.identity.identities import ACCESS_LEVELS, access_rank
 from services.identity.times import as_utc, format_rfc3339
+from shoal.access import SCOPE_ACCESS
 
 TOKEN_BYTES = 32
 PREFIX_LEN = 6
@@ -40,21 +41,7 @@ AUDIT_READ = "audit:read"
 AGENT_REPORT = "agent:report"
 AGENT_MANAGE = "agent:manage"
 
-# Scope → the Shoal access level it grants (see identities.ACCESS_LEVELS).
-# `*:read` scopes give read, `*:write` scopes and `*` give admin, and
-# `monitoring:read` gives metrics. `agent:report` (a node agent posting what
-# runs behind it) gives only metrics: the report route checks the scope
-# itself, so the agent needs no general read access.
-SCOPE_ACCESS: dict[str, str] = {
-    ALL: "admin",
-    MONITORING_READ: "metrics",
-    MONITORING_WRITE: "admin",
-    SETTINGS_READ: "read",
-    SETTINGS_WRITE: "admin",
-    AUDIT_READ: "read",
-    AGENT_REPORT: "metrics",
-    AGENT_MANAGE: "admin",
-}
+# Scope → the Shoal access level it grants: one table, shared with the gateway.
 KNOWN_SCOPES: frozenset[str] = frozenset(SCOPE_ACCESS)
 # Older names accepted on input and stored under the new name.
 LEGACY_SCOPES: dict[str, str] = {

@@ -74,7 +74,7 @@ async def _stop(child: Child, grace: float) -> None:
         process.send_signal(signal.SIGTERM)
         try:
             await asyncio.wait_for(process.wait(), grace)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("%s did not stop in %.0fs; killing it", child.name, grace)
             process.kill()
             await process.wait()

@@ -12,23 +12,6 @@ controller, and speak every API it serves.
     asyncio.run(main())
 """
 
-from shoal.client.api import (
-    Application,
-    AuditEvent,
-    Beacon,
-    Change,
-    Check,
-    Deployment,
-    Identity,
-    Instance,
-    Notice,
-    Service,
-    StreamEvent,
-    SystemInfo,
-    Task,
-    Token,
-    User,
-)
 from shoal.client.auth import (
     BasicLogin,
     LocalLogin,
@@ -49,9 +32,28 @@ from shoal.client.errors import (
     TimeoutError,
 )
 from shoal.client.options import DialOpts, Info
+from shoal.client.records import (
+    Application,
+    AuditEvent,
+    Beacon,
+    Change,
+    Check,
+    Deployment,
+    Identity,
+    Instance,
+    Notice,
+    Service,
+    StreamEvent,
+    SystemInfo,
+    Task,
+    Token,
+    User,
+)
+from shoal.client.transport import Answer, Transport
 
 __all__ = [
     "APIError",
+    "Answer",
     "Application",
     "AuditEvent",
     "BasicLogin",
@@ -81,6 +83,7 @@ __all__ = [
     "TimeoutError",
     "Token",
     "TokenLogin",
+    "Transport",
     "TryInOrder",
     "User",
     "dial",

@@ -12,7 +12,7 @@ import contextlib
 import random
 import ssl
 import time
-from dataclasses import dataclass
+from typing import Self
 
 import aiohttp
 import orjson
@@ -28,19 +28,11 @@ from shoal.client.errors import (
     TimeoutError,
 )
 from shoal.client.options import DialOpts, Info
+from shoal.client.transport import Answer
 
 PING_PATH = "/v1/health"
 REDIRECTS = (301, 302, 303, 307, 308)
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: aiohttp.typedefs.LooseHeaders
-    body: bytes
-
-    def json(self):
-        return orjson.loads(self.body) if self.body else None
+STREAM_CONNECT_TIMEOUT = 10.0  # a streamed answer may last; only its connection is timed
 
 
 def _is_socket(address: str) -> bool:
@@ -64,6 +56,26 @@ def _session(address: str, info: Info) -> tuple[aiohttp.ClientSession, str]:
         connector = aiohttp.TCPConnector(ssl=_ssl_context(info) if address.startswith("https://") else False)
         base = address.rstrip("/")
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()), base
+
+
+async def _exchange(session: aiohttp.ClientSession, method: str, url: str, options: dict,
+                    stream: bool) -> Answer:
+    """One request. A streamed success is left open (its answer closes it);
+    anything else is read whole."""
+    response = await session.request(method, url, **options)
+    if stream and response.status < 300:
+        return Answer(response.status, response.headers, b"", response.content, [_released(response)])
+    try:
+        return Answer(response.status, response.headers, await response.read())
+    finally:
+        response.release()
+
+
+def _released(response: aiohttp.ClientResponse):
+    async def release() -> None:
+        response.release()
+
+    return release
 
 
 async def _dial_once(address: str, info: Info, timeout: float | None) -> tuple[aiohttp.ClientSession, str]:
@@ -148,8 +160,12 @@ async def dial(info: Info, opts: DialOpts) -> tuple[str, aiohttp.ClientSession, 
 
 
 class Connection(Api):
+    """A live connection to one gateway: the Transport the typed API
+    (`Api`) calls through, with its liveness ping."""
+
     def __init__(self, info: Info, opts: DialOpts, login: LoginProvider, address: str,
                  session: aiohttp.ClientSession, base: str):
+        super().__init__(self)
         self.info, self.opts, self.login_provider = info, opts, login
         self.address, self._session, self._base = address, session, base
         self.broken = asyncio.Event()
@@ -162,55 +178,70 @@ class Connection(Api):
 
     # -- requests ----------------------------------------------------------------
     async def raw_request(self, method: str, path: str, *, json=None, params=None, data=None,
-                          headers: dict | None = None, timeout: float | None = None) -> Answer:
+                          headers: dict | None = None, timeout: float | None = None,
+                          stream: bool = False) -> Answer:
         """One HTTP exchange, nothing interpreted (no login headers added)."""
         kwargs = {"params": params, "headers": dict(headers or {}), "allow_redirects": False,
-                  "timeout": aiohttp.ClientTimeout(total=timeout or self.opts.request_timeout)}
+                  "timeout": self._timeout(timeout, stream)}
         if json is not None:
             kwargs["data"] = orjson.dumps(json)
             kwargs["headers"].setdefault("Content-Type", "application/json")
         elif data is not None:
             kwargs["data"] = data
         try:
-            async with self._session.request(method, self._base + path, **kwargs) as response:
-                return Answer(response.status, response.headers, await response.read())
+            return await _exchange(self._session, method, self._base + path, kwargs, stream)
         except builtins.TimeoutError:
             raise TimeoutError(f"{method} {path}: no answer in time") from None
         except (aiohttp.ClientError, OSError) as error:
             self.broken.set()
             raise ConnectionError(f"{self.address}: {error}") from None
 
-    async def request(self, method: str, path: str, **kwargs) -> Answer:
+    def _timeout(self, timeout: float | None, stream: bool) -> aiohttp.ClientTimeout:
+        if stream:
+            return aiohttp.ClientTimeout(total=None, sock_connect=timeout or STREAM_CONNECT_TIMEOUT)
+        return aiohttp.ClientTimeout(total=timeout or self.opts.request_timeout)
+
+    async def request(self, method: str, path: str, *, stream: bool = False, **kwargs) -> Answer:
         """An API call with the login's headers; a refused session logs in
         again once; errors become APIError, redirects RedirectError (or are
-        followed once, without credentials, when the options say so)."""
-        headers = {**self.login_provider.headers(), **kwargs.pop("headers", {})}
-        answer = await self.raw_request(method, path, headers=headers, **kwargs)
+        followed once, without credentials, when the options say so). With
+        `stream`, a successful answer is left open to read as it arrives."""
+        headers = {**self.login_provider.headers(), **(kwargs.pop("headers", None) or {})}
+        answer = await self.raw_request(method, path, headers=headers, stream=stream, **kwargs)
         if answer.status == 401 and self.login_provider.relogin_on_401:
             await self.login_provider.login(self)
             headers.update(self.login_provider.headers())
-            answer = await self.raw_request(method, path, headers=headers, **kwargs)
+            answer = await self.raw_request(method, path, headers=headers, stream=stream, **kwargs)
         if answer.status in REDIRECTS:
             location = answer.headers.get("Location", "")
             if not self.opts.follow_redirects:
                 raise RedirectError(location, answer.status)
-            answer = await self._follow(method, location, kwargs)
+            answer = await self._follow(method, location, kwargs, stream)
         if answer.status >= 400:
             raise self.error_from(answer)
         return answer
 
-    async def _follow(self, method: str, location: str, kwargs: dict) -> Answer:
+    async def _follow(self, method: str, location: str, kwargs: dict, stream: bool) -> Answer:
         target = location if "://" in location else self._base + location
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
-            body = orjson.dumps(kwargs["json"]) if kwargs.get("json") is not None else kwargs.get("data")
-            try:
-                async with session.request(method, target, data=body, params=kwargs.get("params"),
-                                           allow_redirects=False, ssl=_ssl_context(self.info)
-                                           if target.startswith("https://") else False) as response:
-                    answer = Answer(response.status, response.headers, await response.read())
-            except (aiohttp.ClientError, OSError) as error:
-                raise ConnectionError(f"cannot connect to redirected address {target}: {error}") from None
+        session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+        body = orjson.dumps(kwargs["json"]) if kwargs.get("json") is not None else kwargs.get("data")
+        options = {"data": body, "params": kwargs.get("params"), "allow_redirects": False,
+                   "timeout": self._timeout(kwargs.get("timeout"), stream),
+                   "ssl": _ssl_context(self.info) if target.startswith("https://") else False}
+        try:
+            answer = await _exchange(session, method, target, options, stream)
+        except (aiohttp.ClientError, OSError) as error:
+            await session.close()
+            raise ConnectionError(f"cannot connect to redirected address {target}: {error}") from None
+        except BaseException:
+            await session.close()
+            raise
+        if answer.content is None:
+            await session.close()
+        else:
+            answer.closers.insert(0, session.close)  # closed after the answer
         if answer.status in REDIRECTS:
+            await answer.close()
             raise RedirectError(answer.headers.get("Location", ""), answer.status)  # one hop only
         return answer
 
@@ -229,16 +260,13 @@ class Connection(Api):
             return APIError(answer.status, body.get("message", ""), body.get("error", ""), body)
         return APIError(answer.status, str(body))
 
-    async def get_json(self, path: str, params=None, timeout: float | None = None):
-        return (await self.request("GET", path, params=params, timeout=timeout)).json()
-
     # -- liveness ------------------------------------------------------------------
     async def ping(self) -> bool:
         try:
             await asyncio.wait_for(self.raw_request("GET", PING_PATH, timeout=self.opts.ping_timeout),
                                    self.opts.ping_timeout)
             return True
-        except (ShoalError, asyncio.TimeoutError):
+        except (ShoalError, builtins.TimeoutError):
             return False
 
     async def _watch(self) -> None:
@@ -263,7 +291,7 @@ class Connection(Api):
         self.broken.set()
         await self._session.close()
 
-    async def __aenter__(self) -> Connection:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc) -> None:

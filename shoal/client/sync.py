@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+from typing import Self
 
 from shoal.client import connection as _connection
 from shoal.client.options import DialOpts, Info
@@ -50,7 +51,7 @@ class SyncConnection:
         self._thread.join()
         self._loop.close()
 
-    def __enter__(self) -> SyncConnection:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -430,26 +430,18 @@ class AuthenticateRequest(_message.Message):
     def __init__(self, basic_username: _Optional[str] = ..., basic_password: _Optional[str] = ..., token: _Optional[str] = ..., session_token: _Optional[str] = ..., cert_pem: _Optional[str] = ..., peer_uid: _Optional[int] = ..., client_ip: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
 
 class AuthenticateResponse(_message.Message):
-    __slots__ = ("matched", "name", "access", "scopes", "method", "csrf_token", "http_status", "error_json", "generation")
+    __slots__ = ("matched", "name", "access", "scopes", "method")
     MATCHED_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ACCESS_FIELD_NUMBER: _ClassVar[int]
     SCOPES_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
-    CSRF_TOKEN_FIELD_NUMBER: _ClassVar[int]
-    HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
-    ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
-    GENERATION_FIELD_NUMBER: _ClassVar[int]
     matched: bool
     name: str
     access: str
     scopes: _containers.RepeatedScalarFieldContainer[str]
     method: str
-    csrf_token: str
-    http_status: int
-    error_json: str
-    generation: int
-    def __init__(self, matched: _Optional[bool] = ..., name: _Optional[str] = ..., access: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., method: _Optional[str] = ..., csrf_token: _Optional[str] = ..., http_status: _Optional[int] = ..., error_json: _Optional[str] = ..., generation: _Optional[int] = ...) -> None: ...
+    def __init__(self, matched: _Optional[bool] = ..., name: _Optional[str] = ..., access: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., method: _Optional[str] = ...) -> None: ...
 
 class GetUserLevelsRequest(_message.Message):
     __slots__ = ("user",)

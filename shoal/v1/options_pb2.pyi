@@ -1,7 +1,8 @@
 from google.protobuf import descriptor_pb2 as _descriptor_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
-from typing import ClassVar as _ClassVar
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Optional as _Optional
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -25,3 +26,23 @@ ASYNC_CHANGE_FIELD_NUMBER: _ClassVar[int]
 async_change: _descriptor.FieldDescriptor
 HANDLER_FIELD_NUMBER: _ClassVar[int]
 handler: _descriptor.FieldDescriptor
+SCOPES_FIELD_NUMBER: _ClassVar[int]
+scopes: _descriptor.FieldDescriptor
+LONG_POLL_FIELD_NUMBER: _ClassVar[int]
+long_poll: _descriptor.FieldDescriptor
+HEALTHY_FIELD_FIELD_NUMBER: _ClassVar[int]
+healthy_field: _descriptor.FieldDescriptor
+DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+deadline_seconds: _descriptor.FieldDescriptor
+QUERY_VALUES_FIELD_NUMBER: _ClassVar[int]
+query_values: _descriptor.FieldDescriptor
+QUERY_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+query_required: _descriptor.FieldDescriptor
+
+class LongPoll(_message.Message):
+    __slots__ = ("timeout_field", "empty_waits_forever")
+    TIMEOUT_FIELD_FIELD_NUMBER: _ClassVar[int]
+    EMPTY_WAITS_FOREVER_FIELD_NUMBER: _ClassVar[int]
+    timeout_field: str
+    empty_waits_forever: bool
+    def __init__(self, timeout_field: _Optional[str] = ..., empty_waits_forever: _Optional[bool] = ...) -> None: ...

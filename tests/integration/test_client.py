@@ -125,10 +125,14 @@ async def test_redirects_are_typed_and_followed_once_without_credentials_when_fl
             with pytest.raises(client.RedirectError) as caught:
                 await conn.request("GET", "/anything")
             assert caught.value.location == f"http://127.0.0.1:{target_port}/echo"
+            with pytest.raises(client.RedirectError):
+                [line async for line in conn.logs()]  # streams go through request() too
         async with await client.open(info, client.DialOpts(follow_redirects=True), token) as conn:
             answer = await conn.request("GET", "/anything")
             headers = {k.lower(): v for k, v in answer.json()["headers"].items()}
             assert "x-api-token" not in headers and "authorization" not in headers
+            (streamed,) = [line async for line in conn.logs()]
+            assert "x-api-token" not in {k.lower() for k in streamed["headers"]}
     finally:
         redirector.kill()
         target.kill()
@@ -144,9 +148,18 @@ async def test_the_session_provider_logs_in_again_after_expiry(suite: Suite):
         database = next(suite.home.glob("identity*.db"))
         with sqlite3.connect(database) as db:
             db.execute("UPDATE sessions SET expires_at = 0")
-        await asyncio.sleep(1.1)  # past the gateway's one-second caller cache
-        assert await conn.users() == ["sdk@example.com"]  # no error seen by the caller
+        await _until_refused(conn, provider.headers())  # the gateway's short caller cache has let it go
+        assert isinstance([line async for line in conn.logs(n=1)], list)  # a stream logs in again too
         assert provider.cookies != first  # a new session
+        assert await conn.users() == ["sdk@example.com"]  # no error seen by the caller
+
+
+async def _until_refused(conn, headers: dict, within: float = 10.0) -> None:
+    """Poll until the gateway refuses `headers` (bounded)."""
+    deadline = time.monotonic() + within
+    while (await conn.raw_request("GET", "/api/v0.2/users/list", headers=headers)).status != 401:
+        assert time.monotonic() < deadline, f"credentials still accepted after {within}s"
+        await asyncio.sleep(0.05)
 
 
 async def test_sync_wrapper_and_streams(suite: Suite):

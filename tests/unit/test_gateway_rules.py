@@ -1,10 +1,16 @@
-"""Gateway rules without processes: transcoding and who may call what."""
+"""Gateway rules without processes: transcoding, who may call what,
+deadlines and the binding of routes to handlers."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from gateway.auth import default_caller, may_call
+from gateway.access import default_caller, may_call
+from gateway.calls import DEFAULT_DEADLINE, LONG_POLL_MARGIN, NO_TIMEOUT_DEADLINE, deadline_for
+from gateway.route_table import grouped_routes
+from gateway.routes.registry import UnknownHandler, check_bindings
 from gateway.transcode import BadRequest, build_request, to_json_value
 from services.common.signing import Caller
 from shoal.descriptors import all_methods
@@ -92,3 +98,37 @@ def test_who_may_call_what_over_which_transport(route, caller, transport, allowe
         assert not method.http_method
         return
     assert may_call(method, Caller("x", caller), transport) is allowed
+
+
+def test_an_unknown_handler_name_stops_start_up():
+    check_bindings(all_methods())
+    renamed = dataclasses.replace(M["GetLogs"], handler="pebble_logz")
+    with pytest.raises(UnknownHandler, match="pebble_logz"):
+        check_bindings([*all_methods(), renamed])
+
+
+@pytest.mark.parametrize("route,wait,deadline", [
+    ("WaitChange", "", NO_TIMEOUT_DEADLINE),  # an empty wait waits for the change
+    ("WaitChange", "4s", 4 + LONG_POLL_MARGIN),
+    ("WaitChange", "0s", NO_TIMEOUT_DEADLINE),
+    ("WaitChange", "soon", DEFAULT_DEADLINE),  # the service answers 400
+    ("ListNotices", "", DEFAULT_DEADLINE),  # answers at once
+    ("ListNotices", "1m", 60 + LONG_POLL_MARGIN),
+    ("Exec", "1h", DEFAULT_DEADLINE),  # the command's timeout, not a wait
+])
+def test_long_polls_get_their_wait_plus_a_margin(route, wait, deadline):
+    method = M[route]
+    assert deadline_for(method, method.request_class(timeout=wait)) == deadline
+
+
+def test_an_rpc_may_carry_its_own_deadline():
+    assert deadline_for(M["ListServices"], M["ListServices"].request_class()) == DEFAULT_DEADLINE
+    assert deadline_for(M["Login"], M["Login"].request_class()) == 30  # a password check may queue
+    assert deadline_for(M["RemovePaths"], M["RemovePaths"].request_class()) == 60
+
+
+def test_literal_paths_are_routed_before_templated_ones():
+    paths = [path for path, _, _ in grouped_routes("lighthouse")]
+    assert paths.index("/api/v0.2/users/list") < paths.index("/api/v0.2/users/{email}")
+    assert {path for path, _, _ in grouped_routes("pebble")} == {
+        m.http_path for m in all_methods() if m.http_method and m.family == "pebble"}

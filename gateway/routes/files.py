@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import json
 import secrets
+from email.message import Message
 
 import grpc
 import orjson
 from aiohttp import web
 from aiohttp.multipart import MultipartReader
 
-from gateway import pebble
-from gateway.app import Gateway, Handler, error_response, read_body
-from gateway.errors import HTTPError, from_rpc_error
-from gateway.transcode import message_json
+from gateway.calls import deadline_for, first_message
+from gateway.errors import HTTPError
+from gateway.routes.context import Handler, RouteContext
+from gateway.shaping import guarded, pebble_envelope, pebble_sync
+from gateway.transcode import message_json, read_body
 from shoal.descriptors import Method
 from shoal.v1 import plan_pb2
 
@@ -44,42 +46,38 @@ def _results(results) -> list[dict]:
     return out
 
 
-def _guarded(gw: Gateway, method: Method, work) -> Handler:
-    """Authorize for `method`, run `work`, and shape every failure as Pebble does."""
+def _authorized(ctx: RouteContext, method: Method, work) -> Handler:
+    """Authorize for `method`, then run `work`; every refusal is answered
+    by the one failure path."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        try:
-            caller = await gw.authorize(request, method)
-            return await work(request, caller)
-        except HTTPError as err:
-            return error_response("pebble", err, "plan")
-        except grpc.aio.AioRpcError as err:
-            return error_response("pebble", from_rpc_error(err, "plan", "pebble"), "plan")
+        return await work(request, await ctx.gate.authorize(request, method))
 
-    return handle
+    return guarded(method, handle)
 
 
 # -- GET -----------------------------------------------------------------------
-def pebble_files_get(gw: Gateway, methods: list[Method]) -> Handler:
+def pebble_files_get(ctx: RouteContext, methods: list[Method]) -> Handler:
     by_name = {m.name: m for m in methods}
     read, listing = by_name["ReadFile"], by_name["ListFiles"]
 
     async def work(request: web.Request, caller) -> web.StreamResponse:
         action = request.query.get("action", "")
         if action == "read":
-            return await _read(gw, read, request, caller)
+            return await _read(ctx, read, request, caller)
         if action == "list":
             message = plan_pb2.ListFilesRequest(path=request.query.get("path", ""),
                                                 pattern=request.query.get("pattern", ""),
                                                 itself=request.query.get("itself", ""))
-            answer = await gw.callable(listing)(message, metadata=gw.metadata(caller), timeout=30)
-            return pebble.sync(message_json(answer).get("files", []))
+            answer = await ctx.calls.callable(listing)(message, metadata=ctx.calls.metadata(caller),
+                                                       timeout=deadline_for(listing, message))
+            return pebble_sync(message_json(answer).get("files", []))
         raise HTTPError(400, f'invalid action "{action}"')
 
-    return _guarded(gw, read, work)
+    return _authorized(ctx, read, work)
 
 
-async def _read(gw: Gateway, method: Method, request: web.Request, caller) -> web.StreamResponse:
+async def _read(ctx: RouteContext, method: Method, request: web.Request, caller) -> web.StreamResponse:
     paths = request.query.getall("path", [])
     if not paths:
         raise HTTPError(400, "must specify one or more paths")
@@ -87,7 +85,7 @@ async def _read(gw: Gateway, method: Method, request: web.Request, caller) -> we
         raise HTTPError(400, "must accept multipart/form-data")
     boundary = secrets.token_hex(30)
     # Open the first file before answering, so a service that is down is a 502.
-    first_call = gw.callable(method)(plan_pb2.ReadFileRequest(path=paths[0]), metadata=gw.metadata(caller))
+    first_call = _open(ctx, method, paths[0], caller)
     first_chunk = await _first(first_call)
     response = web.StreamResponse(status=200)
     response.content_type = "multipart/form-data"
@@ -98,7 +96,7 @@ async def _read(gw: Gateway, method: Method, request: web.Request, caller) -> we
         if index == 0:
             call, chunk = first_call, first_chunk
         else:
-            call = gw.callable(method)(plan_pb2.ReadFileRequest(path=path), metadata=gw.metadata(caller))
+            call = _open(ctx, method, path, caller)
             try:
                 chunk = await _first(call)
             except grpc.aio.AioRpcError as err:
@@ -124,7 +122,7 @@ async def _read(gw: Gateway, method: Method, request: web.Request, caller) -> we
             await response.write(b"\r\n")
         finally:
             call.cancel()
-    envelope = pebble.envelope("sync", 200, results)
+    envelope = pebble_envelope("sync", 200, results)
     await response.write(
         f'--{boundary}\r\nContent-Type: application/json\r\nContent-Disposition: form-data; name="response"\r\n\r\n'.encode()
         + orjson.dumps(envelope) + f"\n\r\n--{boundary}--\r\n".encode()
@@ -133,14 +131,16 @@ async def _read(gw: Gateway, method: Method, request: web.Request, caller) -> we
     return response
 
 
+def _open(ctx: RouteContext, method: Method, path: str, caller):
+    return ctx.calls.callable(method)(plan_pb2.ReadFileRequest(path=path), metadata=ctx.calls.metadata(caller))
+
+
 async def _first(call) -> plan_pb2.FileChunk:
-    async for chunk in call:
-        return chunk
-    return plan_pb2.FileChunk()
+    return await first_message(call) or plan_pb2.FileChunk()
 
 
 # -- POST ----------------------------------------------------------------------
-def pebble_files_post(gw: Gateway, methods: list[Method]) -> Handler:
+def pebble_files_post(ctx: RouteContext, methods: list[Method]) -> Handler:
     by_name = {m.name: m for m in methods}
     write, make_dirs, remove = by_name["WriteFiles"], by_name["MakeDirs"], by_name["RemovePaths"]
 
@@ -150,7 +150,7 @@ def pebble_files_post(gw: Gateway, methods: list[Method]) -> Handler:
         if media == "multipart/form-data":
             if len(params.get("boundary", "")) < MIN_BOUNDARY:
                 raise HTTPError(400, f'invalid boundary "{params.get("boundary", "")}"')
-            return await _write(gw, write, request, caller)
+            return await _write(ctx, write, request, caller)
         if media != "application/json":
             raise HTTPError(400, f'invalid media type "{media}"')
         try:
@@ -173,15 +173,14 @@ def pebble_files_post(gw: Gateway, methods: list[Method]) -> Handler:
             raise HTTPError(400, 'must use multipart with "write" action')
         else:
             raise HTTPError(400, f'invalid action "{action if isinstance(action, str) else ""}"')
-        answer = await gw.callable(method)(message, metadata=gw.metadata(caller), timeout=60)
-        return pebble.sync(_results(answer.results))
+        answer = await ctx.calls.callable(method)(message, metadata=ctx.calls.metadata(caller),
+                                                  timeout=deadline_for(method, message))
+        return pebble_sync(_results(answer.results))
 
-    return _guarded(gw, write, work)
+    return _authorized(ctx, write, work)
 
 
 def _media_type(value: str) -> tuple[str, dict[str, str]]:
-    from email.message import Message
-
     if not value.strip():
         raise HTTPError(400, f'invalid Content-Type "{value}"')
     header = Message()
@@ -194,8 +193,6 @@ def _media_type(value: str) -> tuple[str, dict[str, str]]:
 
 def _filename(disposition: str) -> str:
     """The part's filename exactly as sent (aiohttp's own strips a leading /)."""
-    from email.message import Message
-
     header = Message()
     header["Content-Disposition"] = disposition
     return header.get_param("filename", "", header="Content-Disposition") or ""
@@ -241,7 +238,7 @@ def _write_spec(item: dict) -> plan_pb2.WriteFileSpec:
                                   permissions=_field(item, "permissions", str, ""), owner=_owner(item))
 
 
-async def _write(gw: Gateway, method: Method, request: web.Request, caller) -> web.StreamResponse:
+async def _write(ctx: RouteContext, method: Method, request: web.Request, caller) -> web.StreamResponse:
     """Stream each uploaded part into one WriteFiles call. The service puts
     the files in place only when the call ends cleanly, so a refused part
     (cancelling the call) leaves every file as it was."""
@@ -275,7 +272,7 @@ async def _write(gw: Gateway, method: Method, request: web.Request, caller) -> w
     for item in items:
         spec = _write_spec(item)
         specs[spec.path] = spec
-    call = gw.callable(method)(metadata=gw.metadata(caller))
+    call = ctx.calls.callable(method)(metadata=ctx.calls.metadata(caller))
     try:
         while (part := await reader.next()) is not None:
             if part.name != "files":
@@ -296,4 +293,4 @@ async def _write(gw: Gateway, method: Method, request: web.Request, caller) -> w
     results = [written.get(spec.path) or {"path": spec.path, "error": {
         "message": f'no file content for path "{spec.path}"', "kind": "generic-file-error"}}
         for spec in (_write_spec(item) for item in items)]
-    return pebble.sync(results)
+    return pebble_sync(results)

@@ -14,33 +14,32 @@ import asyncio
 import grpc
 from aiohttp import WSMsgType, web
 
-from gateway.app import Gateway, Handler, error_response
-from gateway.errors import HTTPError, from_rpc_error
+from gateway.errors import HTTPError
+from gateway.routes.context import Handler, RouteContext
+from gateway.shaping import REFUSALS, failure_response
 from shoal.descriptors import Method
 from shoal.v1 import plan_pb2
 
 CLOSE_WAIT = 1.0  # how long a closing websocket waits for the client's close frame
 
 
-def pebble_websocket(gw: Gateway, methods: list[Method]) -> Handler:
+def pebble_websocket(ctx: RouteContext, methods: list[Method]) -> Handler:
     method = methods[0]
 
     async def handle(request: web.Request) -> web.StreamResponse:
         call = None
         try:
-            caller = await gw.authorize(request, method)
-            call = gw.callable(method)(metadata=gw.metadata(caller))
+            caller = await ctx.gate.authorize(request, method)
+            call = ctx.calls.callable(method)(metadata=ctx.calls.metadata(caller))
             await call.write(plan_pb2.ExecFrame(task_id=request.match_info["task_id"],
                                                 websocket_id=request.match_info["websocket_id"]))
             accepted = await call.read()
             if accepted is grpc.aio.EOF:
                 raise HTTPError(500, "the plan service closed the websocket stream")
-        except HTTPError as err:
+        except REFUSALS as err:
             if call is not None:
                 call.cancel()
-            return error_response("pebble", err, "plan")
-        except grpc.aio.AioRpcError as err:
-            return error_response("pebble", from_rpc_error(err, "plan", "pebble"), "plan")
+            return failure_response(method, err)
         ws = web.WebSocketResponse(timeout=CLOSE_WAIT, max_msg_size=16 * 1024 * 1024)
         try:
             await ws.prepare(request)

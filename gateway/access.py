@@ -1,0 +1,390 @@
+"""Who is calling, and whether that caller may use a route: authentication,
+authorization and CSRF, in one place.
+
+Resolution (first match wins, DESIGN.md): client certificate, Basic, API
+token, session cookie, then unix peer credentials. The identity service
+decides (`Identity.Authenticate`); until it knows a caller, peer credentials
+do: uid 0 or the gateway's own uid → admin, any other uid → read; nothing →
+untrusted. Refused credentials come back as a gRPC error, answered after a
+pause.
+
+Transports as Pebble: the unix socket and HTTPS are concealed. Plain HTTP
+reaches open routes only, plus /v1/metrics for a metrics-level credential.
+
+An API token reaches exactly the routes whose `scopes` option names one of
+its scopes (`*` reaches every route); the call is signed with the higher of
+the route's level and the scope's own (shoal.access.SCOPE_ACCESS), so the
+service sees a caller entitled to that route and no other. Sessions and
+identities are not scoped: their access level decides.
+
+A state-changing request authenticated by a session cookie must echo the
+session's CSRF token in X-CSRF-Token.
+
+What the identity service said about some credentials is kept a second
+(keyed by an HMAC of them under a per-process key, so no password or token
+is held in the clear): an identity change reaches every gateway replica
+within that time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import ssl
+import time
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import grpc
+from aiohttp import web
+
+from gateway.calls import DEFAULT_DEADLINE, ServiceCalls
+from gateway.errors import HTTPError, from_rpc_error
+from gateway.listeners import peer_uid, transport_kind
+from services.common.config import Settings
+from services.common.signing import Caller
+from shoal import access
+from shoal.descriptors import Method, methods_by_path
+from shoal.v1 import identity_pb2
+
+SESSION_COOKIE = "shoal_session"
+SECURE_SESSION_COOKIE = "__Host-shoal_session"
+CSRF_COOKIE = "shoal_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CACHE_TTL = 1.0
+CACHE_MAX = 10_000
+SEEN_TTL = 600.0
+LOCKOUT_TTL = 2.0
+REFUSAL_DELAY = 1.0  # seconds before refusing credentials
+
+ANONYMOUS = Caller(identity="", access="untrusted")
+
+
+# -- credentials on the request ------------------------------------------------------
+@dataclass(frozen=True)
+class Credentials:
+    basic: tuple[str, str] | None = None
+    token: str = ""
+    session: str = ""
+    cert_pem: str = ""
+    uid: int | None = None
+    client_ip: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.basic or self.token or self.session or self.cert_pem) and self.uid is None
+
+
+class MalformedCredentials(Exception):
+    pass
+
+
+def session_cookie_name(request: web.Request) -> str:
+    return SECURE_SESSION_COOKIE if transport_kind(request) == "https" else SESSION_COOKIE
+
+
+def read_credentials(request: web.Request) -> Credentials:
+    """Every credential `request` carries, with its transport's peer uid."""
+    transport = transport_kind(request)
+    basic = None
+    token = request.headers.get("X-API-Token", "")
+    authorization = request.headers.get("Authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise MalformedCredentials("malformed Basic credentials") from None
+        if not sep:
+            raise MalformedCredentials("malformed Basic credentials")
+        basic = (user, password)
+    elif scheme.lower() == "bearer" and value and not token:
+        token = value.strip()
+    session = request.cookies.get(session_cookie_name(request), "")
+    cert_pem = ""
+    if transport == "https" and request.transport is not None:
+        ssl_object = request.transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if der:
+            cert_pem = ssl.DER_cert_to_PEM_cert(der)
+    uid = peer_uid(request) if transport == "unix" else None
+    return Credentials(
+        basic=basic, token=token, session=session, cert_pem=cert_pem, uid=uid, client_ip=client_origin(request)
+    )
+
+
+def client_origin(request: web.Request) -> str:
+    """Where a request came from: the peer IP, or "local" on the unix socket."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return "local"
+
+
+def anonymous(request: web.Request) -> Caller:
+    """The caller of an open route: nobody, from where the request came."""
+    return replace(ANONYMOUS, origin=client_origin(request))
+
+
+# -- CSRF --------------------------------------------------------------------------
+def csrf_token(secret: bytes, session: str) -> str:
+    """The CSRF token of a session: derived, so every gateway replica agrees
+    and nothing more is stored."""
+    return hmac.new(secret, b"shoal.csrf\x00" + session.encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(request: web.Request, secret: bytes, session: str) -> None:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(sent.encode(), csrf_token(secret, session).encode()):
+        raise HTTPError(403, "missing or invalid CSRF token (send the shoal_csrf cookie's value in X-CSRF-Token)",
+                        "csrf_failure")
+
+
+# -- access rules ------------------------------------------------------------------
+def default_caller(uid: int | None, daemon_uid: int | None = None) -> Caller:
+    """The caller a unix peer uid stands for when no identity matches it."""
+    if uid is None:
+        return ANONYMOUS
+    daemon_uid = os.getuid() if daemon_uid is None else daemon_uid
+    level = "admin" if uid in (0, daemon_uid) else "read"
+    return Caller(identity=f"uid:{uid}", access=level, uid=uid)
+
+
+def may_call(method: Method, caller: Caller, transport: str) -> bool:
+    """Whether `caller` over `transport` reaches `method` (Pebble §5.4)."""
+    if method.access == "untrusted":
+        return True
+    if transport == "http":
+        return method.access == "metrics" and caller.access == "metrics"
+    return access.at_least(caller.access, method.access)
+
+
+def required_scopes(method: Method) -> tuple[str, ...]:
+    """The token scopes that reach `method` (the `scopes` option; none: `*` only)."""
+    return method.scopes or ("*",)
+
+
+def scope_for(method: Method, scopes: tuple[str, ...]) -> str | None:
+    """The scope of `scopes` that reaches `method`, or None."""
+    if "*" in scopes:
+        return "*"
+    return next((scope for scope in method.scopes if scope in scopes), None)
+
+
+def signed_access(method: Method, scope: str) -> str:
+    """The access level signed for one call to `method` that `scope` allowed."""
+    return access.higher(method.access, access.SCOPE_ACCESS.get(scope, "untrusted"))
+
+
+# -- what the identity service said ----------------------------------------------------
+@dataclass(frozen=True)
+class Authenticated:
+    """A resolved caller, how it was recognised, and its session if any."""
+
+    caller: Caller
+    method: str = ""  # cert | basic | token | session | local | "" (peer defaults, anonymous)
+    session: str = ""
+
+
+class CallerCache:
+    def __init__(self, ttl: float = CACHE_TTL):
+        self._key = secrets.token_bytes(32)
+        self._ttl = ttl
+        self._entries: dict[bytes, tuple[float, Authenticated]] = {}
+        self._seen: dict[bytes, float] = {}
+
+    def key(self, credentials: Credentials) -> bytes:
+        parts = [
+            "\x00".join(credentials.basic) if credentials.basic else "",
+            credentials.token,
+            credentials.session,
+            hashlib.sha256(credentials.cert_pem.encode()).hexdigest() if credentials.cert_pem else "",
+            "" if credentials.uid is None else str(credentials.uid),
+        ]
+        return hmac.new(self._key, "\x01".join(parts).encode(), hashlib.sha256).digest()
+
+    def get(self, key: bytes) -> Authenticated | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, value = entry
+        if expires < time.monotonic():
+            del self._entries[key]
+            return None
+        return value
+
+    def put(self, key: bytes, value: Authenticated) -> None:
+        if len(self._entries) >= CACHE_MAX:
+            self._entries.clear()
+        if len(self._seen) >= CACHE_MAX:
+            self._seen.clear()
+        now = time.monotonic()
+        self._entries[key] = (now + self._ttl, value)
+        self._seen[key] = now + SEEN_TTL
+
+    def forget(self, key: bytes) -> None:
+        """Drop an answer at once (its session just ended here)."""
+        self._entries.pop(key, None)
+
+    def seen(self, key: bytes) -> bool:
+        """These credentials let their caller in within the last SEEN_TTL
+        seconds (their answer may have expired since; it is asked again)."""
+        expires = self._seen.get(key)
+        return expires is not None and expires > time.monotonic()
+
+
+class LockoutMemory:
+    """Usernames and addresses the identity service just reported locked.
+
+    A Basic request with credentials this gateway has not seen let in
+    lately, naming a remembered user or coming from a remembered address, is
+    refused here without a call (a wrong-password flood then costs the
+    gateway little); credentials seen good are still asked about, and the
+    identity service lets an already verified password through a lock.
+    Entries last `ttl` seconds only, so a lockout reset reaches every
+    gateway replica within that time.
+    """
+
+    def __init__(self, ttl: float = LOCKOUT_TTL, max_entries: int = CACHE_MAX):
+        self._ttl = ttl
+        self._max = max_entries
+        self._until: dict[str, tuple[float, HTTPError]] = {}
+
+    def remember(self, credentials: Credentials, refusal: HTTPError) -> None:
+        """Remember what the refusal's `lockedBy` says is locked: "user", "address"."""
+        locked_by = refusal.extra.get("lockedBy", ())
+        if len(self._until) >= self._max:
+            self._until.clear()
+        expires = time.monotonic() + self._ttl
+        if credentials.basic and "user" in locked_by:
+            self._until["user:" + credentials.basic[0]] = (expires, refusal)
+        if credentials.client_ip and "address" in locked_by:
+            self._until["ip:" + credentials.client_ip] = (expires, refusal)
+
+    def refusal(self, credentials: Credentials) -> HTTPError | None:
+        """The remembered refusal for these Basic credentials, or None."""
+        if not credentials.basic:
+            return None
+        now = time.monotonic()
+        for key in ("user:" + credentials.basic[0], "ip:" + credentials.client_ip):
+            entry = self._until.get(key)
+            if entry is not None:
+                if entry[0] > now:
+                    return entry[1]
+                del self._until[key]
+        return None
+
+
+# -- the gate ------------------------------------------------------------------------
+class Authorizer(Protocol):
+    """What a route handler asks before calling: the caller to sign (or an
+    HTTPError refusing the request), and to forget credentials whose session
+    ended."""
+
+    async def authorize(self, request: web.Request, method: Method) -> Caller: ...
+
+    def forget(self, request: web.Request) -> None: ...
+
+
+class Gatekeeper:
+    """Authenticates requests through the identity service and applies the
+    access rules of each route."""
+
+    def __init__(self, settings: Settings, calls: ServiceCalls, daemon_uid: int | None = None,
+                 refusal_delay: float = REFUSAL_DELAY):
+        self.secret: bytes = settings.secret
+        self.daemon_uid = daemon_uid
+        self.refusal_delay = refusal_delay
+        self.calls = calls
+        self.callers = CallerCache()
+        self.lockouts = LockoutMemory()
+        self._authenticate = calls.callable(methods_by_path()["/shoal.v1.Identity/Authenticate"])
+
+    async def authenticate(self, request: web.Request) -> tuple[Authenticated, str]:
+        """Who sent `request`, and its transport (unix, http or https)."""
+        transport = transport_kind(request)
+        try:
+            credentials = read_credentials(request)
+        except MalformedCredentials as error:
+            raise HTTPError(401, str(error)) from None
+        if credentials.empty:
+            return Authenticated(replace(ANONYMOUS, origin=credentials.client_ip)), transport
+        key = self.callers.key(credentials)
+        known = self.callers.get(key)
+        if known is None:
+            refused = None if self.callers.seen(key) else self.lockouts.refusal(credentials)
+            if refused is not None:
+                await asyncio.sleep(self.refusal_delay)
+                raise refused
+            try:
+                known = await self._ask_identity(credentials, request.path)
+            except HTTPError as error:
+                if error.kind == "account_locked":
+                    self.lockouts.remember(credentials, error)
+                if error.status in (401, 403):
+                    # Refused credentials answer after a pause: a guessing client
+                    # (or a flood on a kept-alive connection) waits instead of
+                    # taking the gateway's time from everyone else.
+                    await asyncio.sleep(self.refusal_delay)
+                raise
+            self.callers.put(key, known)  # only answers that let the caller in are cached
+        return known, transport
+
+    async def _ask_identity(self, credentials: Credentials, path: str) -> Authenticated:
+        request = identity_pb2.AuthenticateRequest(
+            token=credentials.token,
+            session_token=credentials.session,
+            cert_pem=credentials.cert_pem,
+            client_ip=credentials.client_ip,
+            path=path,
+        )
+        if credentials.basic:
+            request.basic_username, request.basic_password = credentials.basic
+        if credentials.uid is not None:
+            request.peer_uid = credentials.uid
+        try:
+            answer = await self._authenticate(request, metadata=self.calls.as_service(), timeout=DEFAULT_DEADLINE)
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error, "identity", "security") from None
+        if answer.matched:
+            uid = credentials.uid if answer.method == "local" else None
+            caller = Caller(answer.name, answer.access, uid=uid, scopes=tuple(answer.scopes),
+                            origin=credentials.client_ip)
+            session = credentials.session if answer.method == "session" else ""
+            return Authenticated(caller, answer.method, session)
+        return Authenticated(replace(default_caller(credentials.uid, self.daemon_uid), origin=credentials.client_ip))
+
+    async def authorize(self, request: web.Request, method: Method) -> Caller:
+        if method.access == "untrusted":
+            return anonymous(request)  # open routes resolve no caller (as Pebble)
+        known, transport = await self.authenticate(request)
+        caller = known.caller
+        if known.method == "session" and request.method not in SAFE_METHODS:
+            check_csrf(request, self.secret, known.session)
+        if known.method == "token" and transport != "http":
+            scope = scope_for(method, caller.scopes)
+            if scope is None:
+                needed = required_scopes(method)
+                extra = {"requiredScope": needed[0]} if len(needed) == 1 else {"requiredScopes": list(needed)}
+                raise HTTPError(403, "this token lacks the scope the route needs", "missing_scope", extra)
+            return replace(caller, access=signed_access(method, scope))
+        if may_call(method, caller, transport):
+            return caller
+        if caller.access == "untrusted" or transport == "http":
+            raise HTTPError(401, "access denied" if method.family == "pebble" else "authentication required")
+        if method.family == "pebble":
+            raise HTTPError(403, "access denied")
+        raise HTTPError(403, f"{method.access} access required")
+
+    def forget(self, request: web.Request) -> None:
+        """Stop honouring the request's credentials at once (its session ended)."""
+        try:
+            credentials = read_credentials(request)
+        except MalformedCredentials:
+            return
+        self.callers.forget(self.callers.key(credentials))

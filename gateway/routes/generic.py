@@ -1,0 +1,45 @@
+"""The handler of every route no hand-written code is bound to: authorize,
+transcode the request, call the RPC with the signed caller and its
+deadline, and shape the answer for the route's family. A server-streaming
+RPC answers newline-delimited JSON, flushed per message."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import orjson
+from google.protobuf import empty_pb2
+
+from gateway import shaping
+from gateway.calls import deadline_for, first_message
+from gateway.routes.context import Handler, RouteContext
+from gateway.transcode import build_request, message_json, read_body, to_json_value
+from shoal.descriptors import Method
+
+log = logging.getLogger("shoal.gateway")
+
+
+def _json_line(message) -> bytes:
+    return orjson.dumps(message_json(message)) + b"\n"
+
+
+def generic_handler(ctx: RouteContext, method: Method) -> Handler:
+    has_result = method.response_class is not empty_pb2.Empty
+    call = ctx.calls.callable
+
+    async def handle(request):
+        caller = await ctx.gate.authorize(request, method)
+        body = await read_body(request) if method.body else None
+        message = build_request(method, dict(request.match_info), list(request.query.items()), body)
+        if method.server_streaming:
+            stream = call(method)(message, metadata=ctx.calls.metadata(caller))
+            first = await first_message(stream)
+            return await shaping.stream_lines(request, stream, first, "application/json", _json_line)
+        started = time.perf_counter()
+        response = await call(method)(message, metadata=ctx.calls.metadata(caller),
+                                      timeout=deadline_for(method, message))
+        log.debug("%s %s %.1fms", caller.identity, method.name, (time.perf_counter() - started) * 1e3)
+        return shaping.answer(method, to_json_value(method, response), has_result)
+
+    return shaping.guarded(method, handle)

@@ -1,0 +1,156 @@
+"""The instance proxy: `/api/v0.2/d/{Host}/v1/...` is any registered
+instance's Pebble API, through one gateway.
+
+The caller is authenticated as for any `/api/v0.2` route (read access over
+a concealed transport), then the beacon service resolves `{Host}` (an
+instance address or alias) for that caller: level ≥ 0 on the instance's
+beacon for reads, ≥ 1 for writes and for the admin-level Pebble routes.
+The rest is exactly the local `/v1` route — the same route table, handlers,
+request transcoding and Pebble envelopes — served over a channel to the
+instance with its beacon token instead of the signed caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import grpc
+from aiohttp import web
+from yarl import URL
+
+from gateway.calls import DEFAULT_DEADLINE, ServiceCalls, call_object
+from gateway.route_table import grouped_routes
+from gateway.routes.context import Handler, RouteContext
+from gateway.routes.registry import handler_for
+from gateway.shaping import guarded, routing_error
+from services.common import signing
+from services.common.agent_channels import AgentChannels, token_metadata
+from shoal.descriptors import Method, methods_by_path
+from shoal.v1 import beacon_pb2
+
+log = logging.getLogger("shoal.gateway.proxy")
+
+ROUTE = "/api/v0.2/d/{host}/v1/{tail:.*}"
+PREFIX_PARTS = 5  # "", "api", "v0.2", "d", host
+READ_LEVEL, WRITE_LEVEL = 0, 1
+MAX_CHANNELS = 64
+
+
+def min_level(method: Method) -> int:
+    """Level on the beacon needed to call `method` through the proxy."""
+    reads = method.http_method == "GET" and method.access in ("untrusted", "metrics", "read")
+    return READ_LEVEL if reads else WRITE_LEVEL
+
+
+def outer_route(method: Method) -> Method:
+    """The proxied route as the gateway checks it: a Lighthouse route needing
+    read access (the same token scopes as the /v1 route), whose refusals the
+    beacon service that resolves {Host} answers for."""
+    return dataclasses.replace(method, access="read", service="beacon",
+                               http_path="/api/v0.2/d/{host}" + method.http_path)
+
+
+class InstanceCalls:
+    """Every plan call goes to one instance with its beacon token; any other
+    service's calls are the gateway's own."""
+
+    def __init__(self, own: ServiceCalls, channel: grpc.aio.Channel, token: str):
+        self._own = own
+        self._channel = channel
+        self._token = token
+
+    def callable(self, method: Method):
+        if method.service != "plan":
+            return self._own.callable(method)
+        return call_object(self._channel, method)
+
+    def metadata(self, caller: signing.Caller):
+        return token_metadata(self._token)
+
+
+@dataclasses.dataclass(frozen=True)
+class Authorized:
+    """The gate of a proxied route: its caller is already authorized for
+    this instance."""
+
+    caller: signing.Caller
+
+    async def authorize(self, request: web.Request, method: Method) -> signing.Caller:
+        return self.caller
+
+    def forget(self, request: web.Request) -> None:
+        pass  # no session routes behind the proxy
+
+
+def _marker(methods: list[Method]) -> Handler:
+    async def unreachable(request: web.Request) -> web.StreamResponse:  # pragma: no cover
+        raise web.HTTPInternalServerError()
+
+    unreachable.methods = methods  # type: ignore[attr-defined]
+    return unreachable
+
+
+def pebble_router() -> web.UrlDispatcher:
+    """The local /v1 route table, for matching proxied paths."""
+    router = web.UrlDispatcher()
+    for path, http_method, methods in grouped_routes("pebble"):
+        router.add_route(http_method, path, _marker(methods))
+    return router
+
+
+class InstanceProxy:
+    def __init__(self, ctx: RouteContext, calls: ServiceCalls):
+        self.ctx = ctx
+        self.calls = calls
+        self.router = pebble_router()
+        self.resolve_instance = calls.callable(methods_by_path()["/shoal.v1.Beacon/ResolveInstance"])
+        self.channels = AgentChannels(MAX_CHANNELS)
+
+    def channel_to(self, address: str) -> grpc.aio.Channel:
+        return self.channels.channel(address)
+
+    async def close(self) -> None:
+        await self.channels.close()
+
+    async def _resolve(self, host: str, level: int, caller: signing.Caller) -> beacon_pb2.ResolvedInstance:
+        request = beacon_pb2.ResolveInstanceRequest(
+            host=host, min_level=level, on_behalf_of=caller.identity, on_behalf_of_access=caller.access
+        )
+        return await self.resolve_instance(request, metadata=self.calls.as_service(), timeout=DEFAULT_DEADLINE)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        host = request.match_info["host"]
+        parts = request.rel_url.raw_path.split("/", PREFIX_PARTS)
+        inner_url = URL.build(path="/" + parts[PREFIX_PARTS], query_string=request.rel_url.raw_query_string,
+                              encoded=True)
+        inner = request.clone(rel_url=inner_url)
+        match = await self.router.resolve(inner)
+        if match.http_exception is not None:
+            return routing_error("pebble", request.method, match.http_exception.status)
+        methods: list[Method] = match.handler.methods
+        method = methods[0]
+
+        async def reach_instance(request: web.Request) -> web.StreamResponse:
+            caller = await self.ctx.gate.authorize(request, outer)
+            resolved = await self._resolve(host, min_level(method), caller)
+            log.debug("%s %s %s via %s", caller.identity, request.method, inner_url, resolved.instance_address)
+            calls = InstanceCalls(self.calls, self.channel_to(resolved.instance_address), resolved.token)
+            handler = handler_for(dataclasses.replace(self.ctx, gate=Authorized(caller), calls=calls), methods)
+            inner._match_info = match  # the /v1 route's own path parameters
+            return await handler(inner)
+
+        outer = outer_route(method)
+        return await guarded(outer, reach_instance)(request)
+
+
+def add_proxy_routes(app: web.Application, ctx: RouteContext, calls: ServiceCalls) -> InstanceProxy:
+    """Register `/api/v0.2/d/{Host}/v1/...` on `app` (every method)."""
+    proxy = InstanceProxy(ctx, calls)
+    app.router.add_route("*", ROUTE, proxy.handle)
+
+    async def close(app: web.Application) -> None:
+        await proxy.close()
+
+    app.on_cleanup.append(close)
+    return proxy

@@ -1,0 +1,80 @@
+"""The real gateway in this process, for access and shaping rules.
+
+`in_process_gateway` builds the aiohttp application with `build_app`
+exactly as `shoal gateway` does and serves it on a unix socket (concealed:
+the peer's uid counts) and on plain HTTP on 127.0.0.1. The services behind
+it are one grpc.aio server on a unix socket in a temporary directory,
+running the real caller interceptor (so the gateway's signed metadata is
+verified as a service would) and whatever servicers the test gives:
+subclasses of the generated servicers implementing the few RPCs it uses
+(any other RPC answers UNIMPLEMENTED). No process is started.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import grpc
+from aiohttp import web
+
+from gateway.app import build_app
+from services.common.config import load_settings
+from services.common.interceptor import CallerInterceptor
+from shoal.descriptors import SERVICES
+from shoal.v1 import application_pb2_grpc, beacon_pb2_grpc, identity_pb2_grpc, plan_pb2_grpc
+
+SECRET = "in-process-gateway-secret"
+_ADD = {
+    "identity": identity_pb2_grpc.add_IdentityServicer_to_server,
+    "plan": plan_pb2_grpc.add_PlanServicer_to_server,
+    "beacon": beacon_pb2_grpc.add_BeaconServicer_to_server,
+    "application": application_pb2_grpc.add_ApplicationServicer_to_server,
+}
+
+
+@dataclass
+class Harness:
+    unix: aiohttp.ClientSession  # requests over the gateway's unix socket (base http://localhost)
+    http: aiohttp.ClientSession  # requests over plain HTTP
+    home: Path
+
+
+@asynccontextmanager
+async def in_process_gateway(servicers: dict[str, object], down: tuple[str, ...] = ()) -> AsyncIterator[Harness]:
+    """The gateway in front of `servicers` (service name → servicer). The
+    services named in `down` point at a socket nobody listens on."""
+    # Short paths: a unix socket's path is limited to about 100 bytes.
+    root = Path(tempfile.mkdtemp(prefix="gw-", dir="/tmp"))
+    services_socket = root / "services.sock"
+    env = {"SHOAL_SECRET": SECRET}
+    for name in SERVICES:
+        env[f"SHOAL_{name.upper()}_ADDR"] = f"unix:{root / 'down.sock' if name in down else services_socket}"
+    settings = load_settings(env, home=root / "home")
+    server = grpc.aio.server(interceptors=[CallerInterceptor(settings.secret)])
+    for name, servicer in servicers.items():
+        _ADD[name](servicer, server)
+    server.add_insecure_port(f"unix:{services_socket}")
+    await server.start()
+    runner = web.AppRunner(build_app(settings, refusal_delay=0), access_log=None)
+    await runner.setup()
+    gateway_socket = root / "gateway.sock"
+    tcp = web.TCPSite(runner, "127.0.0.1", 0)
+    for site in (web.UnixSite(runner, str(gateway_socket)), tcp):
+        await site.start()
+    port = tcp._server.sockets[0].getsockname()[1]
+    unix = aiohttp.ClientSession("http://localhost", connector=aiohttp.UnixConnector(path=str(gateway_socket)))
+    http = aiohttp.ClientSession(f"http://127.0.0.1:{port}")
+    try:
+        yield Harness(unix=unix, http=http, home=settings.home)
+    finally:
+        await unix.close()
+        await http.close()
+        await runner.cleanup()
+        await server.stop(grace=None)
+        shutil.rmtree(root, ignore_errors=True)

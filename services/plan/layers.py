@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import yaml
 
 from services.plan.durations import format_duration, parse_duration
+from services.plan.logforward import targets as log_targets  # log-target rules live there
 from services.plan.model import (
     DEFAULT_CHECK_THRESHOLD,
     Check,
@@ -35,7 +36,6 @@ from services.plan.model import (
 )
 
 SECTIONS = ("summary", "description", "services", "checks", "log-targets")
-LOG_TARGET_TYPES = ("loki", "opentelemetry", "syslog")
 ACTIONS = ("", "restart", "shutdown", "ignore")
 
 
@@ -298,13 +298,7 @@ def _check_readers(d: _Decoder) -> dict:
 
 
 def _log_target_readers(d: _Decoder) -> dict:
-    return {
-        "type": ("type", d.string),
-        "location": ("location", d.string),
-        "services": ("services", d.strings),
-        "override": ("override", d.string),
-        "labels": ("labels", d.string_map),
-    }
+    return log_targets.yaml_fields(d)  # hook: log forwarding
 
 
 def _decode_section(node: yaml.Node, cls, type_name: str, readers) -> dict:
@@ -434,18 +428,10 @@ def validate_layer(layer: Layer) -> None:
                 normalize_uid_gid(spec.user_id, spec.group_id, spec.user, spec.group)
             except ValueError as error:
                 raise LayerError(f'plan check "{name}" has invalid user/group: {error}') from None
-    for name in sorted(layer.log_targets):
-        target = layer.log_targets[name]
-        if target is None:
-            raise LayerError(f'log target object cannot be null for log target "{name}"')
-        for label in sorted(target.labels):
-            if label.startswith("pebble_"):
-                raise LayerError(f'log target "{name}": label "{label}" uses reserved prefix "pebble_"')
-        if target.type not in ("",) + LOG_TARGET_TYPES:
-            raise LayerError(
-                f'log target "{name}" has unsupported type "{target.type}", '
-                'must be "loki", "opentelemetry" or "syslog"'
-            )
+    try:  # hook: log forwarding
+        log_targets.validate_layer(layer.log_targets)
+    except log_targets.LogTargetError as error:
+        raise LayerError(error.message) from None
 
 
 def _go_float(value: float) -> str:
@@ -497,8 +483,7 @@ def _merge_check(old: Check, new: Check) -> None:
 
 
 def _merge_log_target(old: LogTarget, new: LogTarget) -> None:
-    _merge_fields(old, new, ("type", "location"), ("labels",))
-    old.services = old.services + new.services
+    log_targets.merge(old, new)  # hook: log forwarding
 
 
 def combine_layers(layers: list[Layer]) -> Layer:
@@ -563,18 +548,10 @@ def validate_plan(plan: Plan) -> None:
             kinds += 1
         if kinds != 1:
             raise PlanError(f'plan must specify one of "http", "tcp", or "exec" for check "{name}"')
-    for name in sorted(plan.log_targets):
-        target = plan.log_targets[name]
-        if not target.type:
-            raise PlanError(
-                f'plan must define "type" ("loki", "opentelemetry" or "syslog") for log target "{name}"'
-            )
-        for service in target.services:
-            service = service.removeprefix("-")
-            if service != "all" and service not in plan.services:
-                raise PlanError(f'log target "{name}" specifies unknown service "{service}"')
-        if not target.location:
-            raise PlanError(f'plan must define "location" for log target "{name}"')
+    try:  # hook: log forwarding
+        log_targets.validate_plan(plan.log_targets, plan.services)
+    except log_targets.LogTargetError as error:
+        raise PlanError(error.message) from None
     _order(plan.services, list(plan.services), stop=False)
 
 
@@ -782,10 +759,7 @@ def check_to_dict(check: Check) -> dict:
 
 
 def log_target_to_dict(target: LogTarget) -> dict:
-    out: dict = {"type": target.type, "location": target.location, "services": list(target.services)}
-    _put(out, "override", target.override)
-    _put(out, "labels", dict(sorted(target.labels.items())))
-    return out
+    return log_targets.to_dict(target)  # hook: log forwarding
 
 
 def plan_to_dict(plan: Plan) -> dict:

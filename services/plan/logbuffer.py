@@ -154,6 +154,7 @@ class LogStore:
         self.max_bytes = max_bytes
         self._buffers: dict[str, LogBuffer] = {}
         self._written = asyncio.Event()
+        self.on_write: Callable[[LogEntry], None] | None = None  # hook: log forwarding sees every line
 
     def buffer(self, service: str) -> LogBuffer:
         """The service's buffer, created on first use."""
@@ -171,6 +172,8 @@ class LogStore:
     def _wrote(self, entry: LogEntry) -> None:
         woken, self._written = self._written, asyncio.Event()
         woken.set()
+        if self.on_write is not None:  # hook: log forwarding
+            self.on_write(entry)
 
     def last(self, services: Iterable[str], n: int) -> list[LogEntry]:
         """The last n lines of these services merged by time (unknown names give nothing)."""

@@ -19,6 +19,7 @@ run: setup
 	$(VENV)/bin/shoal run $(ARGS)
 
 test: setup
+	command -v rsyslogd >/dev/null || test -x /usr/sbin/rsyslogd || apt-get install -y rsyslog || (apt-get update && apt-get install -y rsyslog)
 	$(PY) -m pytest -q tests
 	$(PY) -m tests.conformance.run_ops_suite
 

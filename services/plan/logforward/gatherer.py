@@ -66,6 +66,7 @@ class Gatherer:
         self._stopping = False
         self._stopped: asyncio.Future | None = None
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"log-target:{name}")
+        self._task.add_done_callback(self._ended)
 
     # -- fed by the manager (never waits) -------------------------------------------
     def services(self) -> list[str]:
@@ -156,6 +157,10 @@ class Gatherer:
             elif added and deadline is None:
                 deadline = loop.time() + self.buffer_timeout
             await asyncio.sleep(0)  # let the services' output in between batches
+
+    def _ended(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error('log target "%s" stopped forwarding', self.name, exc_info=task.exception())
 
     # -- stopping -------------------------------------------------------------------
     async def stop(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -125,6 +126,21 @@ class LogBuffer:
         start = max(position - self._first, 0)
         entries = [self._entries[i][0] for i in range(start, len(self._entries))]
         return entries, self.position
+
+    def read(self, position: int, limit: int) -> list[LogEntry]:
+        """Up to `limit` lines from `position` on (lines already dropped are
+        skipped), walking the ring from its nearer end. For readers that keep
+        their own place in it (log forwarding's cursors)."""
+        start = max(position - self._first, 0)
+        count = len(self._entries)
+        stop = min(start + max(limit, 0), count)
+        if start >= stop:
+            return []
+        if start <= count - stop:
+            return [e for e, _ in itertools.islice(self._entries, start, stop)]
+        lines = [e for e, _ in itertools.islice(reversed(self._entries), count - stop, count - start)]
+        lines.reverse()
+        return lines
 
     async def follow(self, position: int | None = None) -> AsyncIterator[LogEntry]:
         """Lines from `position` (default: only new ones) for as long as the caller iterates."""

@@ -196,44 +196,58 @@ def flood_seconds(suite, name: str, marker: str) -> float:
     return wait_for(done, timeout=120, every=0.1, what=f"{name} to finish its flood")
 
 
-def test_a_flooding_service_is_not_slowed_and_the_plan_service_stays_responsive(client, suite, loki):
-    lines = 200_000
-    client.add_layer("lf-flood", {
-        "services": {
-            "lf-calm": {"override": "replace", "command": flood(lines, "calm-done")},
-            "lf-flood": {"override": "replace", "command": flood(lines, "flood-done")},
-        },
-        "log-targets": {"lf-flood-target": {"override": "replace", "type": "loki", "location": loki.location,
-                                            "services": ["lf-flood"]}},
-    })
-    plan_pid = suite.pid("plan")
-    # The same flood with no target first: what the service's pace is here.
-    client.start_services(["lf-calm"])
-    calm = flood_seconds(suite, "lf-calm", "calm-done")
-    client.stop_services(["lf-calm"])
-    rss_before = rss_kib(plan_pid)
-    client.start_services(["lf-flood"])
+def run_flood(client, suite, name: str, marker: str) -> tuple[float, float]:
+    """Start a flooding service and poll the API until it is done: (its own
+    writing time, the slowest API answer meanwhile)."""
+    client.start_services([name])
     slowest = 0.0
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         started = time.monotonic()
-        answer = suite.unix("GET", "/v1/services?names=lf-flood")
+        answer = suite.unix("GET", f"/v1/services?names={name}")
         slowest = max(slowest, time.monotonic() - started)
         assert answer.status == 200
-        rows = suite.unix("GET", "/v1/logs?services=lf-flood&n=1").body.decode().splitlines()
-        if rows and json.loads(rows[-1])["message"].startswith("flood-done"):
+        rows = suite.unix("GET", f"/v1/logs?services={name}&n=1").body.decode().splitlines()
+        if rows and json.loads(rows[-1])["message"].startswith(marker):
             break
         time.sleep(0.05)
-    forwarded = flood_seconds(suite, "lf-flood", "flood-done")
+    seconds = flood_seconds(suite, name, marker)
+    client.stop_services([name])
+    return seconds, slowest
+
+
+def test_a_flooding_service_is_not_slowed_and_the_plan_service_stays_responsive(client, suite, loki):
+    """20 MB as fast as the pipe takes it, twice with no target and twice
+    forwarded to Loki, alternately (the best of each pair is compared, since
+    other work on this machine shifts single runs)."""
+    lines = 200_000
+    services, forwarded = {}, []
+    for i in range(2):
+        services[f"lf-calm-{i}"] = {"override": "replace", "command": flood(lines, "calm-done")}
+        services[f"lf-flood-{i}"] = {"override": "replace", "command": flood(lines, "flood-done")}
+        forwarded.append(f"lf-flood-{i}")
+    client.add_layer("lf-flood", {
+        "services": services,
+        "log-targets": {"lf-flood-target": {"override": "replace", "type": "loki", "location": loki.location,
+                                            "services": forwarded}},
+    })
+    plan_pid = suite.pid("plan")
+    rss_before = rss_kib(plan_pid)
+    calm, forward, slowest = [], [], 0.0
+    for i in range(2):
+        seconds, _ = run_flood(client, suite, f"lf-calm-{i}", "calm-done")
+        calm.append(seconds)
+        seconds, worst = run_flood(client, suite, f"lf-flood-{i}", "flood-done")
+        forward.append(seconds)
+        slowest = max(slowest, worst)
+        wait_for(lambda: loki.loki_values() and loki.loki_values()[-1][1][1].startswith("flood-done"),
+                 timeout=30, what="the flood's last line at Loki")
     rss_after = rss_kib(plan_pid)
-    client.stop_services(["lf-flood"])
-    wait_for(lambda: loki.loki_values() and loki.loki_values()[-1][1][1].startswith("flood-done"),
-             timeout=30, what="the flood's last line at Loki")
     assert loki.errors == []
     received = len(loki.loki_values())
-    print(f"flood of {lines} lines: {calm:.2f}s without a target, {forwarded:.2f}s forwarded; "
+    print(f"flood of {lines} lines: {calm} s without a target, {forward} s forwarded; "
           f"{received} entries received; slowest API answer {slowest * 1000:.0f} ms; "
           f"plan RSS {rss_before // 1024} → {rss_after // 1024} MiB")
     assert slowest < 1.0
-    assert forwarded < max(3 * calm, calm + 2.0)
+    assert min(forward) < max(2.5 * min(calm), min(calm) + 2.0)
     assert rss_after - rss_before < 30 * 1024

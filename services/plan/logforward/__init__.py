@@ -6,7 +6,7 @@ Pebble v1.32.1 forwards it (Loki, OpenTelemetry over OTLP/HTTP JSON, syslog).
 - `labels`    label values with `$VAR` / `${VAR}` from the service's environment.
 - `entries`   what a target is sent: one service line, cut as Pebble's 4 KiB
               log parser cuts it.
-- `backlog`   one service's lines waiting for one target, bounded in bytes.
+- `cursor`    one target's place in one service's output buffer.
 - `gatherer`  one target's batching loop (100 entries or 1 s), retries, stop.
 - `manager`   the gatherers of the current plan, fed by the log store.
 - `loki`, `opentelemetry`, `syslog`: one client per target type.

@@ -10,9 +10,10 @@ As Pebble's gatherer does:
 - stopping lets a flush under way finish for up to 1 s, takes what the
   services wrote until then, and makes a final flush of up to 2 s.
 
-Services' output reaches a gatherer through `push`, which never waits: each
-service's lines wait in a bounded `Backlog`, so a slow or dead target costs
-at most that backlog and the client's window, and never slows a service.
+A gatherer reads each service's lines from that service's own output
+buffer through a `Cursor`, so a slow or dead target costs no more than the
+client's window, and never holds up a service: `notify` (called for every
+line written) only wakes the gatherer.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Iterable
 
-from services.plan.logbuffer import MAX_BYTES, LogEntry
-from services.plan.logforward.backlog import Backlog
+from services.plan.logbuffer import LogBuffer
 from services.plan.logforward.client import MAX_REQUEST_ENTRIES, BufferedClient, FlushError
+from services.plan.logforward.cursor import Cursor
 from services.plan.logforward.entries import Entry
 
 log = logging.getLogger("shoal.plan.logforward")
@@ -45,7 +45,6 @@ class Gatherer:
         *,
         buffer_timeout: float = BUFFER_TIMEOUT,
         max_buffered: int = MAX_BUFFERED_ENTRIES,
-        backlog_bytes: int = MAX_BYTES,
         current_flush_timeout: float = CURRENT_FLUSH_TIMEOUT,
         drain_timeout: float = DRAIN_TIMEOUT,
         final_flush_timeout: float = FINAL_FLUSH_TIMEOUT,
@@ -54,12 +53,11 @@ class Gatherer:
         self.client = client
         self.buffer_timeout = buffer_timeout
         self.max_buffered = max_buffered
-        self.backlog_bytes = backlog_bytes
         self.current_flush_timeout = current_flush_timeout
         self.drain_timeout = drain_timeout
         self.final_flush_timeout = final_flush_timeout
         self.flush_count = 0  # flushes attempted with entries (for tests and metrics)
-        self._backlogs: dict[str, Backlog] = {}
+        self._cursors: dict[str, Cursor] = {}
         self._label_updates: deque[tuple[str, dict[str, str] | None]] = deque()
         self._written = 0  # entries added since the last flush
         self._wake = asyncio.Event()
@@ -70,47 +68,46 @@ class Gatherer:
 
     # -- fed by the manager (never waits) -------------------------------------------
     def services(self) -> list[str]:
-        return list(self._backlogs)
+        return list(self._cursors)
 
-    def add_service(self, service: str, lines: Iterable[LogEntry] = ()) -> None:
-        """Start taking `service`'s lines, from `lines` (what its buffer holds
-        now) on. A service already taken keeps its place."""
-        if service not in self._backlogs:
-            self._backlogs[service] = Backlog(service, self.backlog_bytes, lines)
+    def add_service(self, buffer: LogBuffer) -> None:
+        """Start taking the lines of `buffer`'s service, from the oldest it
+        holds. A service already taken keeps its place."""
+        if buffer.service not in self._cursors:
+            self._cursors[buffer.service] = Cursor(buffer)
             self._wake.set()
 
     def remove_service(self, service: str) -> None:
         """Stop taking `service`'s lines and forget its labels (after a flush)."""
-        self._backlogs.pop(service, None)
+        self._cursors.pop(service, None)
         self.set_labels(service, None)
 
     def set_labels(self, service: str, labels: dict[str, str] | None) -> None:
         self._label_updates.append((service, labels))
         self._wake.set()
 
-    def push(self, line: LogEntry) -> None:
-        backlog = self._backlogs.get(line.service)
-        if backlog is not None:
-            backlog.push(line)
-            if not self._wake.is_set():
-                self._wake.set()
+    def notify(self) -> None:
+        """A service this gatherer takes from wrote a line."""
+        if not self._wake.is_set():
+            self._wake.set()
 
     def dropped_lines(self) -> int:
-        return sum(b.dropped_lines for b in self._backlogs.values())
+        """Lines the services' buffers dropped before this target took them."""
+        return sum(c.dropped_lines for c in self._cursors.values())
 
     # -- the loop ---------------------------------------------------------------------
     def _has_work(self) -> bool:
-        return bool(self._label_updates) or any(b.pending() for b in self._backlogs.values())
+        return bool(self._label_updates) or any(c.pending() for c in self._cursors.values())
 
     def _take(self) -> Entry | None:
         """The earliest next entry across services (ties: by service name)."""
-        best: Backlog | None = None
+        best: Cursor | None = None
         best_time = None
-        for backlog in self._backlogs.values():
-            when = backlog.peek_time()
+        for cursor in self._cursors.values():
+            when = cursor.peek_time()
             if when is not None and (best_time is None or when < best_time
-                                     or (when == best_time and backlog.service < best.service)):
-                best, best_time = backlog, when
+                                     or (when == best_time and cursor.service < best.service)):
+                best, best_time = cursor, when
         return best.take() if best is not None else None
 
     async def _flush(self) -> None:

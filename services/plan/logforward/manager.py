@@ -12,6 +12,8 @@ stops; the log store calls `on_write` for every line a service writes.
   target takes its lines from what its buffer holds on.
 - A service's first line is when the manager learns that it was started
   (its buffer exists): the targets it logs to take its buffer from the start.
+- Each target reads each service's own output buffer from its own place
+  (`Cursor`); a line written only wakes the gatherers reading that service.
 
 Two deliberate differences from Pebble v1.32.1, both of which lose or repeat
 logs there: a plan change does not make targets take a running service's
@@ -67,6 +69,7 @@ class LogManager:
         self._gatherers: dict[str, Gatherer] = {}
         self._kinds: dict[str, tuple[str, str]] = {}  # target name → (type, location) of its client
         self._started: set[str] = set()  # services known to have a buffer (Pebble's ServiceStarted)
+        self._readers: dict[str, list[Gatherer]] = {}  # service → the gatherers taking its lines
         self._stopping: set[asyncio.Task] = set()
 
     def gatherer(self, name: str) -> Gatherer | None:
@@ -95,6 +98,14 @@ class LogManager:
         self._kinds = {name: self._kinds[name] for name in gatherers}
         self._started &= set(plan.services)
         self._plan = plan
+        self._route()
+
+    def _route(self) -> None:
+        readers: dict[str, list[Gatherer]] = {}
+        for gatherer in self._gatherers.values():
+            for service in gatherer.services():
+                readers.setdefault(service, []).append(gatherer)
+        self._readers = readers
 
     def _new_gatherer(self, target: LogTarget) -> Gatherer | None:
         try:
@@ -115,7 +126,7 @@ class LogManager:
             gatherer.set_labels(name, label_rules.evaluate(target.labels, plan.services[name].environment))
             buffer = self._store.get(name)
             if name in self._started and buffer is not None:
-                gatherer.add_service(name, buffer.tail(-1))
+                gatherer.add_service(buffer)
 
     def _stop_later(self, gatherer: Gatherer) -> None:
         task = asyncio.get_running_loop().create_task(gatherer.stop(), name=f"stop-log-target:{gatherer.name}")
@@ -128,19 +139,20 @@ class LogManager:
         try:
             if line.service not in self._started:
                 self._service_started(line.service)
-                return
-            for gatherer in self._gatherers.values():
-                gatherer.push(line)
+            for gatherer in self._readers.get(line.service, ()):
+                gatherer.notify()
         except Exception:  # never let forwarding break a service's output
             log.exception("log forwarding: cannot take a line of %s", line.service)
 
     def _service_started(self, service: str) -> None:
         self._started.add(service)
         buffer = self._store.get(service)
-        lines = buffer.tail(-1) if buffer is not None else []
+        if buffer is None:
+            return
         for name, gatherer in self._gatherers.items():
             if target_rules.logs_to(self._plan.log_targets[name], service):
-                gatherer.add_service(service, lines)
+                gatherer.add_service(buffer)
+        self._route()
 
     # -- stopping -------------------------------------------------------------------
     async def stop(self) -> None:

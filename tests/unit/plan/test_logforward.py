@@ -15,10 +15,10 @@ from aiohttp import web
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from services.plan.logbuffer import LogEntry, LogStore
+from services.plan.logbuffer import LogBuffer, LogEntry, LogStore
 from services.plan.logforward import entries as entry_rules
-from services.plan.logforward.backlog import Backlog
 from services.plan.logforward.client import BufferedClient, FlushError
+from services.plan.logforward.cursor import Cursor
 from services.plan.logforward.entries import Entry
 from services.plan.logforward.gatherer import Gatherer
 from services.plan.logforward.httppost import proxy_for
@@ -67,31 +67,42 @@ def test_times_are_unix_nanoseconds_and_rfc3339_without_trailing_zeros():
     assert entry("x", at=T0.replace(microsecond=0)).rfc3339 == "2026-12-01T09:05:32Z"
 
 
-# -- backlog --------------------------------------------------------------------------
+# -- cursors ---------------------------------------------------------------------------
 
 
-def take_all(backlog: Backlog) -> list[str]:
+def take_all(cursor: Cursor) -> list[str]:
     out = []
-    while (e := backlog.take()) is not None:
+    while (e := cursor.take()) is not None:
         out.append(e.message)
     return out
 
 
-def test_a_backlog_keeps_its_bytes_bound_and_marks_what_it_dropped():
-    backlog = Backlog("svc1", max_bytes=100, lines=[line("first")])
-    assert take_all(backlog) == ["first"]
+def test_a_cursor_starts_at_the_oldest_line_and_marks_lines_dropped_under_it():
+    buffer = LogBuffer("svc1", max_bytes=100)
+    buffer.write("first")
+    cursor = Cursor(buffer)
+    assert take_all(cursor) == ["first"]
     for i in range(50):
-        backlog.push(line(f"line {i:02d}"))  # 7 characters + newline each
-    assert backlog.size <= 100 and len(backlog) == 12
-    assert take_all(backlog) == ["(... output truncated ...)"] + [f"line {i:02d}" for i in range(38, 50)]
-    assert backlog.dropped_lines == 38
+        buffer.write(f"line {i:02d}")  # 7 characters + newline each: the buffer keeps 12
+    assert cursor.pending()
+    assert take_all(cursor) == ["(... output truncated ...)"] + [f"line {i:02d}" for i in range(38, 50)]
+    assert cursor.dropped_lines == 38
+    assert not cursor.pending()
 
 
 def test_lines_dropped_before_anything_was_taken_are_not_marked():
-    backlog = Backlog("svc1", max_bytes=20)
+    buffer = LogBuffer("svc1", max_bytes=20)
+    cursor = Cursor(buffer)
     for i in range(10):
-        backlog.push(line(f"line {i}"))
-    assert take_all(backlog) == ["line 8", "line 9"]
+        buffer.write(f"line {i}")
+    assert take_all(cursor) == ["line 8", "line 9"]
+
+
+def test_a_cursor_gives_the_pieces_of_a_long_line_in_a_row():
+    buffer = LogBuffer("svc1")
+    buffer.write("a" * 5000)
+    buffer.write("b")
+    assert [len(m) for m in take_all(Cursor(buffer))] == [4064, 936, 1]
 
 
 # -- what each type sends -------------------------------------------------------------
@@ -250,6 +261,12 @@ class Recorder(BufferedClient):
         self.closed = True
 
 
+def write(gatherer: Gatherer, buffer: LogBuffer, message: str) -> None:
+    """A service writing a line, as the log store tells the gatherer of it."""
+    buffer.write(message)
+    gatherer.notify()
+
+
 async def wait_until(predicate, timeout: float = 5.0):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -260,10 +277,11 @@ async def wait_until(predicate, timeout: float = 5.0):
 async def test_a_hundred_entries_flush_at_once_and_fewer_after_the_buffer_timeout():
     client = Recorder()
     gatherer = Gatherer("t", client, buffer_timeout=0.3)
-    gatherer.add_service("svc1")
+    buf = LogBuffer("svc1")
+    gatherer.add_service(buf)
     started = time.monotonic()
     for i in range(130):
-        gatherer.push(line(f"l{i}"))
+        write(gatherer, buf, f"l{i}")
     await wait_until(lambda: len(client.flushes) == 2)
     (first_at, first, _), (second_at, second, _) = client.flushes
     assert first == [f"l{i}" for i in range(100)] and first_at - started < 0.2
@@ -276,16 +294,17 @@ async def test_a_failed_flush_keeps_the_last_hundred_and_the_next_entry_retries(
     client = Recorder()
     client.fail = True
     gatherer = Gatherer("t", client, buffer_timeout=0.05)
-    gatherer.add_service("svc1")
+    buf = LogBuffer("svc1")
+    gatherer.add_service(buf)
     for i in range(250):
-        gatherer.push(line(f"l{i}"))
+        write(gatherer, buf, f"l{i}")
     await wait_until(lambda: len(client.flushes) >= 3)
     await asyncio.sleep(0.2)
     assert len(client.flushes) == 3  # nothing new, nothing retried
     assert [len(f[1]) for f in client.flushes] == [100, 100, 100]
     assert client.flushes[-1][1] == [f"l{i}" for i in range(150, 250)]
     client.fail = False
-    gatherer.push(line("after"))
+    write(gatherer, buf, "after")
     await wait_until(lambda: len(client.flushes) == 4)
     assert client.flushes[-1][1] == [f"l{i}" for i in range(151, 250)] + ["after"]
     await gatherer.stop()
@@ -295,8 +314,9 @@ async def test_labels_change_only_after_what_was_held_is_flushed():
     client = Recorder()
     gatherer = Gatherer("t", client, buffer_timeout=10)
     gatherer.set_labels("svc1", {"v": "1"})
-    gatherer.add_service("svc1")
-    gatherer.push(line("old"))
+    buf = LogBuffer("svc1")
+    gatherer.add_service(buf)
+    write(gatherer, buf, "old")
     await wait_until(lambda: client.labels == {"svc1": {"v": "1"}} and gatherer.client.entries)
     gatherer.set_labels("svc1", {"v": "2"})
     await wait_until(lambda: client.flushes)
@@ -308,8 +328,10 @@ async def test_labels_change_only_after_what_was_held_is_flushed():
 async def test_stopping_sends_what_is_left_in_one_final_flush():
     client = Recorder()
     gatherer = Gatherer("t", client, buffer_timeout=60)
-    gatherer.add_service("svc1", [line("from the buffer")])
-    gatherer.push(line("late"))
+    buf = LogBuffer("svc1")
+    buf.write("from the buffer")
+    gatherer.add_service(buf)
+    write(gatherer, buf, "late")
     await gatherer.stop()
     assert [f[1] for f in client.flushes] == [["from the buffer", "late"]]
 
@@ -322,8 +344,9 @@ async def test_a_flush_that_hangs_does_not_hold_up_stopping():
 
     client = Hanging()
     gatherer = Gatherer("t", client, buffer_timeout=0.01, current_flush_timeout=0.1, final_flush_timeout=0.1)
-    gatherer.add_service("svc1")
-    gatherer.push(line("x"))
+    buf = LogBuffer("svc1")
+    gatherer.add_service(buf)
+    write(gatherer, buf, "x")
     await asyncio.wait_for(client.flushed.wait(), 5)
     started = time.monotonic()
     await gatherer.stop()
@@ -333,8 +356,13 @@ async def test_a_flush_that_hangs_does_not_hold_up_stopping():
 async def test_entries_of_several_services_go_in_time_order():
     client = Recorder()
     gatherer = Gatherer("t", client, buffer_timeout=60)
-    gatherer.add_service("b", [line("b0", "b", T0.replace(microsecond=1000)), line("b1", "b", T0.replace(microsecond=4000))])
-    gatherer.add_service("a", [line("a0", "a", T0.replace(microsecond=2000)), line("a1", "a", T0.replace(microsecond=4000))])
+    b, a = LogBuffer("b"), LogBuffer("a")
+    b.write("b0", T0.replace(microsecond=1000))
+    b.write("b1", T0.replace(microsecond=4000))
+    a.write("a0", T0.replace(microsecond=2000))
+    a.write("a1", T0.replace(microsecond=4000))
+    gatherer.add_service(b)
+    gatherer.add_service(a)
     await gatherer.stop()
     assert client.flushes[0][1] == ["b0", "a0", "a1", "b1"]
 

@@ -127,7 +127,7 @@ class LogBuffer:
         entries = [self._entries[i][0] for i in range(start, len(self._entries))]
         return entries, self.position
 
-    def read(self, position: int, limit: int) -> list[LogEntry]:
+    def read(self, position: int, limit: int) -> list[LogEntry]:  # hook: log forwarding
         """Up to `limit` lines from `position` on (lines already dropped are
         skipped), walking the ring from its nearer end. For readers that keep
         their own place in it (log forwarding's cursors)."""

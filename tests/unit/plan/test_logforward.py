@@ -27,6 +27,7 @@ from services.plan.logforward.manager import LogManager
 from services.plan.logforward.opentelemetry import OpenTelemetryClient
 from services.plan.logforward.syslog import SyslogClient, parse_location
 from services.plan.model import LogTarget, Plan, Service
+from tests.support import free_port
 
 T0 = datetime(2026, 12, 1, 9, 5, 32, 730000, tzinfo=UTC)
 
@@ -432,3 +433,23 @@ async def test_a_target_whose_client_cannot_be_made_is_left_out():
     store.on_write = manager.on_write
     store.buffer("svc1").write("fine")
     await manager.stop()
+
+
+async def test_syslog_to_a_closed_port_keeps_what_was_not_sent():
+    port = free_port()  # nothing listens there
+    tcp = SyslogClient(f"tcp://127.0.0.1:{port}", "vm")
+    for i in range(3):
+        tcp.add(entry(f"l{i}"))
+    with pytest.raises(FlushError, match="cannot connect to"):
+        await tcp.flush()
+    assert len(tcp.entries) == 3
+    udp = SyslogClient(f"udp://127.0.0.1:{port}", "vm")
+    for i in range(3):
+        udp.add(entry(f"l{i}"))
+    # The first datagram goes out; the refusal it draws fails the next one,
+    # which stays with the rest for the next flush (as over Go's connected UDP socket).
+    with pytest.raises(FlushError, match="cannot send syslogs"):
+        await udp.flush()
+    assert [e.message for e in udp.entries] == ["l1", "l2"]
+    await tcp.close()
+    await udp.close()

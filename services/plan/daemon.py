@@ -13,6 +13,7 @@ from services.plan.changes.manager import ChangeManager, TaskSpec
 from services.plan.changes.model import Change
 from services.plan.checks import CheckManager
 from services.plan.execution import ExecFailed, ExecManager, ExecSpec, prepare
+from services.plan.logforward.manager import LogManager
 from services.plan.notices import Notice, NoticeBook
 from services.plan.plan.errors import PlanError
 from services.plan.plan.order import start_order, stop_order
@@ -42,6 +43,8 @@ class PlanDaemon:
         self.store: PlanStore | None = None
         self.plan_state = PlanState(home / "layers", home / "plan-layers.json")
         self.supervisor = Supervisor(pids_file=home / "run" / "plan-processes.json", on_shutdown=self._shutdown)
+        self.log_forwarding = LogManager(self.supervisor.logs)  # hook: log forwarding
+        self.supervisor.logs.on_write = self.log_forwarding.on_write
         self.changes = ChangeManager(
             on_change_saved=self._change_saved,
             on_status_change=self._status_changed,
@@ -68,6 +71,7 @@ class PlanDaemon:
         self.notices.load([Notice.from_dict(d) for d in await self.store.load("notices")], counters.get("notice", 0))
         await self.supervisor.reap_orphans()
         self.checks.plan_changed(self.plan)
+        self.log_forwarding.plan_changed(self.plan)  # hook: log forwarding
         if any(s.enabled for s in self.plan.services.values()):
             try:
                 self.services_action("autostart", [])
@@ -79,6 +83,7 @@ class PlanDaemon:
         if self._pruner is not None:
             self._pruner.cancel()
         await self.supervisor.stop_all()
+        await self.log_forwarding.stop()  # hook: log forwarding (bounded: a few seconds)
         await self.changes.close()
         if self.store is not None:
             await self.store.close()
@@ -128,6 +133,7 @@ class PlanDaemon:
     def add_layer(self, label: str, text: str, combine: bool, inner: bool) -> None:
         self.plan_state.add_layer(label, text, combine, inner)
         self.checks.plan_changed(self.plan)
+        self.log_forwarding.plan_changed(self.plan)  # hook: log forwarding
 
     def _check_env(self, check) -> dict[str, str]:
         context = check.exec.service_context if check.exec else ""

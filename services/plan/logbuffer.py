@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -126,6 +127,21 @@ class LogBuffer:
         entries = [self._entries[i][0] for i in range(start, len(self._entries))]
         return entries, self.position
 
+    def read(self, position: int, limit: int) -> list[LogEntry]:  # hook: log forwarding
+        """Up to `limit` lines from `position` on (lines already dropped are
+        skipped), walking the ring from its nearer end. For readers that keep
+        their own place in it (log forwarding's cursors)."""
+        start = max(position - self._first, 0)
+        count = len(self._entries)
+        stop = min(start + max(limit, 0), count)
+        if start >= stop:
+            return []
+        if start <= count - stop:
+            return [e for e, _ in itertools.islice(self._entries, start, stop)]
+        lines = [e for e, _ in itertools.islice(reversed(self._entries), count - stop, count - start)]
+        lines.reverse()
+        return lines
+
     async def follow(self, position: int | None = None) -> AsyncIterator[LogEntry]:
         """Lines from `position` (default: only new ones) for as long as the caller iterates."""
         pos = self.position if position is None else position
@@ -154,6 +170,7 @@ class LogStore:
         self.max_bytes = max_bytes
         self._buffers: dict[str, LogBuffer] = {}
         self._written = asyncio.Event()
+        self.on_write: Callable[[LogEntry], None] | None = None  # hook: log forwarding sees every line
 
     def buffer(self, service: str) -> LogBuffer:
         """The service's buffer, created on first use."""
@@ -171,6 +188,8 @@ class LogStore:
     def _wrote(self, entry: LogEntry) -> None:
         woken, self._written = self._written, asyncio.Event()
         woken.set()
+        if self.on_write is not None:  # hook: log forwarding
+            self.on_write(entry)
 
     def last(self, services: Iterable[str], n: int) -> list[LogEntry]:
         """The last n lines of these services merged by time (unknown names give nothing)."""

@@ -1,71 +1,142 @@
-"""The plan's `log-targets` section: how a log target is read from a layer,
-checked in its layer, merged over layers, checked in the combined plan and
-shown again, with Pebble's messages. (Log targets are kept in the plan as
-Pebble does; nothing here forwards logs to them.)"""
+"""The plan's `log-targets` section, with Pebble's rules and messages: how a
+log target is read from a layer, checked in its layer, merged over layers,
+checked in the combined plan, chosen for a service's logs and shown again.
+
+- `readers(decoder)`: how each YAML field of a log target is read.
+- `validate_layer(layer)`: rules each layer must meet on its own.
+- `merge(old, new)`: `override: merge` (scalars replaced when set, `services`
+  appended, `labels` merged key by key).
+- `validate_plan(plan)`: rules for the combined plan.
+- `logs_to(target, service)`: whether a service's logs go to a target.
+- `to_dict(target)`: the target as `GET /v1/plan` shows it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import yaml
 
 from services.plan.plan.errors import LayerError, PlanError
 from services.plan.plan.model import Layer, LogTarget, Plan
 
-TYPES = ("loki", "opentelemetry", "syslog")
+LOKI = "loki"
+OPENTELEMETRY = "opentelemetry"
+SYSLOG = "syslog"
+TYPES = (LOKI, OPENTELEMETRY, SYSLOG)
+RESERVED_LABEL_PREFIX = "pebble_"
+
+_TYPE_LIST = '"loki", "opentelemetry" or "syslog"'
 
 
-def readers(d) -> dict:
-    """The YAML fields of a log target: key → (attribute, read), for a
-    yaml_nodes.Decoder `d`."""
+# -- YAML -------------------------------------------------------------------------
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _as_go_type(decoder, read: Callable[[yaml.Node], str], go_type: str) -> Callable[[yaml.Node], str]:
+    """`read` (a string reader), naming Go's type in its error as Pebble does
+    (`type` is a plan.LogTargetType, `override` a plan.Override)."""
+
+    def typed(node: yaml.Node) -> str:
+        before = len(decoder.errors)
+        value = read(node)
+        for i in range(before, len(decoder.errors)):
+            if decoder.errors[i].endswith(" into string"):
+                decoder.errors[i] = decoder.errors[i].removesuffix("string") + go_type
+        return value
+
+    return typed
+
+
+def _service_names(decoder) -> Callable[[yaml.Node], list[str]]:
+    """A list of names where null items are left out, as Go's yaml decodes
+    `[~]` into a []string."""
+
+    def read(node: yaml.Node) -> list[str]:
+        if isinstance(node, yaml.SequenceNode):
+            kept = [item for item in node.value if not _is_null(item)]
+            node = yaml.SequenceNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style)
+        return decoder.strings(node)
+
+    return read
+
+
+def readers(decoder) -> dict[str, tuple[str, Callable[[yaml.Node], object]]]:
+    """YAML key → (LogTarget attribute, reader), over the layer decoder's
+    `string`, `strings` and `string_map` readers (which collect type errors)."""
     return {
-        "type": ("type", d.string),
-        "location": ("location", d.string),
-        "services": ("services", d.strings),
-        "override": ("override", d.string),
-        "labels": ("labels", d.string_map),
+        "type": ("type", _as_go_type(decoder, decoder.string, "plan.LogTargetType")),
+        "location": ("location", decoder.string),
+        "services": ("services", _service_names(decoder)),
+        "override": ("override", _as_go_type(decoder, decoder.string, "plan.Override")),
+        "labels": ("labels", decoder.string_map),
     }
 
 
+# -- rules ------------------------------------------------------------------------
+
+
 def validate_layer(layer: Layer) -> None:
-    """The rules for the log targets of one layer; LayerError."""
-    for name in sorted(layer.log_targets):
-        target = layer.log_targets[name]
+    """Rules each layer meets on its own (LayerError). Pebble visits targets
+    and labels in Go's random map order; Shoal visits them sorted, so the
+    first error is stable."""
+    targets: Mapping[str, LogTarget | None] = layer.log_targets
+    for name in sorted(targets):
+        target = targets[name]
         if target is None:
             raise LayerError(f'log target object cannot be null for log target "{name}"')
         for label in sorted(target.labels):
-            if label.startswith("pebble_"):
-                raise LayerError(f'log target "{name}": label "{label}" uses reserved prefix "pebble_"')
-        if target.type not in ("", *TYPES):
-            raise LayerError(
-                f'log target "{name}" has unsupported type "{target.type}", '
-                'must be "loki", "opentelemetry" or "syslog"'
-            )
+            if label.startswith(RESERVED_LABEL_PREFIX):
+                raise LayerError(
+                    f'log target "{name}": label "{label}" uses reserved prefix "{RESERVED_LABEL_PREFIX}"'
+                )
+        if target.type and target.type not in TYPES:
+            raise LayerError(f'log target "{name}" has unsupported type "{target.type}", must be {_TYPE_LIST}')
 
 
 def merge(old: LogTarget, new: LogTarget) -> None:
-    """`new` (override: merge) over `old`, in place."""
-    for attribute in ("type", "location"):
-        if getattr(new, attribute):
-            setattr(old, attribute, getattr(new, attribute))
-    old.labels = {**old.labels, **new.labels}
+    """Merge `new` (an `override: merge` definition) into `old` in place."""
+    if new.type:
+        old.type = new.type
+    if new.location:
+        old.location = new.location
     old.services = old.services + new.services
+    old.labels = {**old.labels, **new.labels}
 
 
 def validate_plan(plan: Plan) -> None:
-    """The rules for the log targets of the combined plan; PlanError."""
-    for name in sorted(plan.log_targets):
-        target = plan.log_targets[name]
+    """Rules for the combined plan (PlanError): a type, known services (`all`
+    and `-name` allowed), a location — checked in that order for each target."""
+    targets, services = plan.log_targets, plan.services
+    for name in sorted(targets):
+        target = targets[name]
         if not target.type:
-            raise PlanError(
-                f'plan must define "type" ("loki", "opentelemetry" or "syslog") for log target "{name}"'
-            )
-        for service in target.services:
-            service = service.removeprefix("-")
-            if service != "all" and service not in plan.services:
+            raise PlanError(f'plan must define "type" ({_TYPE_LIST}) for log target "{name}"')
+        for entry in target.services:
+            service = entry.removeprefix("-")
+            if service != "all" and service not in services:
                 raise PlanError(f'log target "{name}" specifies unknown service "{service}"')
         if not target.location:
             raise PlanError(f'plan must define "location" for log target "{name}"')
 
 
+def logs_to(target: LogTarget, service: str) -> bool:
+    """Whether `service`'s logs go to `target`: the last entry of `services`
+    that names it (`svc`, `-svc`, `all`, `-all`) decides; none means no."""
+    for entry in reversed(target.services):
+        if entry in (service, "all"):
+            return True
+        if entry in ("-" + service, "-all"):
+            return False
+    return False
+
+
 def to_dict(target: LogTarget) -> dict:
-    """The log target as the plan YAML shows it."""
+    """The target as the plan's YAML shows it: type, location and services
+    always (services as [] when empty), then override and labels when set."""
     out: dict = {"type": target.type, "location": target.location, "services": list(target.services)}
     if target.override:
         out["override"] = target.override

@@ -137,3 +137,15 @@ async def test_buffer_follow_waits_for_new_lines():
     buf.write("two")
     await asyncio.wait_for(reader, 2)
     assert got == ["one", "two"]
+
+
+def test_read_gives_up_to_limit_lines_from_a_position_from_either_end():
+    buf = LogBuffer("svc", max_bytes=60)
+    for i in range(30):
+        buf.write(f"l{i:02d}")  # 4 bytes each: the buffer keeps 15
+    assert buf.first_position == 15
+    assert [e.message for e in buf.read(0, 3)] == ["l15", "l16", "l17"]  # dropped lines are skipped
+    assert [e.message for e in buf.read(16, 2)] == ["l16", "l17"]
+    assert [e.message for e in buf.read(27, 10)] == ["l27", "l28", "l29"]
+    assert [e.message for e in buf.read(20, 15)] == [f"l{i}" for i in range(20, 30)]
+    assert buf.read(30, 5) == [] and buf.read(20, 0) == []

@@ -8,8 +8,13 @@ their normalised transcripts.
   its own services, checks, labels, notice keys and uids, which the loader
   checks); a `fresh` sequence gets a suite of its own.
 
-`record --check-shared` runs the shared sequences the Shoal way against one
-Pebble daemon, which proves they do not disturb each other.
+A `suite` group runs in file order on a suite of its own: its sequences need
+a clean state and leave one behind them (their services stopped, their
+identities removed by their cleanup steps, nothing the next one looks at),
+so one suite serves them all; only the last may leave something behind.
+
+`record --check-shared` runs the sequences the Shoal way against Pebble,
+which proves they do not disturb each other.
 """
 
 from __future__ import annotations
@@ -19,8 +24,6 @@ import json
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-
-import yaml
 
 from tests.replay.normalise import normalise
 from tests.replay.runner import Run
@@ -44,104 +47,102 @@ def replacements(target: Target, tmp: Path, ports: dict[str, int]) -> dict[str, 
     return out
 
 
-def environment_names(seq: Sequence) -> set[str]:
-    """Environment variables a sequence sets itself (kept in exec answers)."""
-    names: set[str] = set()
-    for _, text in seq.layer_texts():
-        try:
-            layer = yaml.safe_load(text) or {}
-        except yaml.YAMLError:
-            continue
-        for section in ("services", "checks"):
-            for item in (layer.get(section) or {}).values() if isinstance(layer, dict) else []:
-                env = (item or {}).get("environment") if isinstance(item, dict) else None
-                if isinstance(env, dict):
-                    names.update(env)
-    for step in seq.steps:
-        env = (step.get("exec") or {}).get("environment") if isinstance(step.get("exec"), dict) else None
-        if isinstance(env, dict):
-            names.update(env)
-    return names
-
-
-def run_one(seq: Sequence, target: Target, tmp: Path, shared: bool) -> list[dict]:
+def run_one(seq: Sequence, target: Target, tmp: Path, mode: str) -> list[dict]:
     tmp.mkdir(parents=True, exist_ok=True)
     tmp.chmod(0o755)
-    run = Run(seq, target, tmp, shared)
+    run = Run(seq, target, tmp, mode)
     try:
         raw = run.run()
     except Exception:  # noqa: BLE001 - a harness failure is reported as the sequence's answer
         raw = [{"step": "<harness>", "error": traceback.format_exc(limit=3)}]
-    return normalise(raw, replacements(target, tmp, run.ports), environment_names(seq))
+    return normalise(raw, replacements(target, tmp, run.ports))
 
 
-def _fresh(seq: Sequence, root: Path, make: Callable[[Path], Target]) -> list[dict]:
-    base = root / seq.name
-    base.mkdir(parents=True)
-    target = make(base / "daemon")
+Job = Callable[[], Transcripts]
+
+
+def _alone(seqs: list[Sequence], root: Path, make: Callable[[Path], Target], name: str) -> Transcripts:
+    """Sequences one after another on a daemon of their own, in `root/name`:
+    one sequence, or a suite group (whose members clean up after themselves)."""
+    home = root / name / "daemon"
+    home.parent.mkdir(parents=True, exist_ok=True)
+    target = make(home)
     try:
-        return run_one(seq, target, base / "tmp", shared=False)
+        mode = "group" if len(seqs) > 1 else "alone"
+        return {seq.name: run_one(seq, target, root / seq.name / "tmp", mode) for seq in seqs}
     finally:
         target.stop()
 
 
-def _parallel(jobs: dict[str, Callable[[], list[dict]]], workers: int) -> Transcripts:
+def _parallel(jobs: dict[tuple[str, ...], Job], workers: int) -> Transcripts:
+    """Run the jobs, `workers` at a time; a job that fails (a daemon that would
+    not start, say) answers with the error for each of its sequences instead
+    of ending the run."""
     out: Transcripts = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(job): name for name, job in jobs.items()}
+        futures = {pool.submit(job): names for names, job in jobs.items()}
         for future in concurrent.futures.as_completed(futures):
-            out[futures[future]] = future.result()
+            try:
+                out.update(future.result())
+            except Exception as error:  # noqa: BLE001 - reported as the sequences' answer
+                for name in futures[future]:
+                    out[name] = [{"step": "<harness>", "error": f"{type(error).__name__}: {error}"}]
     return out
 
 
-def run_pebble(seqs: list[Sequence], binary: str, shared: bool = False, workers: int = SHARED_WORKERS,
-               keep: bool = False) -> Transcripts:
-    """Every sequence on a Pebble of its own; with `shared`, the shared ones on one Pebble."""
-    root = make_root("replay-pebble-")
+def run_together(seqs: list[Sequence], root: Path, make: Callable[[Path], Target],
+                 shared_workers: int = SHARED_WORKERS, alone_workers: int = FRESH_WORKERS) -> Transcripts:
+    """How Shoal's test runs them: the shared sequences side by side on one
+    daemon; each `suite` group in order on a daemon of its own; each fresh
+    sequence alone. Groups and fresh sequences run `alone_workers` at a time,
+    beside the shared batch."""
+    shared = [s for s in seqs if not s.fresh and not s.suite]
+    groups: dict[str, list[Sequence]] = {}
+    for seq in seqs:
+        if seq.suite:
+            groups.setdefault(seq.suite, []).append(seq)
+    alone = [group for group in groups.values()] + [[s] for s in seqs if s.fresh]
+    alone.sort(key=len, reverse=True)  # the longest first
+    jobs = {tuple(s.name for s in group): (lambda g=group: _alone(g, root, make, g[0].suite or g[0].name))
+            for group in alone}
+    out: Transcripts = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
+        alone_job = background.submit(_parallel, jobs, alone_workers)
+        if shared:
+            def batch() -> Transcripts:
+                target = make(root / "shared" / "daemon")
+                try:
+                    return _parallel({(s.name,): (lambda s=s: {s.name: run_one(s, target, root / s.name / "tmp",
+                                                                               "shared")})
+                                      for s in shared}, shared_workers)
+                finally:
+                    target.stop()
+            out.update(_parallel({tuple(s.name for s in shared): batch}, 1))
+        out.update(alone_job.result())
+    return out
+
+
+def run_pebble(seqs: list[Sequence], binary: str, together: bool = False, keep: bool = False) -> Transcripts:
+    """Every sequence on a Pebble of its own (what is recorded); with
+    `together`, the way Shoal's test runs them (to check they do not disturb
+    each other)."""
+    root = make_root("replay-")
     try:
         def make(home: Path) -> Target:
             return PebbleDaemon(binary, home).start()
-        jobs = {}
-        one = None
-        if shared:
-            one = make(root / "shared" / "daemon")
-        for seq in seqs:
-            if shared and not seq.fresh:
-                jobs[seq.name] = lambda s=seq: run_one(s, one, root / s.name / "tmp", shared=True)
-            else:
-                jobs[seq.name] = lambda s=seq: _fresh(s, root, make)
-        try:
-            return _parallel(jobs, workers)
-        finally:
-            if one is not None:
-                one.stop()
+        if together:
+            return run_together(seqs, root, make)
+        return _parallel({(s.name,): (lambda s=s: _alone([s], root, make, s.name)) for s in seqs}, SHARED_WORKERS)
     finally:
         if not keep:
             remove_tree(root)
 
 
-def run_shoal(seqs: list[Sequence], shared_workers: int = SHARED_WORKERS, fresh_workers: int = FRESH_WORKERS,
-              keep: bool = False) -> Transcripts:
-    """The shared sequences on one Shoal suite, concurrently; each fresh one on its own suite."""
-    root = make_root("replay-shoal-")
+def run_shoal(seqs: list[Sequence], keep: bool = False) -> Transcripts:
+    """The sequences on Shoal suites, the way run_together arranges them."""
+    root = make_root("replay-")
     try:
-        def make(home: Path) -> Target:
-            return ShoalSuite(home).start()
-        shared = [s for s in seqs if not s.fresh]
-        fresh = [s for s in seqs if s.fresh]
-        out: Transcripts = {}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as both:
-            fresh_job = both.submit(_parallel, {s.name: (lambda s=s: _fresh(s, root, make)) for s in fresh},
-                                    fresh_workers)
-            if shared:
-                suite = make(root / "shared" / "daemon")
-                try:
-                    out.update(_parallel({s.name: (lambda s=s: run_one(s, suite, root / s.name / "tmp", True))
-                                          for s in shared}, shared_workers))
-                finally:
-                    suite.stop()
-            out.update(fresh_job.result())
-        return out
+        return run_together(seqs, root, lambda home: ShoalSuite(home).start())
     finally:
         if not keep:
             remove_tree(root)

@@ -8,6 +8,7 @@ Replaced, because they differ between any two runs of the same daemon:
 - RFC3339 timestamps (`<time>`; whole seconds `<time-s>`); a time field equal
   to an earlier one of the same object says so (`<time=first-occurred>`), so
   "last-repeated did not move" stays visible;
+- the random part of the temporary a file is written to;
 - the boot id, the version, the daemon's own listener addresses, its state
   directory and the sequence's temporary directory;
 - in an exec's environment, what the daemon inherited from whoever started it.
@@ -19,10 +20,13 @@ states — is kept exactly. JSON objects compare by keys, not by key order.
 
 from __future__ import annotations
 
+import os
 import re
 
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)(?![\d:])")
 CLI_WHEN = re.compile(r"\b(today|yesterday) at \d\d:\d\d [A-Z]{3,4}\b")
+# Pebble writes a file to a temporary beside it, named with a random number.
+ATOMIC_TEMP = re.compile(r"(?<=[^\s/])\.\d{1,10}~(?=$|[\s:\"'])")
 BOOT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 # Messages that quote an id: (id class, pattern whose group 1 is the id).
@@ -30,12 +34,19 @@ ID_MESSAGES = [
     ("change", re.compile(r'(?<=change with id ")(\d+)(?=")')),
     ("change", re.compile(r"(?<=change )(\d+)(?= with nothing pending)")),
     ("task", re.compile(r'(?<=task ")(\d+)(?=")')),
+    ("task", re.compile(r"(?<=exec )(\d+)(?=: )")),
     ("notice", re.compile(r'(?<=notice with [Ii][Dd] ")(\d+)(?=")')),
 ]
 
-# What an exec's environment keeps: the variables Pebble sets itself, plus
-# whatever the request or its service context set (added by the caller).
-EXEC_ENV_KEEP = {"HOME", "USER", "PATH", "LANG", "TERM"}
+# What an exec's environment keeps: the variables Pebble sets itself, and
+# whatever neither the replay's own environment nor the daemon's own settings
+# put there (so what the request or its service context set).
+EXEC_ENV_KEEP = {"HOME", "USER", "PATH", "LANG"}
+DAEMON_ENV_PREFIXES = ("SHOAL_", "PEBBLE", "REPLAY_DAEMON")
+
+
+def keep_exec_variable(name: str) -> bool:
+    return name in EXEC_ENV_KEEP or (name not in os.environ and not name.startswith(DAEMON_ENV_PREFIXES))
 
 
 def time_placeholder(match: re.Match) -> str:
@@ -45,12 +56,11 @@ def time_placeholder(match: re.Match) -> str:
 
 
 class Normaliser:
-    def __init__(self, replacements: dict[str, str], exec_env_keep: set[str] | None = None):
+    def __init__(self, replacements: dict[str, str]):
         # Longest first, so a directory inside another is replaced whole.
         self.replacements = sorted(((k, v) for k, v in replacements.items() if k),
                                    key=lambda kv: -len(kv[0]))
         self.ids: dict[str, dict[str, str]] = {"change": {}, "task": {}, "notice": {}}
-        self.exec_env_keep = EXEC_ENV_KEEP | (exec_env_keep or set())
 
     # -- ids ---------------------------------------------------------------------
     def id_of(self, kind: str, raw) -> str:
@@ -71,6 +81,7 @@ class Normaliser:
         for old, new in self.replacements:
             value = value.replace(old, new)
         value = TIME.sub(time_placeholder, value)
+        value = ATOMIC_TEMP.sub(".<random>~", value)
         value = CLI_WHEN.sub("<when>", value)
         return self.message_ids(value)
 
@@ -109,7 +120,7 @@ class Normaliser:
             if isinstance(obj.get("version"), str):
                 obj["version"] = "<version>"
         if "environment" in obj and "task-id" in obj and isinstance(obj["environment"], dict):
-            obj["environment"] = {k: v for k, v in obj["environment"].items() if k in self.exec_env_keep}
+            obj["environment"] = {k: v for k, v in obj["environment"].items() if keep_exec_variable(k)}
         out: dict = {}
         seen_times: dict[str, str] = {}
         for key in sorted(obj):
@@ -137,9 +148,9 @@ def is_notice(value) -> bool:
     return isinstance(value, dict) and {"id", "type", "key", "occurrences"} <= value.keys()
 
 
-def normalise(entries: list[dict], replacements: dict[str, str], exec_env_keep: set[str] | None = None) -> list[dict]:
+def normalise(entries: list[dict], replacements: dict[str, str]) -> list[dict]:
     """The normalised transcript of one sequence on one daemon."""
-    norm = Normaliser(replacements, exec_env_keep)
+    norm = Normaliser(replacements)
     out = []
     for entry in entries:
         out.append(normalise_entry(norm, entry))
@@ -158,7 +169,7 @@ def normalise_entry(norm: Normaliser, entry: dict) -> dict:
     for key in ("start", "change"):
         if isinstance(entry.get(key), dict):
             entry[key] = normalise_entry(norm, entry[key])
-    for key in ("stdout", "stderr", "error"):
+    for key in ("stdout", "stderr", "error", "location"):
         if isinstance(entry.get(key), str):
             entry[key] = norm.text(entry[key])
     return entry

@@ -5,8 +5,9 @@ names in PEBBLE_BIN, each on a daemon of its own, and writes the normalised
 answers to tests/replay/expected/NAME.json. The recordings are facts about
 Pebble's behaviour; they are Shoal's expectations.
 
---check-shared also runs the shared sequences side by side on one Pebble (as
-Shoal's test runs them on one suite) and fails if any answers differently there.
+--check-shared also runs them as Shoal's test does (the shared ones side by
+side on one Pebble, each suite group in order on one) and fails if any
+answers differently there.
 --repeat N records N times and fails if a sequence's answers vary (timing).
 """
 
@@ -50,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             harness.write_recording(seq, answers)
     if args.check_shared:
-        together = harness.run_pebble(seqs, binary, shared=True)
+        together = harness.run_pebble(seqs, binary, together=True)
         for seq in seqs:
-            if not seq.fresh and together[seq.name] != runs[0][seq.name]:
+            if together[seq.name] != runs[0][seq.name]:
                 status = 1
                 print(f"{seq.name}: answers differently beside the others\n"
                       f"{harness.differences(runs[0][seq.name], together[seq.name])}")

@@ -39,11 +39,11 @@ MULTIPART_BOUNDARY = "replay0123456789abcdef0123456789ab"
 class Run:
     """One sequence on one daemon."""
 
-    def __init__(self, seq: Sequence, target: Target, tmp: Path, shared: bool):
+    def __init__(self, seq: Sequence, target: Target, tmp: Path, mode: str = "alone"):
         self.seq = seq
         self.target = target
         self.tmp = tmp
-        self.shared = shared
+        self.mode = mode  # "alone" on its own daemon, "shared" beside others, "group" before others
         self.values: dict[str, str] = {"tmp": str(tmp)}
         self.ports: dict[str, int] = {}  # {port:NAME} -> a free loopback port, per run
 
@@ -87,7 +87,7 @@ class Run:
     def clean_up(self) -> None:
         for step in self.seq.cleanup:
             self.step(step)  # errors are answers too, and cleanup answers are not recorded
-        if self.shared:
+        if self.mode != "alone":
             self.stop_owned()
         for step in self.seq.all_steps():
             if "process" in step:
@@ -98,7 +98,7 @@ class Run:
                         pass
 
     def stop_owned(self) -> None:
-        """In a shared daemon, stop this sequence's services and checks so they
+        """Beside other sequences, stop this one's services and checks so they
         do not keep running (and logging, and checking) beside the others."""
         owned = self.seq.owned_names()
         try:
@@ -246,12 +246,13 @@ def label(step: dict) -> str:
 
 @functools.cache
 def password_hash(password: str) -> str:
-    return sha512_crypt.hash(password)
+    """A sha512-crypt hash as `openssl passwd -6` makes it (5000 rounds, so checking it is quick)."""
+    return sha512_crypt.using(rounds=5000).hash(password)
 
 
 def lookup(value, path: str):
-    """`value` at a dotted path ("result.0.id"); None when absent."""
-    for part in str(path).split("."):
+    """`value` at a dotted path ("result.0.id"; "" is the value itself); None when absent."""
+    for part in str(path).split(".") if path else []:
         if isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
             value = value[int(part)]
         elif isinstance(value, dict) and part in value:
@@ -262,10 +263,11 @@ def lookup(value, path: str):
 
 
 def pick(entry: dict, path: str):
-    """A step's answer at a condition path: `@status` is the HTTP status, a path
-    ending in `#` the length of the list there, else a dotted path in the JSON body."""
-    if path == "@status":
-        return entry.get("status")
+    """A step's answer at a condition path: `@status` is the HTTP status (`@type`
+    the media type), a path ending in `#` the length of the list there, else a
+    dotted path in the JSON body."""
+    if path.startswith("@"):
+        return entry.get(path[1:])
     if path.endswith("#"):
         found = lookup(entry.get("body"), path[:-1])
         return len(found) if isinstance(found, list) else None
@@ -281,6 +283,8 @@ def answer_entry(resp: client.Response) -> dict:
     content_type = resp.header("Content-Type")
     media = content_type.split(";")[0].strip().lower()
     entry: dict = {"status": resp.status, "type": media_type(content_type)}
+    if resp.header("Location"):
+        entry["location"] = resp.header("Location")
     if resp.status == 101:
         return entry
     if resp.lines is not None:

@@ -9,6 +9,7 @@ A sequence:
     - name: notices-repeat-after      # unique; names its recording
       about: what it shows, in one line
       fresh: true                     # needs a daemon of its own (default: shared)
+      suite: replan                   # or: runs in file order with its group on one daemon
       files: {sub/a.txt: "text"}      # made under {tmp} first (null: a directory)
       layers: [{label: x, yaml: ...}] # each added with POST /v1/layers first
       steps: [...]
@@ -47,7 +48,7 @@ import yaml
 HERE = Path(__file__).parent
 SEQUENCES_DIR = HERE / "sequences"
 
-SEQUENCE_KEYS = {"name", "about", "fresh", "files", "layers", "steps", "cleanup"}
+SEQUENCE_KEYS = {"name", "about", "fresh", "suite", "files", "layers", "steps", "cleanup"}
 STEP_KEYS = {
     "req": {"req", "query", "body", "raw", "multipart", "headers", "uid", "transport", "basic",
             "capture", "poll", "stream", "only", "note"},
@@ -64,6 +65,7 @@ class Sequence:
     about: str
     steps: list[dict]
     fresh: bool = False
+    suite: str = ""
     files: dict = field(default_factory=dict)
     layers: list[dict] = field(default_factory=list)
     cleanup: list[dict] = field(default_factory=list)
@@ -90,8 +92,18 @@ class Sequence:
         return out
 
     def owned_names(self) -> dict[str, set[str]]:
-        """Services, checks and labels this sequence's layers define."""
-        owned = {"service": set(), "check": set(), "label": set()}
+        """Services, checks and labels this sequence's layers define, and the
+        identities, uids and notice keys its requests name."""
+        owned = {"service": set(), "check": set(), "label": set(), "identity": set(), "uid": set(),
+                 "notice key": set()}
+        for step in self.all_steps():
+            body = step.get("body") if isinstance(step.get("body"), dict) else {}
+            if step.get("req", "").startswith("POST /v1/identities"):
+                owned["identity"].update(body.get("identities") or {})
+            if step.get("req", "").startswith("POST /v1/notices") and isinstance(body.get("key"), str):
+                owned["notice key"].add(body["key"])
+            if step.get("uid") is not None:
+                owned["uid"].add(str(step["uid"]))
         for label, text in self.layer_texts():
             owned["label"].add(label.split("/")[0])
             try:
@@ -127,6 +139,8 @@ def load(directory: Path = SEQUENCES_DIR) -> list[Sequence]:
             if unknown:
                 raise SequenceError(f"{path.name}: unknown keys {sorted(unknown)} in {item.get('name')}")
             seq = Sequence(area=path.stem, **item)
+            if seq.fresh and seq.suite:
+                raise SequenceError(f"{seq.name}: fresh or suite, not both")
             for step in seq.all_steps() + seq.cleanup:
                 step_kind(step)
             sequences.append(seq)

@@ -21,6 +21,9 @@ from tests.replay import client
 from tests.support import Suite, free_port
 
 MARKER = "REPLAY_DAEMON"
+# Both daemons get this PATH (Pebble's own default), so what services and
+# exec see does not depend on who started the replay.
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def processes(marker: str, argv: str | None = None) -> list[int]:
@@ -93,11 +96,26 @@ class PebbleDaemon(Target):
         self.process: subprocess.Popen | None = None
         self.marker = uuid.uuid4().hex
 
-    def start(self, timeout: float = 15) -> PebbleDaemon:
+    def start(self, timeout: float = 15, attempts: int = 3) -> PebbleDaemon:
+        """Start the daemon and wait until it answers. Two daemons started at
+        once may be handed the same free port, so an early exit is retried
+        with new ports."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.home.chmod(0o755)
+        for attempt in range(attempts):
+            if attempt:
+                self.http_address = f"127.0.0.1:{free_port()}"
+                self.https_address = f"127.0.0.1:{free_port()}"
+            exited = self._start_once(timeout)
+            if not exited:
+                return self
+        raise RuntimeError(f"pebble exited at start {attempts} times; last:\n{exited}")
+
+    def _start_once(self, timeout: float) -> str:
+        """"" once it answers, else the end of its log after it exited."""
         self.log = open(self.home.parent / f"{self.home.name}.log", "ab")  # noqa: SIM115 - open while it runs
-        env = {**os.environ, "PEBBLE": str(self.home), "PEBBLE_SOCKET": self.socket, MARKER: self.marker}
+        env = {**os.environ, "PATH": PATH, "PEBBLE": str(self.home), "PEBBLE_SOCKET": self.socket,
+               MARKER: self.marker}
         env.pop("PEBBLE_VERBOSE", None)
         self.process = subprocess.Popen(
             [self.binary, "run", "--hold", "--http", self.http_address, "--https", self.https_address],
@@ -105,12 +123,13 @@ class PebbleDaemon(Target):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"pebble exited with {self.process.returncode}; see {self.log.name}")
+                self.log.close()
+                return Path(self.log.name).read_text(errors="replace")[-2000:]
             try:
                 answer = client.http_request(client.connect_unix(self.socket, timeout=1), "GET",
                                              "/v1/system-info", None, {}, timeout=1)
                 if answer.status == 200:
-                    return self
+                    return ""
             except OSError:
                 pass
             time.sleep(0.02)
@@ -139,7 +158,7 @@ class ShoalSuite(Target):
         self.home = home
         self.marker = uuid.uuid4().hex
         self.suite = Suite(home=home, http_port=free_port(), https_port=free_port(),
-                           env={"SHOAL_REFUSAL_DELAY": "0", MARKER: self.marker})
+                           env={"SHOAL_REFUSAL_DELAY": "0", "PATH": PATH, MARKER: self.marker})
         self.socket = self.suite.socket
         self.http_address = f"127.0.0.1:{self.suite.http_port}"
 

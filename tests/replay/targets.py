@@ -48,14 +48,17 @@ def processes(marker: str, argv: str | None = None) -> list[int]:
     return found
 
 
-def kill_leftovers(marker: str) -> None:
+def kill_leftovers(marker: str, timeout: float = 5) -> None:
     """After a daemon stopped: whatever it started and left behind (orphans of
-    a signalled shell, say) is killed, by pid."""
-    for pid in processes(marker):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    a signalled shell, say) is killed, by pid, and waited for (bounded)."""
+    deadline = time.monotonic() + timeout
+    while (left := processes(marker)) and time.monotonic() < deadline:
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
 
 
 def pebble_bin() -> str:
@@ -162,8 +165,14 @@ class ShoalSuite(Target):
         self.socket = self.suite.socket
         self.http_address = f"127.0.0.1:{self.suite.http_port}"
 
-    def start(self, timeout: float = 30) -> ShoalSuite:
-        self.suite.start(timeout)
+    def start(self, timeout: float = 90) -> ShoalSuite:
+        """Start the suite (a loaded machine may take a while); one that does
+        not get ready is stopped, never left behind."""
+        try:
+            self.suite.start(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -172,5 +181,10 @@ class ShoalSuite(Target):
         kill_leftovers(self.marker)
 
 
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+def remove_tree(path: Path, attempts: int = 5) -> None:
+    """Remove a run's directory; a daemon's last write may race the first try."""
+    for _ in range(attempts):
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.2)

@@ -6,7 +6,8 @@ their normalised transcripts.
 - Shoal: a suite takes a couple of seconds to start, so the sequences that
   do not need a clean state share one suite and run concurrently (each uses
   its own services, checks, labels, notice keys and uids, which the loader
-  checks); a `fresh` sequence gets a suite of its own.
+  checks); a `fresh` sequence gets a suite of its own, and so does each
+  `suite` group.
 
 A `suite` group runs in file order on a suite of its own: its sequences need
 a clean state and leave one behind them (their services stopped, their

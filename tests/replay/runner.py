@@ -110,8 +110,8 @@ class Run:
                 change = answer.get("body", {}).get("change") if isinstance(answer.get("body"), dict) else None
                 if change:
                     self.request({"req": f"GET /v1/changes/{change}/wait?timeout=15s"})
-        except OSError:
-            pass
+        except (OSError, http.client.HTTPException):
+            pass  # a daemon that no longer answers has nothing left to stop
 
     # -- steps --------------------------------------------------------------------------
     def step(self, step: dict) -> dict:

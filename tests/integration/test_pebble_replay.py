@@ -1,0 +1,34 @@
+"""Shoal beside real Pebble v1.32.1: every HTTP sequence in tests/replay/sequences
+runs against a real Shoal suite and its normalised answers must equal what
+Pebble answered (tests/replay/expected, recorded with `python -m tests.replay.record`).
+Pebble itself is not needed here.
+
+The sequences run as a batch before the first case (side by side in one
+shared suite, `fresh` ones on suites of their own) and each case then
+compares one sequence; a failure prints the step-by-step difference. Only
+the selected cases' sequences run (`-k notices` runs the notice ones).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.replay import harness
+from tests.replay.sequence import load
+
+SEQUENCES = {s.name: s for s in load() if not s.uses_cli}
+
+
+@pytest.fixture(scope="module")
+def shoal_answers(request) -> dict[str, list[dict]]:
+    wanted = {item.callspec.params["name"] for item in request.session.items
+              if item.path == request.path and hasattr(item, "callspec")}
+    return harness.run_shoal([SEQUENCES[name] for name in sorted(wanted)])
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+def test_shoal_answers_as_pebble(name, shoal_answers):
+    expected = harness.read_recording(name)
+    assert expected is not None, f"no recording of {name}: run PEBBLE_BIN=... python -m tests.replay.record {name}"
+    diff = harness.differences(expected, shoal_answers[name])
+    assert not diff, f"{name} ({SEQUENCES[name].about}) — Pebble (-) vs Shoal (+):\n{diff}"

@@ -1,13 +1,14 @@
 """The plan (or one layer) as YAML: what `GET /v1/plan?format=yaml` shows
-and what an API layer is persisted as."""
+and what an API layer is persisted as — written as Pebble writes it
+(go-yaml v3: fields in Pebble's order, map keys in go-yaml's order, strings
+quoted by its rules; see yaml_emit.py)."""
 
 from __future__ import annotations
 
-import yaml
-
-from services.common.durations import format_duration
 from services.plan.plan import log_targets
+from services.plan.plan.durations import seconds_text
 from services.plan.plan.model import Check, ExecCheck, Layer, Plan, Service
+from services.plan.plan.yaml_emit import emit, go_sorted, value_node
 
 
 def _put(out: dict, key: str, value, show_empty: bool = False) -> None:
@@ -17,18 +18,16 @@ def _put(out: dict, key: str, value, show_empty: bool = False) -> None:
 
 
 def _duration(value: float | None) -> str | None:
-    return None if value is None else format_duration(value)
+    return None if value is None else seconds_text(value)
 
 
-def _factor(value: float | None):
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else value
+def _sorted(mapping: dict) -> dict:
+    return {key: mapping[key] for key in go_sorted(mapping)}
 
 
 def _put_how_it_runs(out: dict, process: Service | ExecCheck) -> None:
     """The fields a service and an exec check share: environment, user, group, working-dir."""
-    _put(out, "environment", dict(sorted(process.environment.items())))
+    _put(out, "environment", _sorted(process.environment))
     _put(out, "user-id", process.user_id)
     _put(out, "user", process.user)
     _put(out, "group-id", process.group_id)
@@ -50,9 +49,9 @@ def service_to_dict(service: Service) -> dict:
     _put_how_it_runs(out, service)
     _put(out, "on-success", service.on_success)
     _put(out, "on-failure", service.on_failure)
-    _put(out, "on-check-failure", dict(sorted(service.on_check_failure.items())))
+    _put(out, "on-check-failure", _sorted(service.on_check_failure))
     _put(out, "backoff-delay", _duration(service.backoff_delay))
-    _put(out, "backoff-factor", _factor(service.backoff_factor))
+    _put(out, "backoff-factor", None if service.backoff_factor is None else float(service.backoff_factor))
     _put(out, "backoff-limit", _duration(service.backoff_limit))
     _put(out, "kill-delay", _duration(service.kill_delay))
     return out
@@ -69,7 +68,7 @@ def check_to_dict(check: Check) -> dict:
     if check.http is not None:
         http: dict = {}
         _put(http, "url", check.http.url)
-        _put(http, "headers", dict(sorted(check.http.headers.items())))
+        _put(http, "headers", _sorted(check.http.headers))
         out["http"] = http
     if check.tcp is not None:
         tcp: dict = {}
@@ -89,28 +88,17 @@ def check_to_dict(check: Check) -> dict:
 def plan_to_dict(plan: Plan) -> dict:
     out: dict = {}
     if plan.services:
-        out["services"] = {n: service_to_dict(plan.services[n]) for n in sorted(plan.services)}
+        out["services"] = {n: service_to_dict(plan.services[n]) for n in go_sorted(plan.services)}
     if plan.checks:
-        out["checks"] = {n: check_to_dict(plan.checks[n]) for n in sorted(plan.checks)}
+        out["checks"] = {n: check_to_dict(plan.checks[n]) for n in go_sorted(plan.checks)}
     if plan.log_targets:
-        out["log-targets"] = {n: log_targets.to_dict(plan.log_targets[n]) for n in sorted(plan.log_targets)}
+        out["log-targets"] = {n: log_targets.to_dict(plan.log_targets[n]) for n in go_sorted(plan.log_targets)}
     return out
-
-
-class _Dumper(yaml.SafeDumper):
-    """Indents block sequences under their key, as Go's yaml does."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False):
-        return super().increase_indent(flow, False)
 
 
 def plan_to_yaml(plan: Plan) -> str:
     """The combined plan as `GET /v1/plan?format=yaml` shows it."""
-    data = plan_to_dict(plan)
-    if not data:
-        return "{}\n"
-    return yaml.dump(data, Dumper=_Dumper, indent=4, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=1 << 30)
+    return emit(value_node(plan_to_dict(plan)))[0]
 
 
 def layer_to_yaml(layer: Layer) -> str:
@@ -122,4 +110,4 @@ def layer_to_yaml(layer: Layer) -> str:
         data["description"] = layer.description
     plan_like = Plan(services=layer.services, checks=layer.checks, log_targets=layer.log_targets)
     data.update(plan_to_dict(plan_like))
-    return yaml.safe_dump(data, sort_keys=False) if data else "{}\n"
+    return emit(value_node(data))[0]

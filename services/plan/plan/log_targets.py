@@ -2,7 +2,7 @@
 log target is read from a layer, checked in its layer, merged over layers,
 checked in the combined plan, chosen for a service's logs and shown again.
 
-- `readers(decoder)`: how each YAML field of a log target is read.
+- `FIELDS`: a log target's YAML fields and the Go types they decode as.
 - `validate_layer(layer)`: rules each layer must meet on its own.
 - `merge(old, new)`: `override: merge` (scalars replaced when set, `services`
   appended, `labels` merged key by key).
@@ -13,12 +13,12 @@ checked in the combined plan, chosen for a service's logs and shown again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
-import yaml
+from collections.abc import Mapping
 
 from services.plan.plan.errors import LayerError, PlanError
 from services.plan.plan.model import Layer, LogTarget, Plan
+from services.plan.plan.yaml_emit import go_sorted
+from services.plan.plan.yaml_nodes import STRING_MAP, STRINGS, GoType, string_type
 
 LOKI = "loki"
 OPENTELEMETRY = "opentelemetry"
@@ -31,49 +31,14 @@ _TYPE_LIST = '"loki", "opentelemetry" or "syslog"'
 
 # -- YAML -------------------------------------------------------------------------
 
-
-def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
-
-
-def _as_go_type(decoder, read: Callable[[yaml.Node], str], go_type: str) -> Callable[[yaml.Node], str]:
-    """`read` (a string reader), naming Go's type in its error as Pebble does
-    (`type` is a plan.LogTargetType, `override` a plan.Override)."""
-
-    def typed(node: yaml.Node) -> str:
-        before = len(decoder.errors)
-        value = read(node)
-        for i in range(before, len(decoder.errors)):
-            if decoder.errors[i].endswith(" into string"):
-                decoder.errors[i] = decoder.errors[i].removesuffix("string") + go_type
-        return value
-
-    return typed
-
-
-def _service_names(decoder) -> Callable[[yaml.Node], list[str]]:
-    """A list of names where null items are left out, as Go's yaml decodes
-    `[~]` into a []string."""
-
-    def read(node: yaml.Node) -> list[str]:
-        if isinstance(node, yaml.SequenceNode):
-            kept = [item for item in node.value if not _is_null(item)]
-            node = yaml.SequenceNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style)
-        return decoder.strings(node)
-
-    return read
-
-
-def readers(decoder) -> dict[str, tuple[str, Callable[[yaml.Node], object]]]:
-    """YAML key → (LogTarget attribute, reader), over the layer decoder's
-    `string`, `strings` and `string_map` readers (which collect type errors)."""
-    return {
-        "type": ("type", _as_go_type(decoder, decoder.string, "plan.LogTargetType")),
-        "location": ("location", decoder.string),
-        "services": ("services", _service_names(decoder)),
-        "override": ("override", _as_go_type(decoder, decoder.string, "plan.Override")),
-        "labels": ("labels", decoder.string_map),
-    }
+# YAML key -> (LogTarget attribute, Go type), as Pebble's plan.LogTarget declares them.
+FIELDS: dict[str, tuple[str, GoType]] = {
+    "type": ("type", string_type("plan.LogTargetType")),
+    "location": ("location", string_type()),
+    "services": ("services", STRINGS),
+    "override": ("override", string_type("plan.Override")),
+    "labels": ("labels", STRING_MAP),
+}
 
 
 # -- rules ------------------------------------------------------------------------
@@ -141,5 +106,5 @@ def to_dict(target: LogTarget) -> dict:
     if target.override:
         out["override"] = target.override
     if target.labels:
-        out["labels"] = dict(sorted(target.labels.items()))
+        out["labels"] = {key: target.labels[key] for key in go_sorted(target.labels)}
     return out

@@ -1,11 +1,21 @@
-"""A layer's YAML → `Layer` (spec §3.4), with Pebble's messages; the layer
-is validated on its own too (validate.py)."""
+"""A layer's YAML → `Layer` (spec §3.4), read the way Pebble reads it, with
+its messages and line numbers:
+
+1. the text is read (`yaml_load`; syntax errors as go-yaml words them);
+2. the top level is decoded as a map of section name → node (a key written
+   twice is refused there, `yaml: unmarshal errors:\\n  line 2: mapping key
+   "summary" already defined at line 1`);
+3. each section is written out again and decoded on its own, strictly, as
+   Pebble's SectionDecode does — so an error's line is counted from the
+   start of that section (`line 4: field colour not found in type
+   plan.Service`);
+4. the layer is validated on its own (validate.py).
+"""
 
 from __future__ import annotations
 
-import yaml
-
 from services.plan.plan import log_targets
+from services.plan.plan.durations import Duration, parse_duration
 from services.plan.plan.errors import LayerError
 from services.plan.plan.model import (
     Check,
@@ -17,145 +27,205 @@ from services.plan.plan.model import (
     TCPCheck,
 )
 from services.plan.plan.validate import validate_layer
-from services.plan.plan.yaml_nodes import Decoder, FieldTypeError, cannot, is_null, line, short_tag
+from services.plan.plan.yaml_emit import reencode
+from services.plan.plan.yaml_load import YAMLSyntaxError, load
+from services.plan.plan.yaml_nodes import (
+    STRING_MAP,
+    STRINGS,
+    UNSET,
+    DecodeAbort,
+    Decoder,
+    GoType,
+    Struct,
+    custom_type,
+    int_type,
+    map_of,
+    string_type,
+    struct_type,
+)
+from services.plan.plan.yaml_scalars import go_quote, parse_float
+from services.plan.plan.yaml_tree import ALIAS, MAPPING, SCALAR, Node
 
 
-def _how_it_runs_readers(d: Decoder) -> dict:
-    """The fields a service and an exec check share: environment, user, group, working-dir."""
+def _duration(node: Node) -> Duration:
+    if node.kind != SCALAR:
+        raise DecodeAbort("duration must be a YAML string")
+    try:
+        return parse_duration(node.value)
+    except ValueError:
+        raise DecodeAbort(f"invalid duration {go_quote(node.value)}") from None
+
+
+def _float(node: Node) -> float:
+    if node.kind != SCALAR:
+        raise DecodeAbort("value must be a YAML number")
+    try:
+        return parse_float(node.value)
+    except ValueError:
+        raise DecodeAbort(f"invalid floating-point number {go_quote(node.value)}") from None
+
+
+DURATION = custom_type("plan.OptionalDuration", _duration)
+FLOAT = custom_type("plan.OptionalFloat", _float)
+OVERRIDE = string_type("plan.Override")
+ACTION = string_type("plan.ServiceAction")
+
+
+def _how_it_runs() -> dict[str, tuple[str, GoType]]:
+    """The fields a service and an exec check share."""
     return {
-        "environment": ("environment", d.string_map),
-        "user-id": ("user_id", d.integer),
-        "user": ("user", d.string),
-        "group-id": ("group_id", d.integer),
-        "group": ("group", d.string),
-        "working-dir": ("working_dir", d.string),
+        "environment": ("environment", STRING_MAP),
+        "user-id": ("user_id", int_type(pointer=True)),
+        "user": ("user", string_type()),
+        "group-id": ("group_id", int_type(pointer=True)),
+        "group": ("group", string_type()),
+        "working-dir": ("working_dir", string_type()),
     }
 
 
-def _service_readers(d: Decoder) -> dict:
-    return {
-        "summary": ("summary", d.string),
-        "description": ("description", d.string),
-        "startup": ("startup", d.string),
-        "override": ("override", d.string),
-        "command": ("command", d.string),
-        "after": ("after", d.strings),
-        "before": ("before", d.strings),
-        "requires": ("requires", d.strings),
-        "workload": ("workload", d.string),
-        **_how_it_runs_readers(d),
-        "on-success": ("on_success", d.string),
-        "on-failure": ("on_failure", d.string),
-        "on-check-failure": ("on_check_failure", d.string_map),
-        "backoff-delay": ("backoff_delay", d.duration),
-        "backoff-factor": ("backoff_factor", d.number),
-        "backoff-limit": ("backoff_limit", d.duration),
-        "kill-delay": ("kill_delay", d.duration),
-    }
+SERVICE = struct_type("plan.Service", {
+    "summary": ("summary", string_type()),
+    "description": ("description", string_type()),
+    "startup": ("startup", string_type("plan.ServiceStartup")),
+    "override": ("override", OVERRIDE),
+    "command": ("command", string_type()),
+    "after": ("after", STRINGS),
+    "before": ("before", STRINGS),
+    "requires": ("requires", STRINGS),
+    "workload": ("workload", string_type()),
+    **_how_it_runs(),
+    "on-success": ("on_success", ACTION),
+    "on-failure": ("on_failure", ACTION),
+    "on-check-failure": ("on_check_failure", map_of(ACTION)),
+    "backoff-delay": ("backoff_delay", DURATION),
+    "backoff-factor": ("backoff_factor", FLOAT),
+    "backoff-limit": ("backoff_limit", DURATION),
+    "kill-delay": ("kill_delay", DURATION),
+}, pointer=True)
+
+HTTP_CHECK = struct_type("plan.HTTPCheck", {
+    "url": ("url", string_type()),
+    "headers": ("headers", STRING_MAP),
+}, pointer=True)
+TCP_CHECK = struct_type("plan.TCPCheck", {
+    "port": ("port", int_type()),
+    "host": ("host", string_type()),
+}, pointer=True)
+EXEC_CHECK = struct_type("plan.ExecCheck", {
+    "command": ("command", string_type()),
+    "service-context": ("service_context", string_type()),
+    **_how_it_runs(),
+}, pointer=True)
+CHECK = struct_type("plan.Check", {
+    "override": ("override", OVERRIDE),
+    "level": ("level", string_type("plan.CheckLevel")),
+    "startup": ("startup", string_type("plan.CheckStartup")),
+    "period": ("period", DURATION),
+    "timeout": ("timeout", DURATION),
+    "threshold": ("threshold", int_type()),
+    "http": ("http", HTTP_CHECK),
+    "tcp": ("tcp", TCP_CHECK),
+    "exec": ("exec", EXEC_CHECK),
+}, pointer=True)
+LOG_TARGET = struct_type("plan.LogTarget", log_targets.FIELDS, pointer=True)
+
+_SUB_CHECKS = {"http": HTTPCheck, "tcp": TCPCheck, "exec": ExecCheck}
 
 
-def _check_readers(d: Decoder) -> dict:
-    def sub(cls, type_name, readers):
-        def read(node):
-            if is_null(node):
-                return None
-            value = cls()
-            d.fields(node, type_name, readers, value)
-            return value
-
-        return read
-
-    http = sub(HTTPCheck, "plan.HTTPCheck", {"url": ("url", d.string), "headers": ("headers", d.string_map)})
-    tcp = sub(TCPCheck, "plan.TCPCheck", {"port": ("port", d.integer), "host": ("host", d.string)})
-    exec_ = sub(
-        ExecCheck,
-        "plan.ExecCheck",
-        {
-            "command": ("command", d.string),
-            "service-context": ("service_context", d.string),
-            **_how_it_runs_readers(d),
-        },
-    )
-    return {
-        "override": ("override", d.string),
-        "level": ("level", d.string),
-        "startup": ("startup", d.string),
-        "period": ("period", d.duration),
-        "timeout": ("timeout", d.duration),
-        "threshold": ("threshold", d.integer),
-        "http": ("http", http),
-        "tcp": ("tcp", tcp),
-        "exec": ("exec", exec_),
-    }
+def _values(decoded: Struct) -> dict:
+    return {attribute: value for attribute, value in decoded.values.items() if value is not None}
 
 
-def _decode_section(node: yaml.Node, cls, type_name: str, readers) -> dict:
-    """A section mapping name → object (None for a null body)."""
+def _service(name: str, decoded: Struct) -> Service:
+    return Service(name=name, **_values(decoded))
+
+
+def _check(name: str, decoded: Struct) -> Check:
+    values = _values(decoded)
+    for attribute, cls in _SUB_CHECKS.items():
+        if attribute in values:
+            values[attribute] = cls(**_values(values[attribute]))
+    return Check(name=name, **values)
+
+
+def _log_target(name: str, decoded: Struct) -> LogTarget:
+    return LogTarget(name=name, **_values(decoded))
+
+
+# section name -> (Go type, Layer attribute, how one item becomes a model object)
+_SECTIONS = {
+    "services": (map_of(SERVICE), "services", _service),
+    "checks": (map_of(CHECK), "checks", _check),
+    "log-targets": (map_of(LOG_TARGET), "log_targets", _log_target),
+    "summary": (string_type(), "summary", None),
+    "description": (string_type(), "description", None),
+}
+
+
+def _top_level(root: Node | None, label: str) -> list[tuple[str, Node]]:
+    """The layer's sections, as Pebble decodes them into map[string]yaml.Node."""
+    if root is None or root.is_null:
+        return []
     decoder = Decoder()
-    out: dict = {}
-    if is_null(node):
-        return out
-    if not isinstance(node, yaml.MappingNode):
-        raise FieldTypeError(f"line {line(node)}: cannot unmarshal {short_tag(node)} into map[string]*{type_name}")
-    for key, value in node.value:
-        name = decoder.string(key)
-        if is_null(value):
-            out[name] = None
-            continue
-        item = cls(name=name)
-        decoder.fields(value, type_name, readers(decoder), item)
-        out[name] = item
-    if decoder.errors:
-        raise FieldTypeError("\n  ".join(decoder.errors))
-    return out
+    sections: dict[str, Node] = {}
+    if root.kind != MAPPING:
+        decoder.type_error(root.target if root.kind == ALIAS else root, "map[string]yaml.Node")
+    elif decoder._unique_keys(root):
+        own, merged = decoder._pairs(root)
+        for key, value in own:
+            name = decoder.decode(key, string_type())
+            if name is not UNSET:
+                sections[name] = value
+        try:
+            for source in decoder._merge_sources(merged):
+                for key, value in source.items:
+                    name = decoder.decode(key, string_type())
+                    if name is not UNSET and name not in sections:
+                        sections[name] = value
+        except DecodeAbort as error:
+            raise LayerError(f'cannot parse layer "{label}": {error.message}') from None
+    failure = decoder.failure()
+    if failure:
+        raise LayerError(f'cannot parse layer "{label}": {failure}')
+    return list(sections.items())
+
+
+def _section(node: Node, goal: GoType):
+    """One section written out and decoded again, as Pebble's SectionDecode
+    does; DecodeAbort with the message Pebble reports."""
+    lines, dangling = reencode(node)
+    if dangling is not None:
+        raise DecodeAbort(f"yaml: unknown anchor '{dangling}' referenced")
+    decoder = Decoder(lines)
+    value = decoder.decode(node, goal)
+    failure = decoder.failure()
+    if failure:
+        raise DecodeAbort(failure)
+    return value
 
 
 def parse_layer(order: int, label: str, text: str | bytes) -> Layer:
     """Parse and validate one layer (spec §3.4); LayerError on failure."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        raise LayerError(f'cannot parse layer "{label}": yaml: {_yaml_reason(error)}') from None
+        root = load(text)
+    except YAMLSyntaxError as error:
+        raise LayerError(f'cannot parse layer "{label}": {error.message}') from None
     layer = Layer(order=order, label=label)
-    if root is None or is_null(root):
-        validate_layer(layer)
-        return layer
-    if not isinstance(root, yaml.MappingNode):
-        raise LayerError(
-            f'cannot parse layer "{label}": yaml: unmarshal errors:\n  '
-            f"{cannot(root, 'map[string]yaml.Node')}"
-        )
-    sections = {
-        "services": (Service, "plan.Service", _service_readers, "services"),
-        "checks": (Check, "plan.Check", _check_readers, "checks"),
-        "log-targets": (LogTarget, "plan.LogTarget", log_targets.readers, "log_targets"),
-    }
-    for key, value in root.value:
-        field = key.value if isinstance(key, yaml.ScalarNode) else ""
+    for name, node in _top_level(root, label):
+        known = _SECTIONS.get(name)
+        if known is None:
+            raise LayerError(f'cannot parse layer "{label}": unknown section {go_quote(name)}')
+        goal, attribute, build = known
         try:
-            if field in ("summary", "description"):
-                decoder = Decoder()
-                setattr(layer, field, decoder.string(value))
-                if decoder.errors:
-                    raise FieldTypeError(decoder.errors[0])
-            elif field in sections:
-                cls, type_name, readers, attribute = sections[field]
-                setattr(layer, attribute, _decode_section(value, cls, type_name, readers))
-            else:
-                raise LayerError(f'cannot parse layer "{label}": unknown section "{field}"')
-        except FieldTypeError as error:
-            raise LayerError(
-                f'cannot parse layer "{label}" section "{field}": yaml: unmarshal errors:\n  {error}'
-            ) from None
-        except LayerError as error:
-            if error.message.startswith("cannot parse layer"):
-                raise
-            raise LayerError(f'cannot parse layer "{label}" section "{field}": {error.message}') from None
+            value = _section(node, goal)
+        except DecodeAbort as error:
+            raise LayerError(f'cannot parse layer "{label}" section {go_quote(name)}: {error.message}') from None
+        if value is UNSET or value is None:
+            continue
+        if build is None:
+            setattr(layer, attribute, value)
+        else:
+            setattr(layer, attribute, {key: None if item is None else build(key, item) for key, item in value.items()})
     validate_layer(layer)
     return layer
 
-
-def _yaml_reason(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    return f"line {mark.line + 1}: {problem}" if mark is not None else problem

@@ -107,15 +107,17 @@ def test_empty_plan_and_key_order():
     layer = parse.parse_layer(1, "l", "services:\n  b: {override: replace, command: x}\n  a: {override: replace, command: y}\n")
     text = dump.plan_to_yaml(merge.build_plan([layer]))
     assert text.index("    a:") < text.index("    b:")
-    assert text.startswith("services:\n    a:\n        override: replace\n        command: y\n")
+    # go-yaml quotes "y" (a YAML 1.1 bool) as Pebble's plan shows it
+    assert text.startswith('services:\n    a:\n        override: replace\n        command: "y"\n')
 
 
 LAYER_ERRORS = [
     ("foo: 1\n", 'cannot parse layer "l": unknown section "foo"'),
     (
         "services:\n  s:\n    override: replace\n    command: x\n    bogus: 1\n",
+        # lines are counted in the section as Pebble writes it out again
         ('cannot parse layer "l" section "services": yaml: unmarshal errors:\n'
-         "  line 5: field bogus not found in type plan.Service"),
+         "  line 4: field bogus not found in type plan.Service"),
     ),
     ("services:\n  s: {override: replace, command: x, backoff-delay: soon}\n",
      'cannot parse layer "l" section "services": invalid duration "soon"'),
@@ -155,6 +157,233 @@ def test_layer_errors_have_pebbles_messages(text, message):
     with pytest.raises(LayerError) as caught:
         parse.parse_layer(1, "l", text)
     assert caught.value.message == message
+
+
+# What a real Pebble v1.32.1 shows in its plan for a service environment value V:
+# go-yaml's quoting (double quotes where the text would read as another type,
+# YAML 1.1 bools included; single quotes where an indicator is in the way).
+PLAN_QUOTING = [
+    ('yes', '            V: "yes"\n'),
+    ('No', '            V: "No"\n'),
+    ('on', '            V: "on"\n'),
+    ('OFF', '            V: "OFF"\n'),
+    ('y', '            V: "y"\n'),
+    ('n', '            V: "n"\n'),
+    ('true', '            V: "true"\n'),
+    ('null', '            V: "null"\n'),
+    ('~', '            V: "~"\n'),
+    ('', '            V: ""\n'),
+    ('1', '            V: "1"\n'),
+    ('0123', '            V: "0123"\n'),
+    ('0o17', '            V: "0o17"\n'),
+    ('0x1F', '            V: "0x1F"\n'),
+    ('1.50', '            V: "1.50"\n'),
+    ('1e5', '            V: "1e5"\n'),
+    ('1e400', '            V: 1e400\n'),
+    ('.5', '            V: ".5"\n'),
+    ('.inf', '            V: ".inf"\n'),
+    ('2024-01-15', '            V: "2024-01-15"\n'),
+    ('2024-1-5 1:2:3', '            V: "2024-1-5 1:2:3"\n'),
+    ('12:30', '            V: "12:30"\n'),
+    ('1:20:30', '            V: "1:20:30"\n'),
+    ('-', "            V: '-'\n"),
+    ('- x', "            V: '- x'\n"),
+    ('key: value', "            V: 'key: value'\n"),
+    ('#hash', "            V: '#hash'\n"),
+    ('a #b', "            V: 'a #b'\n"),
+    ('a#b', '            V: a#b\n'),
+    ('[x]', "            V: '[x]'\n"),
+    ('&a', "            V: '&a'\n"),
+    ('*a', "            V: '*a'\n"),
+    ('!x', "            V: '!x'\n"),
+    ('|x', "            V: '|x'\n"),
+    ("'x", "            V: '''x'\n"),
+    ('%x', "            V: '%x'\n"),
+    ('@x', "            V: '@x'\n"),
+    ('`x', "            V: '`x'\n"),
+    (' leading', "            V: ' leading'\n"),
+    ('trailing ', "            V: 'trailing '\n"),
+    ('tab\there', '            V: "tab\\there"\n'),
+    ('two\nlines\n', '            V: |\n                two\n                lines\n'),
+    ('no final\nnewline', '            V: |-\n                no final\n                newline\n'),
+    ('keep\n\n', '            V: |+\n                keep\n\n'),
+    (' indented\nblock\n', '            V: |4\n                 indented\n                block\n'),
+    ('é', '            V: é\n'),
+    ('😀', '            V: "\\U0001F600"\n'),
+    ('\x01', '            V: "\\x01"\n'),
+    ('---', "            V: '---'\n"),
+    ('...x', "            V: '...x'\n"),
+    ('<<', '            V: <<\n'),
+    ('1_000', '            V: "1_000"\n'),
+    ('+1', '            V: "+1"\n'),
+    ('08', '            V: "08"\n'),
+    ('9223372036854775808', '            V: "9223372036854775808"\n'),
+    ('18446744073709551616', '            V: "18446744073709551616"\n'),
+    ('a,b', '            V: a,b\n'),
+    ('a: ', "            V: 'a: '\n"),
+    ('nan', '            V: nan\n'),
+    ('0b101', '            V: "0b101"\n'),
+]
+
+
+@pytest.mark.parametrize("value,shown", PLAN_QUOTING, ids=[repr(row[0]) for row in PLAN_QUOTING])
+def test_plan_yaml_quotes_strings_as_pebble(value, shown):
+    environment = json.dumps({"V": value}, ensure_ascii=False)
+    layer = parse.parse_layer(1, "l", f"services:\n  q:\n    override: replace\n    command: sleep 1\n"
+                                      f"    environment: {environment}\n")
+    text = dump.plan_to_yaml(merge.build_plan([layer]))
+    assert text.split("environment:\n", 1)[1] == shown
+
+
+def test_plan_map_keys_in_go_yaml_order():
+    layer = parse.parse_layer(1, "l", "services:\n  svc10: {override: replace, command: x}\n"
+                                      "  svc9: {override: replace, command: x}\n  Svc: {override: replace, command: x}\n")
+    text = dump.plan_to_yaml(merge.build_plan([layer]))
+    assert text.index("    Svc:") < text.index("    svc9:") < text.index("    svc10:")
+
+
+# Syntax errors, as a real Pebble v1.32.1 words them (go-yaml's texts and line
+# numbers: a parser error's line is counted from 0, a scanner error's from 1).
+YAML_SYNTAX_ERRORS = [
+    ('services:\n  s:\n    override: replace\n    command: [unclosed\n',
+     'cannot parse layer "l": yaml: line 3: did not find expected \',\' or \']\''),
+    ('summary: one\n\tsummary: tab\n',
+     'cannot parse layer "l": yaml: line 2: found a tab character that violates indentation'),
+    ('summary: a\nsummary: b\n',
+     'cannot parse layer "l": yaml: unmarshal errors:\n  line 2: mapping key "summary" already defined at line 1'),
+    ('a: [1, 2',
+     'cannot parse layer "l": yaml: line 1: did not find expected \',\' or \']\''),
+    ('a: "unterminated',
+     'cannot parse layer "l": yaml: found unexpected end of stream'),
+    ('summary: b: c',
+     'cannot parse layer "l": yaml: mapping values are not allowed in this context'),
+    ('summary: *unknown',
+     'cannot parse layer "l": yaml: unknown anchor \'unknown\' referenced'),
+    ('summary: |\n  x\n y\n',
+     'cannot parse layer "l": yaml: line 2: did not find expected key'),
+    ('summary: "\\q"',
+     'cannot parse layer "l": yaml: found unknown escape character'),
+    ('services:\n  s:\n   x: 1\n  y: 2\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 2: field x not found in type plan.Service\n  line 3: cannot unmarshal !!int `2` into plan.Service'),
+    ('summary: |0\n  x',
+     'cannot parse layer "l": yaml: found an indentation indicator equal to 0'),
+    ('services:\n  s:\n    override: replace\n  - x\n',
+     'cannot parse layer "l": yaml: line 1: did not find expected key'),
+    ('services:\n\t s: {}\n',
+     'cannot parse layer "l": yaml: line 2: found character that cannot start any token'),
+    ('summary: a\n\tb',
+     'cannot parse layer "l": yaml: line 2: found a tab character that violates indentation'),
+    ('summary: @x',
+     'cannot parse layer "l": yaml: found character that cannot start any token'),
+    ('summary: >-\n\tx',
+     'cannot parse layer "l": yaml: line 2: found a tab character where an indentation space is expected'),
+    ('summary: "x\n  y" z: 1\n',
+     'cannot parse layer "l": yaml: line 2: mapping values are not allowed in this context'),
+    ('services:\n  s:\n }   c: 1\n',
+     'cannot parse layer "l": yaml: line 3: mapping values are not allowed in this context'),
+    ('%YAML 1.2\n---\nsummary: x',
+     'cannot parse layer "l": yaml: found incompatible YAML document'),
+    ('summary: !x!y b',
+     'cannot parse layer "l": yaml: found undefined tag handle'),
+    ('summary: {\n',
+     'cannot parse layer "l": yaml: line 1: did not find expected node content'),
+]
+
+
+@pytest.mark.parametrize("text,message", YAML_SYNTAX_ERRORS)
+def test_yaml_syntax_errors_as_pebble(text, message):
+    with pytest.raises(LayerError) as caught:
+        parse.parse_layer(1, "l", text)
+    assert caught.value.message == message
+
+
+# Values Pebble's strict decoder refuses, recorded from a real Pebble v1.32.1:
+# the line is counted in the section as Pebble writes it out again (comments
+# kept, flow collections on one line), type errors are collected, null list
+# items are dropped, durations and floats stop the decode.
+YAML_DECODE_ERRORS = [
+    ('services:\n  # a comment\n  svc:\n    override: replace\n    command: x\n    colour: blue\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 5: field colour not found in type plan.Service'),
+    ('services:\n  svc:\n    override: replace\n    command: x\n    command: y\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 4: mapping key "command" already defined at line 3'),
+    ('services:\n  svc:\n    override: replace\n    after: [a, ~, b, null]\n    command: x\n    user-id: [1]\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 5: cannot unmarshal !!seq into int'),
+    ('services:\n  svc:\n    override: replace\n    command: x\n    user-id: root\n    group-id: 1.5.1\n    environment: {A: [1], B: {c: d}, C: ~}\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 4: cannot unmarshal !!str `root` into int\n  line 5: cannot unmarshal !!str `1.5.1` into int\n  line 6: cannot unmarshal !!seq into string\n  line 6: cannot unmarshal !!map into string'),
+    ('services:\n  svc:\n    override: replace\n    command: x\n    startup: [enabled]\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 4: cannot unmarshal !!seq into plan.ServiceStartup'),
+    ('services:\n  svc:\n    override: replace\n    command: x\n    on-check-failure: {c: [restart]}\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 4: cannot unmarshal !!seq into plan.ServiceAction'),
+    ('services:\n  svc:\n    override: replace\n    command: x\n    backoff-factor: [1]\n',
+     'cannot parse layer "l" section "services": value must be a YAML number'),
+    ('services:\n  svc:\n    override: replace\n    command: x\n    kill-delay: 99999999999h\n',
+     'cannot parse layer "l" section "services": invalid duration "99999999999h"'),
+    ('services:\n  svc:\n    override: replace\n    command: x\n    kill-delay: "1.5"\n',
+     'cannot parse layer "l" section "services": invalid duration "1.5"'),
+    ('services:\n  svc:\n    override: replace\n    command: x\n    description: a very long value indeed\n    user-id: a very long value indeed\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 5: cannot unmarshal !!str `a very ...` into int'),
+    ('checks:\n  c:\n    override: replace\n    threshold: "3"\n    tcp: {port: 80.5}\n',
+     'cannot parse layer "l" section "checks": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!str `3` into int'),
+    ('checks:\n  c:\n    override: replace\n    tcp: {port: true}\n',
+     'cannot parse layer "l" section "checks": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!bool `true` into int'),
+    ('checks:\n  c:\n    override: replace\n    tcp: 9\n',
+     'cannot parse layer "l" section "checks": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!int `9` into plan.TCPCheck'),
+    ('checks:\n  c:\n    override: replace\n    http: {url: x, headers: [a]}\n',
+     'cannot parse layer "l" section "checks": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!seq into map[string]string'),
+    ('log-targets:\n  t:\n    override: replace\n    type: [loki]\n    services: all\n',
+     'cannot parse layer "l" section "log-targets": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!seq into plan.LogTargetType\n  line 4: cannot unmarshal !!str `all` into []string'),
+    ('summary: [a]\n',
+     'cannot parse layer "l" section "summary": yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into string'),
+    ('summary: {a: b}\ndescription: 5\n',
+     'cannot parse layer "l" section "summary": yaml: unmarshal errors:\n  line 1: cannot unmarshal !!map into string'),
+    ('services: *x\n',
+     'cannot parse layer "l": yaml: unknown anchor \'x\' referenced'),
+    ('x: &a {override: replace, command: x}\nservices:\n  s: *a\n',
+     'cannot parse layer "l": unknown section "x"'),
+    ('services:\n  s: &s\n    override: replace\n    command: x\n    env: *s\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 4: field env not found in type plan.Service'),
+    ('services:\n  s:\n    override: replace\n    command: x\n\n\n    # comments\n    # two\n\n    # three\n    oops: 1\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 8: field oops not found in type plan.Service'),
+    ('services:\n  s:\n    override: replace\n    command: |\n      multi\n      line\n    oops: 1\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 6: field oops not found in type plan.Service'),
+    ('services:\n  s: {override: replace,\n    command: x,\n    oops: 1}\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 1: field oops not found in type plan.Service'),
+    ('services:\n  s:\n    override: replace\n    command: >\n      folded\n      text\n    oops: 1\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 6: field oops not found in type plan.Service'),
+    ('services:\n  s:\n    override: replace\n    command: "a\n      b"\n    oops: 1\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 4: field oops not found in type plan.Service'),
+    ('- a\n',
+     'cannot parse layer "l": yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into map[string]yaml.Node'),
+    ('just text\n',
+     'cannot parse layer "l": yaml: unmarshal errors:\n  line 1: cannot unmarshal !!str `just text` into map[string]yaml.Node'),
+    ('services:\n  [a]: {override: replace, command: x}\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into string'),
+    ('services:\n  s:\n    override: replace\n    command: x\n    [a]: b\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 4: cannot unmarshal !!seq into string'),
+    ('services:\n  s:\n    override: replace\n    command: x\n    user-id: !!str 5\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 4: cannot unmarshal !!str `5` into int'),
+    ('checks:\n  c:\n    override: replace\n    threshold: 99999999999999999999\n    tcp: {port: 9}\n\n',
+     'cannot parse layer "l" section "checks": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!float `9999999...` into int'),
+]
+
+
+@pytest.mark.parametrize("text,message", YAML_DECODE_ERRORS)
+def test_yaml_decode_errors_as_pebble(text, message):
+    with pytest.raises(LayerError) as caught:
+        parse.parse_layer(1, "l", text)
+    assert caught.value.message == message
+
+
+def test_go_yaml_values_that_pebble_accepts():
+    layer = parse.parse_layer(1, "l", "services:\n  s:\n    override: replace\n    command: !!int 5\n"
+                                      "    user-id: 0x10\n    group-id: 1e3\n    after: [a, ~, b, null]\n"
+                                      "  ~: {override: replace, command: x}\n")
+    service = layer.services["s"]
+    assert (service.command, service.user_id, service.group_id, service.after) == ("5", 16, 1000, ["a", "b"])
+    assert list(layer.services) == ["s"]
+    merged = parse.parse_layer(1, "l", "services:\n  base: &b {override: replace, command: sleep 1}\n"
+                                       "  web:\n    <<: *b\n    summary: web\n")
+    assert (merged.services["web"].command, merged.services["web"].summary) == ("sleep 1", "web")
 
 
 def test_reserved_label_prefix():

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import shlex
-
 from services.plan.plan import log_targets
-from services.plan.plan.commands import parse_command
+from services.plan.plan.commands import parse_command, split
 from services.plan.plan.errors import LayerError, PlanError
 from services.plan.plan.model import Layer, Plan
 from services.plan.plan.order import check_order
@@ -62,9 +60,9 @@ def validate_layer(layer: Layer) -> None:
             raise LayerError(f'plan check "{name}" timeout must not be zero')
         if check.exec is not None:
             try:
-                shlex.split(check.exec.command)
+                split(check.exec.command)
             except ValueError as error:
-                raise LayerError(f'plan check "{name}" command invalid: {str(error).lower()}') from None
+                raise LayerError(f'plan check "{name}" command invalid: {error}') from None
             spec = check.exec
             try:
                 normalize_uid_gid(spec.user_id, spec.group_id, spec.user, spec.group)

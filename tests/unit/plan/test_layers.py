@@ -450,10 +450,31 @@ def test_stop_order_adds_dependents_in_reverse():
         ("a b", ["a", "b"], []),
         ("a [ b c ]", ["a"], ["b", "c"]),
         ("'a b' [ ]", ["a b"], []),
+        # split as Pebble splits (what a real Pebble v1.32.1 ran): a backslash in
+        # double quotes escapes any character, a word starting with # is a comment
+        ("""printf %s| a "x\\yz" a\\ b 'q\\r' # trailing comment""", ["printf", "%s|", "a", "xyz", "a b", "q\\r"], []),
+        ("a#b '' \"\"x", ["a#b", "", "x"], []),
     ],
 )
 def test_parse_command(command, base, extra):
     assert commands.parse_command(command) == (base, extra)
+
+
+@pytest.mark.parametrize("command,message", [
+    ("sleep 'unclosed", "EOF found when expecting closing quote"),
+    ('sh -c "unclosed', "EOF found when expecting closing quote"),
+    ("sleep 1 \\", "EOF found after escape character"),
+    ('echo "a\\', "EOF found after escape character"),
+])
+def test_command_errors_as_pebble(command, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        commands.split(command)
+    with pytest.raises(LayerError) as caught:
+        parse.parse_layer(1, "l", "services:\n  s:\n    override: replace\n    command: " + json.dumps(command) + "\n")
+    assert caught.value.message == f'plan service "s" command invalid: cannot parse service "s" command: {message}'
+    with pytest.raises(LayerError) as caught:
+        parse.parse_layer(1, "l", "checks:\n  c:\n    override: replace\n    exec: {command: " + json.dumps(command) + "}\n")
+    assert caught.value.message == f'plan check "c" command invalid: {message}'
 
 
 # -- layer state: disk layers, API append/combine, persistence ----------------------

@@ -3,14 +3,44 @@
 
 from __future__ import annotations
 
+import math
+
 from services.plan.plan import log_targets
 from services.plan.plan.commands import parse_command, split
+from services.plan.plan.durations import seconds_text
 from services.plan.plan.errors import LayerError, PlanError
 from services.plan.plan.model import Layer, Plan
 from services.plan.plan.order import check_order
 from services.plan.plan.owners import normalize_uid_gid
+from services.plan.plan.yaml_emit import float_text
 
 ACTIONS = ("", "restart", "shutdown", "ignore")
+ID_RANGE = (0, (1 << 32) - 1)
+PORT_RANGE = (1, 65535)
+
+
+def _not_negative(owner: str, field: str, value, rule: str = "must be 0s or greater") -> None:
+    """Stricter than Pebble, which takes a negative duration here (a restart
+    loop with no delay, or a crash of its check ticker)."""
+    if value is not None and value < 0:
+        raise LayerError(f"{owner} {field} {rule}, not {seconds_text(value)}")
+
+
+def _in_range(owner: str, field: str, value: int | None, bounds: tuple[int, int]) -> None:
+    """Stricter than Pebble, which takes any integer and fails later."""
+    if value is not None and not bounds[0] <= value <= bounds[1]:
+        raise LayerError(f"{owner} {field} must be between {bounds[0]} and {bounds[1]}, not {value}")
+
+
+def _check_ranges(name: str, check) -> None:
+    owner = f'plan check "{name}"'
+    _not_negative(owner, "period", check.period, "must be greater than zero")
+    _not_negative(owner, "timeout", check.timeout, "must be greater than zero")
+    if check.tcp is not None and check.tcp.port:
+        _in_range(owner, "tcp port", check.tcp.port, PORT_RANGE)
+    if check.exec is not None:
+        _in_range(owner, "user-id", check.exec.user_id, ID_RANGE)
+        _in_range(owner, "group-id", check.exec.group_id, ID_RANGE)
 
 
 def validate_layer(layer: Layer) -> None:
@@ -40,10 +70,14 @@ def validate_layer(layer: Layer) -> None:
         for action in service.on_check_failure.values():
             if action not in ACTIONS + ("success-shutdown",):
                 raise LayerError(f'plan service "{name}" on-check-failure action "{action}" invalid')
-        if service.backoff_factor is not None and service.backoff_factor < 1:
-            raise LayerError(
-                f'plan service "{name}" backoff-factor must be 1.0 or greater, not {_go_float(service.backoff_factor)}'
-            )
+        factor = service.backoff_factor
+        if factor is not None and (factor < 1 or math.isnan(factor)):  # NaN: stricter than Pebble
+            raise LayerError(f'plan service "{name}" backoff-factor must be 1.0 or greater, not {_go_float(factor)}')
+        owner = f'plan service "{name}"'
+        for field in ("backoff-delay", "backoff-limit", "kill-delay"):
+            _not_negative(owner, field, getattr(service, field.replace("-", "_")))
+        _in_range(owner, "user-id", service.user_id, ID_RANGE)
+        _in_range(owner, "group-id", service.group_id, ID_RANGE)
     for name in sorted(layer.checks):
         check = layer.checks[name]
         if name == "":
@@ -68,11 +102,17 @@ def validate_layer(layer: Layer) -> None:
                 normalize_uid_gid(spec.user_id, spec.group_id, spec.user, spec.group)
             except ValueError as error:
                 raise LayerError(f'plan check "{name}" has invalid user/group: {error}') from None
+        _check_ranges(name, check)
     log_targets.validate_layer(layer)
 
 
 def _go_float(value: float) -> str:
-    return f"{value:g}"
+    """Go's %g."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return float_text(value)
 
 
 def validate_plan(plan: Plan) -> None:

@@ -386,6 +386,55 @@ def test_go_yaml_values_that_pebble_accepts():
     assert (merged.services["web"].command, merged.services["web"].summary) == ("sleep 1", "web")
 
 
+# Values a real Pebble v1.32.1 accepts but that would harm (a negative check
+# period crashes Pebble's ticker; a negative backoff restarts without delay;
+# NaN breaks the backoff arithmetic; ids and ports out of range fail only
+# later): Shoal refuses them in the layer (README, "stricter on purpose").
+STRICTER_THAN_PEBBLE = [
+    ("services:\n  s: {override: replace, command: x, backoff-limit: -1s}\n",
+     'plan service "s" backoff-limit must be 0s or greater, not -1s'),
+    ("services:\n  s: {override: replace, command: x, backoff-delay: -500ms}\n",
+     'plan service "s" backoff-delay must be 0s or greater, not -500ms'),
+    ("services:\n  s: {override: replace, command: x, kill-delay: -1m}\n",
+     'plan service "s" kill-delay must be 0s or greater, not -1m0s'),
+    ("services:\n  s: {override: replace, command: x, backoff-factor: nan}\n",
+     'plan service "s" backoff-factor must be 1.0 or greater, not NaN'),
+    ("services:\n  s: {override: replace, command: x, user-id: -5}\n",
+     'plan service "s" user-id must be between 0 and 4294967295, not -5'),
+    ("services:\n  s: {override: replace, command: x, group-id: 4294967296}\n",
+     'plan service "s" group-id must be between 0 and 4294967295, not 4294967296'),
+    ("checks:\n  c: {override: replace, period: -1s, tcp: {port: 9}}\n",
+     'plan check "c" period must be greater than zero, not -1s'),
+    ("checks:\n  c: {override: replace, timeout: -3s, tcp: {port: 9}}\n",
+     'plan check "c" timeout must be greater than zero, not -3s'),
+    ("checks:\n  c: {override: replace, tcp: {port: 70000}}\n",
+     'plan check "c" tcp port must be between 1 and 65535, not 70000'),
+    ("checks:\n  c: {override: replace, tcp: {port: -1}}\n",
+     'plan check "c" tcp port must be between 1 and 65535, not -1'),
+]
+
+
+@pytest.mark.parametrize("text,message", STRICTER_THAN_PEBBLE)
+def test_harmful_values_are_refused(text, message):
+    with pytest.raises(LayerError) as caught:
+        parse.parse_layer(1, "l", text)
+    assert caught.value.message == message
+
+
+def test_out_of_range_durations_are_invalid_as_in_go():
+    for text in ("99999999999h", "2562047h47m16.854775808s"):
+        with pytest.raises(LayerError) as caught:
+            parse.parse_layer(1, "l", f"services:\n  s: {{override: replace, command: x, kill-delay: {text}}}\n")
+        assert caught.value.message == f'cannot parse layer "l" section "services": invalid duration "{text}"'
+    # the largest Go duration, and values Pebble takes that do no harm, are kept
+    layer = parse.parse_layer(1, "l", "services:\n  s: {override: replace, command: x, "
+                                      "kill-delay: 2562047h47m16.854775807s, backoff-factor: inf}\n"
+                                      "checks:\n  c: {override: replace, threshold: -1, tcp: {port: 9}}\n")
+    text = dump.plan_to_yaml(merge.build_plan([layer]))
+    assert "kill-delay: 2562047h47m16.854775807s\n" in text and "backoff-factor: .inf\n" in text
+    assert "threshold: -1\n" in text
+
+
 def test_reserved_label_prefix():
     with pytest.raises(LayerError, match='cannot use reserved label prefix "pebble-"'):
         parse.parse_layer(1, "pebble-x", "{}")

@@ -435,6 +435,20 @@ def test_out_of_range_durations_are_invalid_as_in_go():
     assert "threshold: -1\n" in text
 
 
+def test_deep_nesting_is_a_layer_error_not_a_recursion_error():
+    # issue 15, item 10; the messages are a real Pebble v1.32.1's
+    with pytest.raises(LayerError) as caught:
+        parse.parse_layer(1, "l", "summary: " + "[" * 10001 + "]" * 10001)
+    assert caught.value.message == 'cannot parse layer "l": yaml: exceeded max depth of 10000'
+    deep = ("services:\n  s:\n    override: replace\n    command: x\n    environment: "
+            + "{a: " * 3000 + "1" + "}" * 3000 + "\n    bogus: 1\n")
+    with pytest.raises(LayerError) as caught:
+        parse.parse_layer(1, "l", deep)
+    assert caught.value.message == ('cannot parse layer "l" section "services": yaml: unmarshal errors:\n'
+                                    "  line 4: cannot unmarshal !!map into string\n"
+                                    "  line 5: field bogus not found in type plan.Service")
+
+
 def test_reserved_label_prefix():
     with pytest.raises(LayerError, match='cannot use reserved label prefix "pebble-"'):
         parse.parse_layer(1, "pebble-x", "{}")

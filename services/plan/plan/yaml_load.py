@@ -15,6 +15,7 @@ error's from 1, and says no line for the first; that is kept too).
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 import yaml
 import yaml.events as ev
@@ -46,16 +47,52 @@ class _DepthError(ScannerError):
 class _Scanner(Scanner):
     """PyYAML's scanner with go-yaml's rules for tabs, comments and depth."""
 
+    # go-yaml's escapes in double quotes: YAML 1.1's, so \' but not \/.
+    ESCAPE_REPLACEMENTS: ClassVar[dict[str, str]] = {**{k: v for k, v in Scanner.ESCAPE_REPLACEMENTS.items() if k != "/"}, "'": "'"}
+
     def __init__(self):
         super().__init__()
         self.comments: list[tuple[int, int, str]] = []  # 0-based line and column, text
 
-    def need_more_tokens(self):
-        # go-yaml keeps two tokens of lookahead beyond the one the parser reads
-        # (for its comments), so a scanner error there comes before a parser error.
-        if not self.done and len(self.tokens) < 3:
+    # Simple keys, as go-yaml checks them: PyYAML drops every stale possible
+    # simple key (and fails on a required one) before each token; go-yaml only
+    # looks at the key of the token the parser is about to read, and at the
+    # key a ':' would close. It also keeps two tokens of lookahead (for its
+    # comments), so a scanner error there comes before a parser error.
+    def stale_possible_simple_keys(self):
+        pass
+
+    def _stale(self, key) -> bool:
+        return key.line < self.line or key.index + 1024 < self.index
+
+    def _check_key(self, level) -> bool:
+        """Whether the key saved at `level` still stands; a stale required key is an error."""
+        key = self.possible_simple_keys[level]
+        if not self._stale(key):
             return True
-        return super().need_more_tokens()
+        if key.required:
+            raise ScannerError("while scanning a simple key", key.mark, "could not find expected ':'", self.get_mark())
+        del self.possible_simple_keys[level]
+        return False
+
+    def need_more_tokens(self):
+        if len(self.tokens) < 3 and not self.done:
+            return True
+        head = next((level for level, key in self.possible_simple_keys.items()
+                     if key.token_number == self.tokens_taken), None)
+        if head is None or not self._check_key(head):
+            return False
+        return not self.done
+
+    def fetch_value(self):
+        if self.flow_level in self.possible_simple_keys:
+            self._check_key(self.flow_level)
+        super().fetch_value()
+
+    def next_possible_simple_key(self):
+        for key in self.possible_simple_keys.values():
+            return key.token_number
+        return None
 
     def scan_to_next_token(self):
         if self.index == 0 and self.peek() == "\ufeff":
@@ -95,7 +132,10 @@ class _Scanner(Scanner):
         if self.column != 0:  # go-yaml puts the end of a text without a final newline on the next line
             self.line += 1
             self.column = 0
+        self.remove_possible_simple_key()
+        keys = dict(self.possible_simple_keys)
         super().fetch_stream_end()
+        self.possible_simple_keys = keys  # go-yaml keeps them, to check the next token's
 
     def scan_block_scalar(self, style):
         self._block_start = self.get_mark()
@@ -266,6 +306,8 @@ _PROBLEMS = [
 
 def _go_problem(error: yaml.MarkedYAMLError) -> str:
     problem = error.problem or ""
+    if error.context == "while scanning a directive" and problem.startswith("expected alphabetic or numeric"):
+        return "could not find expected directive name"
     for pattern, text in _PROBLEMS:
         if re.fullmatch(pattern, problem):
             if text is None:

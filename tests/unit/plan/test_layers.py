@@ -287,6 +287,18 @@ YAML_SYNTAX_ERRORS = [
      'cannot parse layer "l": yaml: found undefined tag handle'),
     ('summary: {\n',
      'cannot parse layer "l": yaml: line 1: did not find expected node content'),
+    ('summary: "a\\/b"',
+     'cannot parse layer "l": yaml: found unknown escape character'),
+    ('summary: 1\n[',
+     'cannot parse layer "l": yaml: line 2: could not find expected \':\''),
+    ('services:\n  s:\n    override: replace\n    command: }x\n    req\nuires: 1\n',
+     'cannot parse layer "l": yaml: line 3: did not find expected node content'),
+    ('summary: |\t\t\n  x\nfoo: 1',
+     'cannot parse layer "l": unknown section "foo"'),
+    ('summary: "\\ud83d\\ude00"',
+     'cannot parse layer "l": yaml: found invalid Unicode character escape code'),
+    ('summary: a\n%  x: 1\n',
+     'cannot parse layer "l": yaml: line 2: could not find expected directive name'),
 ]
 
 

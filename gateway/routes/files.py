@@ -10,9 +10,9 @@ RemovePaths.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import secrets
-from email.message import Message
+import unicodedata
 
 import grpc
 import orjson
@@ -20,16 +20,28 @@ from aiohttp import web
 from aiohttp.multipart import MultipartReader
 
 from gateway.calls import deadline_for, first_message
-from gateway.errors import HTTPError
+from gateway.errors import HTTPError, from_rpc_error
 from gateway.routes.context import Handler, RouteContext
 from gateway.shaping import guarded, pebble_envelope, pebble_sync
 from gateway.transcode import message_json, read_body
+from services.common import gojson
+from services.common.gojson import (
+    BOOL,
+    INT,
+    STRING,
+    GoField,
+    GoJSONError,
+    pointer,
+    slice_of,
+    struct,
+)
 from shoal.descriptors import Method
 from shoal.v1 import plan_pb2
 
 UPLOAD_CHUNK = 64 * 1024
 MIN_BOUNDARY = 32
 MAX_METADATA = 1024 * 1024
+ENDED_WAIT = 5.0  # how long a broken upload's call may take to say how it ended
 
 
 def _quote(text: str) -> str:
@@ -72,7 +84,7 @@ def pebble_files_get(ctx: RouteContext, methods: list[Method]) -> Handler:
             answer = await ctx.calls.callable(listing)(message, metadata=ctx.calls.metadata(caller),
                                                        timeout=deadline_for(listing, message))
             return pebble_sync(message_json(answer).get("files", []))
-        raise HTTPError(400, f'invalid action "{action}"')
+        raise HTTPError(400, f"invalid action {_go_quote(action)}")
 
     return _authorized(ctx, read, work)
 
@@ -145,34 +157,34 @@ def pebble_files_post(ctx: RouteContext, methods: list[Method]) -> Handler:
     write, make_dirs, remove = by_name["WriteFiles"], by_name["MakeDirs"], by_name["RemovePaths"]
 
     async def work(request: web.Request, caller) -> web.StreamResponse:
-        content_type = request.headers.get("Content-Type", "")
-        media, params = _media_type(content_type)
+        content_type = request.headers.get("Content-Type", "").strip()
+        try:
+            media, params = parse_media_type(content_type)
+        except ValueError:
+            raise HTTPError(400, f"invalid Content-Type {_go_quote(content_type)}") from None
         if media == "multipart/form-data":
-            if len(params.get("boundary", "")) < MIN_BOUNDARY:
-                raise HTTPError(400, f'invalid boundary "{params.get("boundary", "")}"')
+            boundary = params.get("boundary", "")
+            if len(boundary) < MIN_BOUNDARY:
+                raise HTTPError(400, f"invalid boundary {_go_quote(boundary)}")
             return await _write(ctx, write, request, caller)
         if media != "application/json":
-            raise HTTPError(400, f'invalid media type "{media}"')
-        try:
-            payload = json.loads(await read_body(request) or b"null")
-        except ValueError as error:
-            raise HTTPError(400, f"cannot decode request body: {error}") from None
-        if not isinstance(payload, dict):
-            raise HTTPError(400, "cannot decode request body: expected a JSON object")
-        action = payload.get("action")
+            raise HTTPError(400, f"invalid media type {_go_quote(media)}")
+        payload = _decode(await read_body(request), ACTIONS_PAYLOAD, "body")
+        action = payload.get("action", "")
         if action == "make-dirs":
-            message = plan_pb2.MakeDirsRequest(dirs=[_make_dir_spec(item) for item in _items(payload, "dirs")])
+            dirs = payload.get("dirs") or []
+            _check_ids(dirs, "dirs", "body")
+            message = plan_pb2.MakeDirsRequest(dirs=[_make_dir_spec(item) for item in dirs])
             method = make_dirs
         elif action == "remove":
             message = plan_pb2.RemovePathsRequest(paths=[
-                plan_pb2.RemovePathSpec(path=_field(item, "path", str, ""),
-                                        recursive=_field(item, "recursive", bool, False))
-                for item in _items(payload, "paths")])
+                plan_pb2.RemovePathSpec(path=item.get("path", ""), recursive=item.get("recursive", False))
+                for item in payload.get("paths") or []])
             method = remove
         elif action == "write":
             raise HTTPError(400, 'must use multipart with "write" action')
         else:
-            raise HTTPError(400, f'invalid action "{action if isinstance(action, str) else ""}"')
+            raise HTTPError(400, f"invalid action {_go_quote(action)}")
         answer = await ctx.calls.callable(method)(message, metadata=ctx.calls.metadata(caller),
                                                   timeout=deadline_for(method, message))
         return pebble_sync(_results(answer.results))
@@ -180,62 +192,223 @@ def pebble_files_post(ctx: RouteContext, methods: list[Method]) -> Handler:
     return _authorized(ctx, write, work)
 
 
-def _media_type(value: str) -> tuple[str, dict[str, str]]:
-    if not value.strip():
-        raise HTTPError(400, f'invalid Content-Type "{value}"')
-    header = Message()
-    header["Content-Type"] = value
-    media = header.get_content_type()
-    if "/" not in value.split(";")[0]:
-        raise HTTPError(400, f'invalid Content-Type "{value}"')
-    return media, {k.lower(): v for k, v in header.get_params()[1:]}
+# -- Pebble's request shapes, as Go's encoding/json decodes them ----------------------
+def _owned(fields: list[GoField]) -> list[GoField]:
+    return [*fields, GoField("user-id", pointer(INT)), GoField("user", STRING),
+            GoField("group-id", pointer(INT)), GoField("group", STRING)]
 
 
-def _filename(disposition: str) -> str:
+MAKE_DIRS_ITEM = struct("daemon.makeDirsItem", _owned([
+    GoField("path", STRING), GoField("make-parents", BOOL), GoField("permissions", STRING)]))
+REMOVE_PATHS_ITEM = struct("daemon.removePathsItem", [GoField("path", STRING), GoField("recursive", BOOL)])
+WRITE_FILES_ITEM = struct("daemon.writeFilesItem", _owned([
+    GoField("path", STRING), GoField("make-dirs", BOOL), GoField("permissions", STRING)]))
+ACTIONS_PAYLOAD = struct(
+    'struct { Action string "json:\\"action\\""; Dirs []daemon.makeDirsItem "json:\\"dirs\\""; '
+    'Paths []daemon.removePathsItem "json:\\"paths\\"" }',
+    [GoField("action", STRING), GoField("dirs", slice_of(MAKE_DIRS_ITEM)),
+     GoField("paths", slice_of(REMOVE_PATHS_ITEM))])
+WRITE_PAYLOAD = struct(
+    'struct { Action string "json:\\"action\\""; Files []daemon.writeFilesItem "json:\\"files\\"" }',
+    [GoField("action", STRING), GoField("files", slice_of(WRITE_FILES_ITEM))])
+ID_LIMIT = 1 << 32
+
+
+def _decode(data: bytes, go_type, what: str) -> dict:
+    try:
+        return gojson.decode(data, go_type)
+    except GoJSONError as error:
+        raise HTTPError(400, f"cannot decode request {what}: {error}") from None
+
+
+def _check_ids(items: list[dict], key: str, what: str) -> None:
+    """Stricter than Pebble (which takes any int here and fails the lookup
+    later): an owner id must fit a uint32, as Shoal carries it."""
+    for index, item in enumerate(items):
+        for field in ("user-id", "group-id"):
+            value = item.get(field)
+            if value is not None and not 0 <= value < ID_LIMIT:
+                raise HTTPError(400, f"cannot decode request {what}: json: cannot unmarshal number {value} "
+                                     f"into Go struct field .{key}.{index}.{field} of type uint32")
+
+
+def _go_quote(text: str) -> str:
+    """Go's %q of a string."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == " " or (code > 0x20 and unicodedata.category(char)[0] in "LMNPS"):
+            out.append(char)
+        elif char in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[char])
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
+
+
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+# Go's mime.ParseMediaType (what Pebble reads Content-Type and Content-Disposition with).
+_TSPECIALS = set('()<>@,;:\\"/[]?=')
+
+
+def _token_end(text: str, i: int) -> int:
+    while i < len(text) and 0x20 < ord(text[i]) < 0x7F and text[i] not in _TSPECIALS:
+        i += 1
+    return i
+
+
+def _skip_space(text: str, i: int) -> int:
+    while i < len(text) and (text[i] in " \t\n\v\f\r\x85\xa0" or unicodedata.category(text[i]) in ("Zs", "Zl", "Zp")):
+        i += 1
+    return i
+
+
+def _value(text: str, i: int) -> tuple[str, int] | None:
+    """A token or a quoted string at `i`, and where it ends (None if neither)."""
+    if i < len(text) and text[i] == '"':
+        out, j = [], i + 1
+        while j < len(text):
+            char = text[j]
+            if char == '"':
+                return "".join(out), j + 1
+            if char == "\\" and j + 1 < len(text) and text[j + 1] in _TSPECIALS:
+                out.append(text[j + 1])
+                j += 2
+                continue
+            if char in "\r\n":
+                return None
+            out.append(char)
+            j += 1
+        return None
+    end = _token_end(text, i)
+    return (text[i:end], end) if end > i else None
+
+
+def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
+    """The media type (lower case) and its parameters; ValueError where Go's
+    mime.ParseMediaType fails (RFC 2231 continuations are not joined)."""
+    base = value.split(";", 1)[0]
+    media = base.lower().strip()
+    end = _token_end(media, 0)
+    if end == 0:
+        raise ValueError("no media type")
+    if end < len(media):
+        if media[end] != "/":
+            raise ValueError("expected slash after first token")
+        sub_end = _token_end(media, end + 1)
+        if sub_end == end + 1:
+            raise ValueError("expected token after slash")
+        if sub_end != len(media):
+            raise ValueError("unexpected content after media subtype")
+    params: dict[str, str] = {}
+    rest, i = value, len(base)
+    while i < len(rest):
+        i = _skip_space(rest, i)
+        if i == len(rest):
+            break
+        parsed = _parameter(rest, i)
+        if parsed is None:
+            if rest[i:].strip() == ";":
+                break  # a trailing semicolon
+            raise ValueError("invalid media parameter")
+        key, found, i = parsed
+        if key in params and params[key] != found:
+            raise ValueError("duplicate parameter name")
+        params[key] = found
+    return media, params
+
+
+def _parameter(text: str, i: int) -> tuple[str, str, int] | None:
+    i = _skip_space(text, i)
+    if i >= len(text) or text[i] != ";":
+        return None
+    i = _skip_space(text, i + 1)
+    end = _token_end(text, i)
+    if end == i:
+        return None
+    key = text[i:end].lower()
+    i = _skip_space(text, end)
+    if i >= len(text) or text[i] != "=":
+        return None
+    i = _skip_space(text, i + 1)
+    found = _value(text, i)
+    if found is None:
+        return None
+    return key, found[0], found[1]
+
+
+def _form_name(part) -> str:
+    """Go's Part.FormName: the name of a form-data part, else ""."""
+    try:
+        disposition, params = parse_media_type(part.headers.get("Content-Disposition", ""))
+    except ValueError:
+        return ""
+    return params.get("name", "") if disposition == "form-data" else ""
+
+
+def _filename(part) -> str:
     """The part's filename exactly as sent (aiohttp's own strips a leading /)."""
-    header = Message()
-    header["Content-Disposition"] = disposition
-    return header.get_param("filename", "", header="Content-Disposition") or ""
-
-
-def _items(payload: dict, key: str) -> list[dict]:
-    items = payload.get(key)
-    if items is None:
-        return []
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise HTTPError(400, f'cannot decode request body: "{key}" must be a list of objects')
-    return items
-
-
-def _field(item: dict, key: str, kind: type, default):
-    value = item.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise HTTPError(400, f'cannot decode request body: "{key}" must be {kind.__name__}')
-    if kind is int and not 0 <= value < 2**32:
-        raise HTTPError(400, f'cannot decode request body: "{key}" out of range')
-    return value
+    try:
+        return parse_media_type(part.headers.get("Content-Disposition", ""))[1].get("filename", "")
+    except ValueError:
+        return ""
 
 
 def _owner(item: dict) -> plan_pb2.FileOwner:
-    owner = plan_pb2.FileOwner(user=_field(item, "user", str, ""), group=_field(item, "group", str, ""))
+    owner = plan_pb2.FileOwner(user=item.get("user", ""), group=item.get("group", ""))
     if item.get("user-id") is not None:
-        owner.user_id = _field(item, "user-id", int, 0)
+        owner.user_id = item["user-id"]
     if item.get("group-id") is not None:
-        owner.group_id = _field(item, "group-id", int, 0)
+        owner.group_id = item["group-id"]
     return owner
 
 
 def _make_dir_spec(item: dict) -> plan_pb2.MakeDirSpec:
-    return plan_pb2.MakeDirSpec(path=_field(item, "path", str, ""),
-                                make_parents=_field(item, "make-parents", bool, False),
-                                permissions=_field(item, "permissions", str, ""), owner=_owner(item))
+    return plan_pb2.MakeDirSpec(path=item.get("path", ""), make_parents=item.get("make-parents", False),
+                                permissions=item.get("permissions", ""), owner=_owner(item))
 
 
 def _write_spec(item: dict) -> plan_pb2.WriteFileSpec:
-    return plan_pb2.WriteFileSpec(path=_field(item, "path", str, ""), make_dirs=_field(item, "make-dirs", bool, False),
-                                  permissions=_field(item, "permissions", str, ""), owner=_owner(item))
+    return plan_pb2.WriteFileSpec(path=item.get("path", ""), make_dirs=item.get("make-dirs", False),
+                                  permissions=item.get("permissions", ""), owner=_owner(item))
+
+
+async def _next_part(reader: MultipartReader, failing: str):
+    try:
+        return await reader.next()
+    except ValueError:
+        raise HTTPError(400, f"{failing}: multipart: NextPart: EOF") from None
+
+
+async def _send(call, method: Method, chunk: plan_pb2.WriteFilesChunk) -> None:
+    """One chunk into the upload. A write to a call whose service went away
+    fails with gRPC's own "Internal error from Core"; what the call itself
+    ended with says why (UNAVAILABLE: the service is gone, a 502)."""
+    try:
+        await call.write(chunk)
+    except (grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError) as error:
+        raise await _why_it_ended(call, method, error) from None
+
+
+async def _why_it_ended(call, method: Method, error: Exception) -> Exception:
+    try:
+        code = await asyncio.wait_for(call.code(), timeout=ENDED_WAIT)
+        details = await call.details()
+    except (TimeoutError, grpc.aio.AioRpcError):
+        code, details = None, ""
+    if code is not None and code not in (grpc.StatusCode.OK, grpc.StatusCode.INTERNAL, grpc.StatusCode.CANCELLED):
+        return from_rpc_error(grpc.aio.AioRpcError(code, grpc.aio.Metadata(), await call.trailing_metadata()
+                                                    or grpc.aio.Metadata(), details), method.service, method.family)
+    if isinstance(error, grpc.aio.AioRpcError) and error.code() != grpc.StatusCode.INTERNAL:
+        return error
+    return HTTPError(502, f"{method.service} service unavailable: the upload was cut off")
 
 
 async def _write(ctx: RouteContext, method: Method, request: web.Request, caller) -> web.StreamResponse:
@@ -243,11 +416,11 @@ async def _write(ctx: RouteContext, method: Method, request: web.Request, caller
     the files in place only when the call ends cleanly, so a refused part
     (cancelling the call) leaves every file as it was."""
     reader = MultipartReader(request.headers, request.content)
-    part = await reader.next()
+    part = await _next_part(reader, "cannot read request metadata")
     if part is None:
-        raise HTTPError(400, "cannot read request metadata: no parts")
-    if part.name != "request":
-        raise HTTPError(400, f'metadata field name must be "request", got "{part.name or ""}"')
+        raise HTTPError(400, "cannot read request metadata: multipart: NextPart: EOF")
+    if _form_name(part) != "request":
+        raise HTTPError(400, f'metadata field name must be "request", got {_go_quote(_form_name(part))}')
     raw = await part.read_chunk(MAX_METADATA + 1)
     while len(raw) <= MAX_METADATA:
         more = await part.read_chunk(MAX_METADATA + 1 - len(raw))
@@ -256,34 +429,31 @@ async def _write(ctx: RouteContext, method: Method, request: web.Request, caller
         raw += more
     if len(raw) > MAX_METADATA:
         raise HTTPError(413, f"request metadata larger than {MAX_METADATA} bytes")
-    try:
-        payload = json.loads(raw)
-    except ValueError as error:
-        raise HTTPError(400, f"cannot decode request metadata: {error}") from None
-    if not isinstance(payload, dict):
-        raise HTTPError(400, "cannot decode request metadata: expected a JSON object")
-    if payload.get("action") != "write":
-        action = payload.get("action")
-        raise HTTPError(400, f'multipart action must be "write", got "{action if isinstance(action, str) else ""}"')
-    items = _items(payload, "files")
+    payload = _decode(raw, WRITE_PAYLOAD, "metadata")
+    if payload.get("action", "") != "write":
+        raise HTTPError(400, f'multipart action must be "write", got {_go_quote(payload.get("action", ""))}')
+    items = payload.get("files") or []
     if not items:
         raise HTTPError(400, "must specify one or more files")
+    _check_ids(items, "files", "metadata")
     specs = {}
     for item in items:
         spec = _write_spec(item)
         specs[spec.path] = spec
     call = ctx.calls.callable(method)(metadata=ctx.calls.metadata(caller))
     try:
-        while (part := await reader.next()) is not None:
-            if part.name != "files":
-                raise HTTPError(400, f'field name must be "files", got "{part.name or ""}"')
-            path = _filename(part.headers.get("Content-Disposition", ""))
+        index = 0
+        while (part := await _next_part(reader, f"cannot read file part {index}")) is not None:
+            index += 1
+            if _form_name(part) != "files":
+                raise HTTPError(400, f'field name must be "files", got {_go_quote(_form_name(part))}')
+            path = _filename(part)
             if path not in specs:
-                raise HTTPError(400, f'no metadata for path "{path}"')
-            await call.write(plan_pb2.WriteFilesChunk(spec=specs[path]))
+                raise HTTPError(400, f"no metadata for path {_go_quote(path)}")
+            await _send(call, method, plan_pb2.WriteFilesChunk(spec=specs[path]))
             while data := await part.read_chunk(UPLOAD_CHUNK):
-                await call.write(plan_pb2.WriteFilesChunk(data=data))
-            await call.write(plan_pb2.WriteFilesChunk(end_of_file=True))
+                await _send(call, method, plan_pb2.WriteFilesChunk(data=data))
+            await _send(call, method, plan_pb2.WriteFilesChunk(end_of_file=True))
         await call.done_writing()
         answer = await call
     except BaseException:
@@ -291,6 +461,6 @@ async def _write(ctx: RouteContext, method: Method, request: web.Request, caller
         raise
     written = {r["path"]: r for r in _results(answer.results)}
     results = [written.get(spec.path) or {"path": spec.path, "error": {
-        "message": f'no file content for path "{spec.path}"', "kind": "generic-file-error"}}
+        "message": f"no file content for path {_go_quote(spec.path)}", "kind": "generic-file-error"}}
         for spec in (_write_spec(item) for item in items)]
     return pebble_sync(results)

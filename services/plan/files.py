@@ -1,6 +1,12 @@
 """The node's files as Pebble's files API sees them (spec §2.8): listing,
 reading, atomic writes, directories and removal, with Pebble's per-path
 error kinds. Plain blocking functions: the servicer runs them in a thread.
+
+Writes and new directories go through temporaries named as Pebble names
+them (`<file>.<random>~`, `<dir>.mkdir-new`), so errors name the path
+Pebble names. Each temporary is noted in `Temporaries` while it exists, so
+a start after a crash removes exactly the ones this service left, and
+nothing of anyone else's that looks the same.
 """
 
 from __future__ import annotations
@@ -8,18 +14,24 @@ from __future__ import annotations
 import errno
 import fnmatch
 import grp
+import logging
 import os
 import posixpath
 import pwd
+import re
+import secrets
 import shutil
 import stat
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.common.errors import DomainError, Failure
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
+from services.plan.plan.yaml_scalars import go_quote
+from services.plan.times import format_time_seconds
+
+log = logging.getLogger("shoal.plan.files")
 
 READ_CHUNK = 64 * 1024
 DEFAULT_FILE_MODE = 0o644
@@ -49,14 +61,14 @@ class FileError(DomainError):
 
 def require_absolute(path: str) -> None:
     if not posixpath.isabs(path):
-        raise FileError(f'paths must be absolute, got "{path}"')
+        raise FileError(f"paths must be absolute, got {go_quote(path)}")
 
 
 def parse_permissions(text: str, default: int) -> int:
     if not text:
         return default
     if len(text) != 3 or any(c not in "01234567" for c in text):
-        raise FileError(f'permissions must be a 3-digit octal string, got "{text}"')
+        raise FileError(f"permissions must be a 3-digit octal string, got {go_quote(text)}")
     return int(text, 8)
 
 
@@ -97,7 +109,7 @@ def file_info(path: str, st: os.stat_result) -> dict:
         "name": posixpath.basename(path) or path,
         "type": file_type(st.st_mode),
         "permissions": format(stat.S_IMODE(st.st_mode) & 0o777, "03o"),
-        "last-modified": datetime.fromtimestamp(int(st.st_mtime)).astimezone().isoformat(),
+        "last-modified": format_time_seconds(datetime.fromtimestamp(int(st.st_mtime))),  # Go's RFC3339
         "user-id": st.st_uid,
         "user": _name_of(pwd.getpwuid, st.st_uid),
         "group-id": st.st_gid,
@@ -144,7 +156,7 @@ def open_for_read(path: str):
     except OSError as error:
         raise FileError.from_os(error, "stat", path) from None
     if not stat.S_ISREG(st.st_mode):
-        raise FileError(f'can only read a regular file: "{path}"')
+        raise FileError(f"can only read a regular file: {go_quote(path)}")
     try:
         return open(path, "rb")
     except OSError as error:
@@ -163,50 +175,155 @@ class WriteSpec:
     group: str = ""
 
 
-class AtomicWrite:
-    """One file being written: content goes to a temporary file beside the
-    target, which replaces the target only on `commit` (after `finish`). A
-    failed or abandoned upload leaves the target as it was and no temporary
-    behind."""
+_TEMP_FILE = re.compile(r".\.[0-9]{1,10}~\Z", re.DOTALL)
+_TEMP_DIR = ".mkdir-new"
+MAX_NOTED = 100_000
 
-    def __init__(self, spec: WriteSpec):
+
+class Temporaries:
+    """The temporaries this service is working on, each noted by a small
+    file in `directory` naming it. `clean` (at start) removes the ones a
+    crash left: a noted `<file>.<n>~` that is still a regular file, a noted
+    `<dir>.mkdir-new` that is still an empty directory."""
+
+    def __init__(self, directory: str | os.PathLike | None):
+        self.directory = os.fspath(directory) if directory is not None else None
+
+    def note(self, path: str) -> str | None:
+        if self.directory is None:
+            return None
+        os.makedirs(self.directory, 0o700, exist_ok=True)
+        marker = os.path.join(self.directory, secrets.token_hex(8))
+        with open(marker, "xb") as out:
+            out.write(os.fsencode(path))
+        return marker
+
+    @staticmethod
+    def forget(marker: str | None) -> None:
+        if marker is not None:
+            try:
+                os.unlink(marker)
+            except FileNotFoundError:
+                pass
+
+    def clean(self) -> list[str]:
+        """Remove what earlier runs left behind; the paths removed."""
+        if self.directory is None:
+            return []
+        try:
+            markers = sorted(os.listdir(self.directory))[:MAX_NOTED]
+        except FileNotFoundError:
+            return []
+        removed = []
+        for name in markers:
+            marker = os.path.join(self.directory, name)
+            try:
+                with open(marker, "rb") as noted:
+                    path = os.fsdecode(noted.read(4096))
+                if _remove_leftover(path):
+                    removed.append(path)
+            except OSError as error:
+                log.warning("cannot remove the temporary noted in %s: %s", marker, error)
+            self.forget(marker)
+        if removed:
+            log.info("removed %d temporaries left by an earlier run", len(removed))
+        return removed
+
+
+def _remove_leftover(path: str) -> bool:
+    if not posixpath.isabs(path):
+        return False
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if _TEMP_FILE.search(path) and stat.S_ISREG(st.st_mode):
+        os.unlink(path)
+        return True
+    if path.endswith(_TEMP_DIR) and stat.S_ISDIR(st.st_mode):
+        try:
+            os.rmdir(path)  # only an empty one: never what someone put inside since
+        except OSError:
+            return False
+        return True
+    return False
+
+
+_NO_TEMPORARIES = Temporaries(None)
+
+
+def temporaries_for(home: str | os.PathLike) -> Temporaries:
+    """Where the plan service of `home` notes its temporaries."""
+    return Temporaries(os.path.join(os.fspath(home), "run", "file-temporaries"))
+
+
+class AtomicWrite:
+    """One file being written, as Pebble writes it: content goes to a
+    temporary `<target>.<random>~` beside the target, which replaces the
+    target only on `commit` (after `finish`). A failed or abandoned upload
+    leaves the target as it was and no temporary behind."""
+
+    def __init__(self, spec: WriteSpec, temporaries: Temporaries = _NO_TEMPORARIES):
         require_absolute(spec.path)
         self.path = spec.path
         self.account = owner(spec.user_id, spec.user, spec.group_id, spec.group)
         directory = posixpath.dirname(spec.path)
         if spec.make_dirs:
             try:
-                _make_parents(directory, DEFAULT_DIR_MODE, self.account)
-            except OSError as error:
-                cause = FileError.from_os(error, "mkdir", directory)
-                raise FileError(f"cannot create directory: {cause.message}", cause.kind) from None
+                make_directory(directory, DEFAULT_DIR_MODE, make_parents=True, exist_ok=True,
+                               account=self.account, temporaries=temporaries)
+            except FileError as error:
+                raise FileError(f"cannot create directory: {error.message}", error.kind) from None
         self.mode = parse_permissions(spec.permissions, DEFAULT_FILE_MODE)
-        try:
-            fd, self.temp = tempfile.mkstemp(dir=directory, prefix="." + posixpath.basename(spec.path) + ".")
-        except OSError as error:
-            raise FileError.from_os(error, "open", spec.path) from None
+        base = posixpath.basename(spec.path)
+        if "*" in base:
+            raise FileError(f"cannot create tempfile for filename containing '*': {go_quote(base)}")
+        self.temporaries = temporaries
+        self.temp, self.marker, fd = self._create(directory, base)
         self.file = os.fdopen(fd, "wb")
+        try:
+            os.fchmod(fd, self.mode)  # not narrowed by the umask
+        except OSError as error:
+            self.abort()
+            raise FileError.from_os(error, "chmod", self.temp) from None
+
+    def _create(self, directory: str, base: str) -> tuple[str, str | None, int]:
+        prefix = (directory if directory.endswith("/") else directory + "/") + base + "."
+        for _ in range(10_000):
+            temp = f"{prefix}{secrets.randbits(32)}~"
+            marker = self.temporaries.note(temp)
+            try:
+                return temp, marker, os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            except FileExistsError:
+                self.temporaries.forget(marker)
+            except OSError as error:
+                self.temporaries.forget(marker)
+                raise FileError.from_os(error, "open", temp) from None
+        raise FileError(f"createtemp {prefix}*~: file already exists")
 
     def write(self, data: bytes) -> None:
         try:
             self.file.write(data)
         except OSError as error:
             self.abort()
-            raise FileError.from_os(error, "write", self.path) from None
+            raise FileError.from_os(error, "write", self.temp) from None
 
     def finish(self) -> None:
-        """All content is in: give the temporary its mode and owner and make
-        it durable, ready to be renamed into place."""
+        """All content is in: give the temporary its owner and make it
+        durable, ready to be renamed into place."""
+        step = "write"
         try:
             self.file.flush()
-            os.fchmod(self.file.fileno(), self.mode)
             if self.account.given:
+                step = "chown"
                 os.fchown(self.file.fileno(), self.account.uid, self.account.gid)
+            step = "sync"
             os.fsync(self.file.fileno())
+            step = "close"
             self.file.close()
         except OSError as error:
             self.abort()
-            raise FileError.from_os(error, "write", self.path) from None
+            raise FileError.from_os(error, step, self.temp) from None
 
     def commit(self) -> None:
         """Put the finished file in place of the target, atomically."""
@@ -214,7 +331,9 @@ class AtomicWrite:
             os.replace(self.temp, self.path)
         except OSError as error:
             self.abort()
-            raise FileError.from_os(error, "rename", self.path) from None
+            raise FileError.from_os(error, "rename", f"{self.temp} {self.path}") from None
+        self.temporaries.forget(self.marker)
+        _sync_directory(posixpath.dirname(self.path))
 
     def abort(self) -> None:
         if not self.file.closed:
@@ -223,45 +342,106 @@ class AtomicWrite:
             os.unlink(self.temp)
         except FileNotFoundError:
             pass
+        self.temporaries.forget(self.marker)
+
+
+def _sync_directory(path: str) -> None:
+    try:
+        fd = os.open(path or "/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # -- directories and removal ---------------------------------------------------
-def _make_one(path: str, mode: int, account: Account) -> None:
-    os.mkdir(path, mode)
-    os.chmod(path, mode)  # not narrowed by the umask
-    if account.given:
-        os.chown(path, account.uid, account.gid)
+def _clean(path: str) -> str:
+    """Go's filepath.Clean (for absolute paths)."""
+    cleaned = posixpath.normpath(path)
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
 
 
-def _make_parents(path: str, mode: int, account: Account) -> None:
+def _not_a_directory(path: str) -> FileError:
+    return FileError(f"mkdir {path}: not a directory")
+
+
+def make_directory(path: str, mode: int, *, make_parents: bool, exist_ok: bool, account: Account,
+                   temporaries: Temporaries = _NO_TEMPORARIES) -> None:
+    """Pebble's osutil.Mkdir: each new directory is made as `<dir>.mkdir-new`,
+    given its mode (not narrowed by the umask) and owner, then renamed into
+    place. FileError, naming the path Pebble names."""
+    path = _clean(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None:
+        if not stat.S_ISDIR(st.st_mode):
+            raise _not_a_directory(path)
+        if exist_ok:
+            return
+        raise FileError(f"mkdir {path}: file exists")
     missing = []
     current = path
-    while current and not os.path.isdir(current):
-        missing.append(current)
-        parent = posixpath.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for directory in reversed(missing):
+    while True:
         try:
-            _make_one(directory, mode, account)
+            st = os.stat(current)
+        except OSError:
+            missing.append(current)
+            parent = posixpath.dirname(current)
+            if not make_parents or parent in ("/", current):
+                break
+            current = parent
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            raise _not_a_directory(current)
+        break
+    for directory in reversed(missing):
+        _make_one(directory, mode, account, temporaries)
+
+
+def _make_one(path: str, mode: int, account: Account, temporaries: Temporaries) -> None:
+    candidate = path + _TEMP_DIR
+    marker = temporaries.note(candidate)
+    made = False
+    step, named = "mkdir", candidate
+    try:
+        try:
+            os.mkdir(candidate, mode)
+            made = True
         except FileExistsError:
-            if not os.path.isdir(directory):
-                raise
+            pass  # one an earlier try left is used, as Pebble does
+        if account.given:
+            step = "chown"
+            os.chown(candidate, account.uid, account.gid)
+        step = "chmod"
+        os.chmod(candidate, mode)
+        step, named = "rename", f"{candidate} {path}"
+        os.rename(candidate, path)
+    except OSError as error:
+        if made:
+            try:
+                os.rmdir(candidate)
+            except OSError:
+                pass
+        temporaries.forget(marker)
+        raise FileError.from_os(error, step, named) from None
+    temporaries.forget(marker)
+    _sync_directory(posixpath.dirname(path))
 
 
 def make_dir(path: str, make_parents: bool = False, permissions: str = "", user_id: int | None = None,
-             user: str = "", group_id: int | None = None, group: str = "") -> None:
+             user: str = "", group_id: int | None = None, group: str = "",
+             temporaries: Temporaries = _NO_TEMPORARIES) -> None:
     require_absolute(path)
     mode = parse_permissions(permissions, DEFAULT_DIR_MODE)
     account = owner(user_id, user, group_id, group)
-    try:
-        if make_parents:
-            _make_parents(path, mode, account)
-        else:
-            _make_one(path, mode, account)
-    except OSError as error:
-        raise FileError.from_os(error, "mkdir", path) from None
+    make_directory(path, mode, make_parents=make_parents, exist_ok=make_parents, account=account,
+                   temporaries=temporaries)
 
 
 def remove_path(path: str, recursive: bool = False) -> None:

@@ -10,6 +10,7 @@ from google.protobuf import json_format
 from services.common import errors
 from services.plan import files
 from services.plan.files import FileError
+from services.plan.plan.yaml_scalars import go_quote
 from shoal.v1 import plan_pb2
 
 
@@ -34,13 +35,23 @@ def _result(path: str, error: FileError | None) -> plan_pb2.FileResult:
 
 
 class FilesRPC:
+    @property
+    def temporaries(self) -> files.Temporaries:
+        """Where this service notes its temporaries (none without settings, as in unit tests)."""
+        found = getattr(self, "_temporaries", None)
+        if found is None:
+            home = getattr(getattr(self, "settings", None), "home", None)
+            found = files.temporaries_for(home) if home is not None else files.Temporaries(None)
+            self._temporaries = found
+        return found
+
     async def ListFiles(self, request, context):
         if not request.path:
             raise errors.invalid("must specify path")
-        if not request.path.startswith("/"):
-            raise errors.invalid(f'path must be absolute, got "{request.path}"')
         if request.itself not in ("", "true", "false"):
             raise errors.invalid('itself parameter must be "true" or "false"')
+        if not request.path.startswith("/"):
+            raise errors.invalid(f"path must be absolute, got {go_quote(request.path)}")
         infos = await asyncio.to_thread(files.list_files, request.path, request.pattern, request.itself == "true")
         return json_format.ParseDict({"files": infos}, plan_pb2.ListFilesResponse())
 
@@ -81,7 +92,7 @@ class FilesRPC:
                     try:
                         # Not in a thread: a call cancelled meanwhile would leave its temporary behind.
                         current = files.AtomicWrite(files.WriteSpec(
-                            spec.path, spec.make_dirs, spec.permissions, **_owner(spec.owner)))
+                            spec.path, spec.make_dirs, spec.permissions, **_owner(spec.owner)), self.temporaries)
                     except FileError as error:
                         failed = error
                 elif part == "data":
@@ -127,7 +138,8 @@ class FilesRPC:
             out = []
             for spec in request.dirs:
                 try:
-                    files.make_dir(spec.path, spec.make_parents, spec.permissions, **_owner(spec.owner))
+                    files.make_dir(spec.path, spec.make_parents, spec.permissions, **_owner(spec.owner),
+                                   temporaries=self.temporaries)
                     out.append(_result(spec.path, None))
                 except FileError as error:
                     out.append(_result(spec.path, error))

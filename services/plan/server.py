@@ -13,7 +13,7 @@ from services.common.config import Settings
 from services.common.durations import parse_duration
 from services.common.interceptor import current_caller
 from services.common.server import serve
-from services.plan import beacon_agent
+from services.plan import beacon_agent, files
 from services.plan.daemon import PlanDaemon
 from services.plan.exec_rpc import ExecRPC
 from services.plan.files_rpc import FilesRPC
@@ -210,6 +210,7 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
 
 
 async def run(settings: Settings, args) -> None:
+    files.temporaries_for(settings.home).clean()  # what a crash mid-upload left behind
     daemon = PlanDaemon(settings.home)
     address = getattr(args, "listen", "") or None
     token, generated = beacon_agent.load_token(settings.home, getattr(args, "beacon_token", "") or "")

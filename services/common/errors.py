@@ -134,3 +134,13 @@ def internal(message: str, **kw) -> DomainError:
 def unavailable(message: str, **kw) -> DomainError:
     """Without a kind: a service this one needs could not be reached."""
     return DomainError(message, Failure.UNAVAILABLE, **kw)
+
+
+EXIT_STARTUP = 78  # EX_CONFIG: what a service exits with when a StartupError stops it
+
+
+class StartupError(Exception):
+    """A service cannot start with what it found (a damaged file, say): the
+    message names the file and what to do about it. `shoal service` prints
+    it as one line and exits with EXIT_STARTUP, which `shoal run` does not
+    restart — starting again would only fail the same way."""

@@ -2,6 +2,9 @@
 added or combined through the API (Pebble's planstate rules, spec §3.6),
 and — unlike Pebble, which forgets API layers on restart — persisted to a
 JSON file written atomically, so the plan survives a restart of the service.
+
+A layer file or the saved layers that cannot be read stop the start with a
+StartupError naming the file (one line, no restart loop).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from services.common.errors import DomainError, Failure
+from services.common.errors import DomainError, Failure, StartupError
 from services.plan.plan.dump import layer_to_yaml
 from services.plan.plan.errors import LayerError, PlanError
 from services.plan.plan.merge import build_plan, combine_layers
@@ -26,8 +29,12 @@ class LayerRequestError(DomainError):
     """An add-layer request refused: invalid, or (as Pebble) an internal error."""
 
 
-class LayersDirError(Exception):
+class LayersDirError(StartupError):
     """The layers directory holds something Pebble would refuse to start with."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def _entries(directory: Path) -> list[tuple[int, str, Path]]:
@@ -73,9 +80,13 @@ def read_layers_dir(directory: Path) -> list[Layer]:
 
 def _read(order: int, label: str, path: Path) -> Layer:
     try:
-        return parse_layer(order, label, path.read_bytes())
+        text = path.read_bytes()
+    except OSError as error:
+        raise LayersDirError(f"cannot read layer file {path}: {error.strerror or error}") from None
+    try:
+        return parse_layer(order, label, text)
     except LayerError as error:
-        raise LayersDirError(f"cannot parse layer {path.name}: {error.message}") from None
+        raise LayersDirError(f"cannot load layer file {path}: {_one_line(error.message)}") from None
 
 
 class PlanState:
@@ -93,7 +104,10 @@ class PlanState:
     def load(self) -> None:
         layers = read_layers_dir(self.layers_dir)
         for saved in self._saved():
-            layer = parse_layer(saved["order"], saved["label"], saved["yaml"])
+            try:
+                layer = parse_layer(saved["order"], saved["label"], saved["yaml"])
+            except LayerError as error:
+                raise self._damaged(_one_line(error.message)) from None
             self._api_labels.add(layer.label)
             index = next((i for i, old in enumerate(layers) if old.label == layer.label), None)
             if index is None:
@@ -104,13 +118,32 @@ class PlanState:
         try:
             self._plan = build_plan(layers)
         except PlanError as error:
-            raise LayersDirError(error.message) from None
+            where = f"the layers in {self.layers_dir}" + (f" and {self.state_file}" if self._api_labels else "")
+            raise LayersDirError(f"cannot combine {where}: {_one_line(error.message)}") from None
+
+    def _damaged(self, why: str) -> StartupError:
+        return StartupError(f"cannot load the layers saved in {self.state_file}: {why} (repair the file, or move "
+                            "it aside to start without the layers added through the API)")
 
     def _saved(self) -> list[dict]:
+        """The saved API layers: {"layers": [{"order": int, "label": str, "yaml": str}]}."""
         try:
-            return json.loads(self.state_file.read_text())["layers"]
+            text = self.state_file.read_bytes()
         except FileNotFoundError:
             return []
+        except OSError as error:
+            raise self._damaged(error.strerror or str(error)) from None
+        try:
+            saved = json.loads(text)
+        except (ValueError, RecursionError) as error:
+            raise self._damaged(f"not valid JSON ({error})") from None
+        layers = saved.get("layers") if isinstance(saved, dict) else None
+        if not isinstance(layers, list) or not all(
+            isinstance(item, dict) and type(item.get("order")) is int and isinstance(item.get("label"), str)
+            and isinstance(item.get("yaml"), str) for item in layers
+        ):
+            raise self._damaged('not a list of layers ({"layers": [{"order", "label", "yaml"}]})')
+        return layers
 
     def _persist(self) -> None:
         saved = [

@@ -41,13 +41,18 @@ def cmd_run(args) -> int:
 
 
 def cmd_service(args) -> int:
+    from services.common.errors import EXIT_STARTUP, StartupError
     from services.common.server import setup_logging
     from services.registry import run_service
 
     settings = _settings(args)
     setup_logging(args.name, settings.log_level)
     _event_loop()
-    asyncio.run(run_service(args.name, settings, args))
+    try:
+        asyncio.run(run_service(args.name, settings, args))
+    except StartupError as error:
+        print(f"shoal {args.name}: cannot start: {error}", file=sys.stderr, flush=True)
+        return EXIT_STARTUP
     return 0
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.common.config import Settings
+from services.common.errors import EXIT_STARTUP
 
 log = logging.getLogger("shoal.run")
 
@@ -58,6 +59,9 @@ async def _keep_running(child: Child, env: dict[str, str]) -> None:
         log.info("started %s (pid %d)", child.name, child.process.pid)
         code = await child.process.wait()
         if child.stopping:
+            return
+        if code == EXIT_STARTUP:  # it said why; starting it again would fail the same way
+            log.error("%s cannot start (its message is above); not restarting it", child.name)
             return
         if time.monotonic() - child.started_at > BACKOFF_RESET:
             child.delay = BACKOFF_START

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from services.common.errors import Failure
+from services.common.errors import Failure, StartupError
 from services.plan.plan import commands, dump, merge, order, parse
 from services.plan.plan.errors import LayerError, PlanError
 from services.plan.planstate import LayerRequestError, LayersDirError, PlanState
@@ -618,3 +618,34 @@ def test_api_layers_survive_a_restart(tmp_path):
     again = PlanState(tmp_path / "layers", state_file)
     assert dump.plan_to_yaml(again.plan) == dump.plan_to_yaml(state.plan)
     assert again.plan.services["s"].kill_delay == 3
+
+
+@pytest.mark.parametrize("saved,why", [
+    ('{"layers": [', "not valid JSON (Expecting value: line 1 column 13 (char 12))"),
+    ("", "not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+    ('{"layers": {"a": 1}}', 'not a list of layers ({"layers": [{"order", "label", "yaml"}]})'),
+    ('{"layers": [{"order": "1", "label": "a", "yaml": ""}]}', 'not a list of layers ({"layers": [{"order", "label", "yaml"}]})'),
+    ('{"layers": [{"order": 1000, "label": "a", "yaml": "services: ["}]}',
+     'cannot parse layer "a": yaml: line 1: did not find expected node content'),
+    ('[' * 100000, None),
+])
+def test_damaged_saved_layers_are_a_startup_error_naming_the_file(tmp_path, saved, why):
+    # issue 15, item 9: one clear line naming the file, not a traceback
+    state = tmp_path / "plan-layers.json"
+    state.write_text(saved)
+    with pytest.raises(StartupError) as caught:
+        PlanState(tmp_path / "layers", state)
+    message = str(caught.value)
+    assert message.startswith(f"cannot load the layers saved in {state}: ") and "\n" not in message
+    if why is not None:
+        assert f": {why} (repair the file, or move it aside" in message
+
+
+def test_a_damaged_layer_file_is_a_startup_error_naming_it(tmp_path):
+    (tmp_path / "layers").mkdir()
+    (tmp_path / "layers" / "001-base.yaml").write_text("services:\n  s: {override: replace, command: x, colour: 1}\n")
+    with pytest.raises(StartupError) as caught:
+        PlanState(tmp_path / "layers", tmp_path / "plan-layers.json")
+    assert str(caught.value) == (f"cannot load layer file {tmp_path}/layers/001-base.yaml: "
+                                 'cannot parse layer "base" section "services": yaml: unmarshal errors: '
+                                 "line 1: field colour not found in type plan.Service")

@@ -13,6 +13,7 @@ from services.plan.plan.model import Layer, Plan
 from services.plan.plan.order import check_order
 from services.plan.plan.owners import normalize_uid_gid
 from services.plan.plan.yaml_emit import float_text
+from services.plan.plan.yaml_scalars import go_quote
 
 ACTIONS = ("", "restart", "shutdown", "ignore")
 ID_RANGE = (0, (1 << 32) - 1)
@@ -144,3 +145,7 @@ def validate_plan(plan: Plan) -> None:
             raise PlanError(f'plan must specify one of "http", "tcp", or "exec" for check "{name}"')
     log_targets.validate_plan(plan)
     check_order(plan)
+    for name in sorted(plan.services):
+        workload = plan.services[name].workload
+        if workload:  # Shoal has no workloads section, so none is defined (Pebble's are immutable too)
+            raise PlanError(f"workload {go_quote(workload)}: not defined for service {go_quote(name)}")

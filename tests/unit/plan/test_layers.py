@@ -467,6 +467,8 @@ def test_reserved_label_prefix():
 
 
 PLAN_ERRORS = [
+    # recorded from a real Pebble v1.32.1, whose workloads section cannot be changed through the API
+    (["services:\n  w: {override: replace, command: x, workload: nope}\n"], 'workload "nope": not defined for service "w"'),
     (["services:\n  s: {command: x}\n"], 'layer "layer-0" must define "override" for service "s"'),
     (["services:\n  s: {override: sideways, command: x}\n"], 'layer "layer-0" has invalid "override" value for service "s"'),
     (["checks:\n  c: {exec: {command: x}}\n"], 'layer "layer-0" must define "override" for check "c"'),

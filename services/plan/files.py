@@ -12,7 +12,6 @@ nothing of anyone else's that looks the same.
 from __future__ import annotations
 
 import errno
-import fnmatch
 import grp
 import logging
 import os
@@ -120,9 +119,122 @@ def file_info(path: str, st: os.stat_result) -> dict:
     return info
 
 
+# -- Go's path.Match, which Pebble filters a listing with ------------------------
+class _BadPattern(Exception):
+    pass
+
+
+def _scan_chunk(pattern: str) -> tuple[bool, str, str]:
+    star = False
+    while pattern.startswith("*"):
+        pattern, star = pattern[1:], True
+    in_range = False
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            i += 1
+        elif c == "[":
+            in_range = True
+        elif c == "]":
+            in_range = False
+        elif c == "*" and not in_range:
+            return star, pattern[:i], pattern[i:]
+        i += 1
+    return star, pattern, ""
+
+
+def _class_char(chunk: str) -> tuple[str, str]:
+    if not chunk or chunk[0] in "-]":
+        raise _BadPattern
+    if chunk[0] == "\\":
+        chunk = chunk[1:]
+        if not chunk:
+            raise _BadPattern
+    char, rest = chunk[0], chunk[1:]
+    if not rest:
+        raise _BadPattern
+    return char, rest
+
+
+def _match_chunk(chunk: str, s: str) -> tuple[str, bool]:
+    """What is left of `s` after `chunk`, and whether it matched; the whole
+    chunk is checked for syntax even once it cannot match."""
+    failed = False
+    while chunk:
+        failed = failed or not s
+        c = chunk[0]
+        if c == "[":
+            char = ""
+            if not failed:
+                char, s = s[0], s[1:]
+            chunk = chunk[1:]
+            negated = chunk.startswith("^")
+            if negated:
+                chunk = chunk[1:]
+            matched, ranges = False, 0
+            while True:
+                if chunk.startswith("]") and ranges > 0:
+                    chunk = chunk[1:]
+                    break
+                low, chunk = _class_char(chunk)
+                high = low
+                if chunk[0] == "-":
+                    high, chunk = _class_char(chunk[1:])
+                matched = matched or low <= char <= high
+                ranges += 1
+            failed = failed or matched == negated
+        elif c == "?":
+            if not failed:
+                failed = s[0] == "/"
+                s = s[1:]
+            chunk = chunk[1:]
+        else:
+            if c == "\\":
+                chunk = chunk[1:]
+                if not chunk:
+                    raise _BadPattern
+            if not failed:
+                failed = chunk[0] != s[0]
+                s = s[1:]
+            chunk = chunk[1:]
+    return ("", False) if failed else (s, True)
+
+
+def go_match(pattern: str, name: str) -> bool:
+    """Go's path.Match; FileError "syntax error in pattern" for a bad one
+    (found only as far as matching reads it, as Go finds it)."""
+    try:
+        while pattern:
+            star, chunk, pattern = _scan_chunk(pattern)
+            if star and not chunk:
+                return "/" not in name
+            rest, ok = _match_chunk(chunk, name)
+            if ok and (not rest or pattern):
+                name = rest
+                continue
+            if star:
+                found = False
+                for i in range(len(name)):
+                    if name[i] == "/":
+                        break
+                    rest, ok = _match_chunk(chunk, name[i + 1:])
+                    if ok:
+                        if not pattern and rest:
+                            continue
+                        name, found = rest, True
+                        break
+                if found:
+                    continue
+            return False
+        return not name
+    except _BadPattern:
+        raise FileError("syntax error in pattern") from None
+
+
 def list_files(path: str, pattern: str = "", itself: bool = False) -> list[dict]:
-    """The entries of a directory (or the path itself), filtered by a shell
-    glob on the base name. Raises FileError."""
+    """The entries of a directory (or the path itself), filtered by Go's
+    path.Match on the base name. Raises FileError."""
     try:
         st = os.stat(path)
     except OSError as error:
@@ -144,7 +256,7 @@ def list_files(path: str, pattern: str = "", itself: bool = False) -> list[dict]
             except OSError as error:
                 raise FileError.from_os(error, "lstat", full) from None
     return [file_info(full, st) for full, st in entries
-            if not pattern or fnmatch.fnmatchcase(posixpath.basename(full), pattern)]
+            if not pattern or go_match(pattern, posixpath.basename(full))]
 
 
 # -- reading -------------------------------------------------------------------

@@ -203,3 +203,18 @@ def test_finished_writes_and_directories_leave_no_notes(tmp_path):
     files.make_dir(str(tmp_path / "b"), temporaries=temporaries)
     assert os.listdir(tmp_path / "home" / "run" / "file-temporaries") == []
     assert sorted(os.listdir(tmp_path)) == ["a", "b", "home"] and os.listdir(tmp_path / "a") == ["f"]
+
+
+@pytest.mark.parametrize("pattern,name,matched", [
+    ("[^a]*", "b.log", True), ("[^a]*", "a.txt", False), ("[!a]*", "!x", True), ("[!a]*", "b", False),
+    ("c\\*d", "c*d", True), ("c\\*d", "cxd", False), ("\\[x]", "[x]", True), ("?.txt", "é.txt", True),
+    ("[a-b].*", "b.log", True), ("*", "a/b", False), ("*.txt", "a.txt", True), ("a*b*c", "aXbYc", True),
+])
+def test_list_patterns_match_as_gos_path_match(pattern, name, matched):
+    assert files.go_match(pattern, name) is matched
+
+
+@pytest.mark.parametrize("pattern,name", [("[]a]*", "a"), ("a\\", "b"), ("[z", "a.txt"), ("[z-", "z")])
+def test_bad_list_patterns_are_gos_syntax_error(pattern, name):
+    with pytest.raises(FileError, match="^syntax error in pattern$"):
+        files.go_match(pattern, name)

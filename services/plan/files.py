@@ -101,11 +101,11 @@ def _name_of(table, key: int) -> str:
         return ""
 
 
-def file_info(path: str, st: os.stat_result) -> dict:
+def file_info(path: str, st: os.stat_result, name: str | None = None) -> dict:
     """Pebble's JSON object for one file."""
     info = {
         "path": path,
-        "name": posixpath.basename(path) or path,
+        "name": _go_base(path) if name is None else name,
         "type": file_type(st.st_mode),
         "permissions": format(stat.S_IMODE(st.st_mode) & 0o777, "03o"),
         "last-modified": format_time_seconds(datetime.fromtimestamp(int(st.st_mtime))),  # Go's RFC3339
@@ -232,31 +232,48 @@ def go_match(pattern: str, name: str) -> bool:
         raise FileError("syntax error in pattern") from None
 
 
+def _go_base(path: str) -> str:
+    """The name Go's os.Stat gives a path: its last element, trailing slashes ignored."""
+    stripped = path.rstrip("/")
+    return stripped.rsplit("/", 1)[-1] if stripped else "/"
+
+
+def _go_join(directory: str, name: str) -> str:
+    return _clean(f"{directory}/{name}")
+
+
 def list_files(path: str, pattern: str = "", itself: bool = False) -> list[dict]:
     """The entries of a directory (or the path itself), filtered by Go's
-    path.Match on the base name. Raises FileError."""
+    path.Match on the base name, named as Pebble names them (the path
+    itself as path.Join(path.Dir(p), its name), so "/d/" lists as "/d/d").
+    Raises FileError."""
     try:
         st = os.stat(path)
     except OSError as error:
         raise FileError.from_os(error, "stat", path) from None
     if itself or not stat.S_ISDIR(st.st_mode):
-        entries = [(path, st)]
+        directory = _clean(path[: path.rfind("/") + 1] or ".")
+        entries = [(_go_base(path), lambda _: st)]
     else:
         try:
             names = sorted(os.listdir(path))
         except OSError as error:
             raise FileError.from_os(error, "open", path) from None
-        entries = []
-        for name in names:
-            full = posixpath.join(path, name)
-            try:
-                entries.append((full, os.lstat(full)))
-            except FileNotFoundError:
-                continue  # removed while listing
-            except OSError as error:
-                raise FileError.from_os(error, "lstat", full) from None
-    return [file_info(full, st) for full, st in entries
-            if not pattern or go_match(pattern, posixpath.basename(full))]
+        directory = path
+        entries = [(name, os.lstat) for name in names]
+    out = []
+    for name, info in entries:
+        if pattern and not go_match(pattern, name):
+            continue
+        full = _go_join(directory, name)
+        try:
+            found = info(posixpath.join(path, name) if info is os.lstat else full)
+        except FileNotFoundError:
+            continue  # removed while listing
+        except OSError as error:
+            raise FileError.from_os(error, "lstat", full) from None
+        out.append(file_info(full, found, name))
+    return out
 
 
 # -- reading -------------------------------------------------------------------
@@ -440,6 +457,8 @@ class AtomicWrite:
     def commit(self) -> None:
         """Put the finished file in place of the target, atomically."""
         try:
+            if os.path.isdir(self.path) and not os.path.islink(self.path):
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST))  # Go's os.Rename says so
             os.replace(self.temp, self.path)
         except OSError as error:
             self.abort()
@@ -556,19 +575,61 @@ def make_dir(path: str, make_parents: bool = False, permissions: str = "", user_
                    temporaries=temporaries)
 
 
-def remove_path(path: str, recursive: bool = False) -> None:
-    """Remove a file or empty directory; `recursive` removes a whole tree and
-    is content when nothing is there."""
-    require_absolute(path)
+def _go_remove(path: str) -> None:
+    """Go's os.Remove: unlink, else rmdir; the error that explains it."""
     try:
-        if recursive:
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
-            elif os.path.lexists(path):
-                os.unlink(path)
-        elif os.path.isdir(path) and not os.path.islink(path):
-            os.rmdir(path)
-        else:
+        os.unlink(path)
+        return
+    except OSError as unlink_error:
+        first = unlink_error
+    try:
+        os.rmdir(path)
+    except OSError as rmdir_error:
+        raise (first if rmdir_error.errno == errno.ENOTDIR else rmdir_error) from None
+
+
+def _go_remove_all(path: str) -> None:
+    """Go's os.RemoveAll: nothing there is fine; a path under a file is not."""
+    if path == "." or path.endswith("/."):
+        raise FileError(f"RemoveAll {path}: invalid argument")
+    try:
+        _go_remove(path)
+        return
+    except FileNotFoundError:
+        return
+    except OSError:
+        pass
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise FileError.from_os(error, "unlinkat", path) from None
+    if not stat.S_ISDIR(st.st_mode):
+        try:
             os.unlink(path)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise FileError.from_os(error, "unlinkat", path) from None
+        return
+
+    def failed(_function, failing, info):
+        error = info[1]
+        if not isinstance(error, FileNotFoundError):
+            raise FileError.from_os(error, "unlinkat", failing) from None
+
+    shutil.rmtree(path, onerror=failed)
+
+
+def remove_path(path: str, recursive: bool = False) -> None:
+    """Remove a file or empty directory (Go's os.Remove); `recursive`
+    removes a whole tree and is content when nothing is there (os.RemoveAll)."""
+    require_absolute(path)
+    if recursive:
+        _go_remove_all(path)
+        return
+    try:
+        _go_remove(path)
     except OSError as error:
         raise FileError.from_os(error, "remove", path) from None

@@ -193,6 +193,8 @@ def _top_level(root: Node | None, label: str) -> list[tuple[str, Node]]:
 def _section(node: Node, goal: GoType):
     """One section written out and decoded again, as Pebble's SectionDecode
     does; DecodeAbort with the message Pebble reports."""
+    if node.kind == SCALAR and node.value == "" and not node.style and not node.anchor and not node.tagged:
+        raise DecodeAbort("EOF")  # written out, an empty value is no document at all, which Go's decoder calls EOF
     lines, dangling = reencode(node)
     if dangling is not None:
         raise DecodeAbort(f"yaml: unknown anchor '{dangling}' referenced")

@@ -314,6 +314,9 @@ def test_yaml_syntax_errors_as_pebble(text, message):
 # kept, flow collections on one line), type errors are collected, null list
 # items are dropped, durations and floats stop the decode.
 YAML_DECODE_ERRORS = [
+    ('services:\n', 'cannot parse layer "l" section "services": EOF'),
+    ('services:\nchecks: {}\n', 'cannot parse layer "l" section "services": EOF'),
+    ('summary:\n', 'cannot parse layer "l" section "summary": EOF'),
     ('services:\n  # a comment\n  svc:\n    override: replace\n    command: x\n    colour: blue\n',
      'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 5: field colour not found in type plan.Service'),
     ('services:\n  svc:\n    override: replace\n    command: x\n    command: y\n',
@@ -387,6 +390,8 @@ def test_yaml_decode_errors_as_pebble(text, message):
 
 
 def test_go_yaml_values_that_pebble_accepts():
+    for text in ("services: ~\n", "services: &a\n", "services: !!null\n", "checks: {}\n"):
+        assert parse.parse_layer(1, "l", text).services == {}
     layer = parse.parse_layer(1, "l", "services:\n  s:\n    override: replace\n    command: !!int 5\n"
                                       "    user-id: 0x10\n    group-id: 1e3\n    after: [a, ~, b, null]\n"
                                       "  ~: {override: replace, command: x}\n")

@@ -110,4 +110,7 @@ def layer_to_yaml(layer: Layer) -> str:
         data["description"] = layer.description
     plan_like = Plan(services=layer.services, checks=layer.checks, log_targets=layer.log_targets)
     data.update(plan_to_dict(plan_like))
+    for service in data.get("services", {}).values():
+        if service.get("backoff-factor") == float("inf"):
+            service["backoff-factor"] = "+Inf"  # what a layer reads back (go-yaml's .inf is not a Go float)
     return emit(value_node(data))[0]

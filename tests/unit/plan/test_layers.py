@@ -622,9 +622,13 @@ def test_api_layers_survive_a_restart(tmp_path):
     state.add_layer("base", "services:\n  s: {override: replace, command: one, kill-delay: 3s}\n", combine=False)
     state.add_layer("base", "checks:\n  c: {override: replace, tcp: {port: 80}}\n", combine=True)
     assert json.loads(state_file.read_text())["layers"][0]["label"] == "base"
+    state.add_layer("more", "summary: \"yes\"\ndescription: |\n  two\n  lines\nservices:\n  t:\n    override: replace\n"
+                    "    command: \"echo 'é' #\"\n    backoff-factor: inf\n    kill-delay: 2562047h47m16.854775807s\n"
+                    "    environment: {A: '1', B: ''}\n", combine=False)
     again = PlanState(tmp_path / "layers", state_file)
     assert dump.plan_to_yaml(again.plan) == dump.plan_to_yaml(state.plan)
     assert again.plan.services["s"].kill_delay == 3
+    assert again.plan.services["t"].kill_delay.nanos == (1 << 63) - 1
 
 
 @pytest.mark.parametrize("saved,why", [

@@ -281,6 +281,9 @@ class _Emitter:
             self.write_indent()
             self.mark(node)
             self.indicator("-", True, False, True)
+            if item.dash_comment:
+                self.put(" " + item.dash_comment)
+                self.put_break()
             yield item, _ITEM, True
         self.decrease_indent()
 
@@ -301,27 +304,56 @@ class _Emitter:
             yield value, _VALUE, False
         self.decrease_indent()
 
+    def flow_item_start(self, index: int, item: Node, comma: bool) -> None:
+        if index and comma:
+            self.indicator(",", False, False, False)
+        for text in item.head:  # a comment on its own line, before this item
+            self.put_break()
+            self.write_indent()
+            self.put(text)
+            self.put_break()
+            self.whitespace = True
+        if self.column == 0:
+            self.write_indent()
+
+    def flow_item_end(self, item: Node) -> bool:
+        """After an item with a comment: its comma, the comment, a new line.
+        Whether the comma is written already."""
+        if not item.flow_comment:
+            return False
+        self.indicator(",", False, False, False)
+        self.put(" " + item.flow_comment)
+        self.put_break()
+        self.whitespace = True
+        return True
+
+    def flow_end(self, bracket: str) -> None:
+        self.flow_level -= 1
+        self.decrease_indent()
+        if self.column == 0:
+            self.write_indent()
+        self.indicator(bracket, False, False, False)
+
     def flow_sequence(self, node: Node) -> Iterator:
         self.mark(node)
         self.indicator("[", True, True, False)
         self.increase_indent(True, False)
         self.flow_level += 1
+        comma = True
         for index, item in enumerate(node.items):
-            if index:
-                self.indicator(",", False, False, False)
+            self.flow_item_start(index, item, comma)
             yield item, _FLOW, False
-        self.flow_level -= 1
-        self.decrease_indent()
-        self.indicator("]", False, False, False)
+            comma = not self.flow_item_end(item)
+        self.flow_end("]")
 
     def flow_mapping(self, node: Node) -> Iterator:
         self.mark(node)
         self.indicator("{", True, True, False)
         self.increase_indent(True, False)
         self.flow_level += 1
+        comma = True
         for index, (key, value) in enumerate(node.items):
-            if index:
-                self.indicator(",", False, False, False)
+            self.flow_item_start(index, key, comma)
             if self._simple_key(key):
                 yield key, _KEY, False
                 self.indicator(":", False, False, False)
@@ -330,9 +362,8 @@ class _Emitter:
                 yield key, _COMPLEX_KEY, False
                 self.indicator(":", True, False, False)
             yield value, _FLOW, False
-        self.flow_level -= 1
-        self.decrease_indent()
-        self.indicator("}", False, False, False)
+            comma = not self.flow_item_end(key)
+        self.flow_end("}")
 
     def _simple_key(self, key: Node) -> bool:
         if key.kind == ALIAS:

@@ -337,10 +337,6 @@ def _syntax_error(error: yaml.YAMLError) -> YAMLSyntaxError:
     return YAMLSyntaxError(f"yaml: {where}{_go_problem(error)}")
 
 
-def _standalone(text: str, lines: list[str], line: int, column: int) -> bool:
-    return line < len(lines) and not lines[line][:column].strip(" \t")
-
-
 class _Composer:
     """Events of the first document → nodes, without recursion."""
 
@@ -348,7 +344,7 @@ class _Composer:
         self.loader = loader
         self.anchors: dict[str, Node] = {}
         self.points: list[tuple[tuple[int, int], Node]] = []  # where head comments attach
-        self.flow_spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        self.flow_spans: list[tuple[tuple[int, int], tuple[int, int], Node]] = []
 
     def compose(self) -> Node | None:
         loader = self.loader
@@ -382,7 +378,7 @@ class _Composer:
                 collection, _, start = stack.pop()
                 if collection.style == FLOW:
                     end = event.end_mark
-                    self.flow_spans.append(((start.line, start.column), (end.line, end.column)))
+                    self.flow_spans.append(((start.line, start.column), (end.line, end.column), collection))
                 if not stack:
                     root = collection
                 continue
@@ -434,30 +430,72 @@ class _Composer:
         return node
 
     def attach_comments(self, text: str, comments: list[tuple[int, int, str]]) -> None:
-        """Give each comment on a line of its own to the key or item it comes
-        before (go-yaml writes it out again there); comments inside flow
-        collections and after the last node are left out."""
-        if not comments or not self.points:
+        """Give each comment to the node go-yaml writes it out again beside,
+        as far as the lines of what follows depend on it: a comment on a line
+        of its own (or after a sequence's `- `) goes before the next key or
+        item; inside a flow collection, one after an item ends the line there
+        and one on its own line comes before the next item; comments after the
+        last node, after a value on its line, and after a flow collection's
+        opening bracket change no line and are left out."""
+        if not comments:
             return
         lines = text.splitlines()
         points = sorted(self.points, key=lambda p: p[0])
         index = 0
         previous_line = None
         previous_point = None
+        group_column = 0
+        ends: dict[int, list] = {}
         for line, column, body in comments:
-            if not _standalone(body, lines, line, column):
+            position = (line, column)
+            before = lines[line][:column].strip(" \t") if line < len(lines) else ""
+            spans = [span for span in self.flow_spans if span[0] < position < span[1]]
+            if spans:
+                self._flow_comment(max(spans, key=lambda span: span[0])[2], position, body, before == "")
                 continue
-            if any(start < (line, column) < end for start, end in self.flow_spans):
+            if before not in ("", "-"):
                 continue
-            while index < len(points) and points[index][0] <= (line, column):
+            while index < len(points) and points[index][0] <= position:
                 index += 1
             if index == len(points):
-                return
+                continue
             node = points[index][1]
-            if previous_point is node and previous_line is not None and line - previous_line > 1:
+            if before == "-" and node.kind in (MAPPING, SEQUENCE) and node.style != FLOW and not node.dash_comment:
+                node.dash_comment = body  # go-yaml keeps it after the dash, the collection on the next line
+                continue
+            block_indent = points[index - 1][0][1] if index else 0
+            if previous_point is node and previous_line is not None and (
+                line - previous_line > 1  # a blank line between two comments is kept
+                or column < block_indent and column != group_column  # go-yaml splits foot from head there
+            ):
                 node.head.append("")
+                group_column = column
+            elif previous_point is not node:
+                group_column = column
             node.head.append(body)
             previous_line, previous_point = line, node
+            if id(node) not in ends:
+                directly_below = line > 0 and lines[line - 1].strip() != "" and not lines[line - 1].lstrip().startswith("#")
+                ends[id(node)] = [node, line, column, points[index - 1][0][1] if index else -1, directly_below]
+            ends[id(node)][1] = line
+        for node, last, _first_column, previous_column, directly_below in ends.values():
+            # comments right below a key's content and followed by an empty line are that key's
+            # foot; go-yaml writes an empty line between a foot and the key's next sibling
+            if directly_below and previous_column == node.column - 1 and node.line - 1 - last > 1:
+                node.head.append("")
+
+    @staticmethod
+    def _flow_comment(collection: Node, position: tuple[int, int], body: str, own_line: bool) -> None:
+        items = [item[0] if isinstance(item, tuple) else item for item in collection.items]
+        starts = [((item.line - 1, item.column - 1), item) for item in items]
+        if own_line:
+            following = [item for start, item in starts if start > position]
+            if following:
+                following[0].head.append(body)
+            return
+        preceding = [item for start, item in starts if start < position]
+        if preceding:
+            preceding[-1].flow_comment = body
 
 
 def load(text: str | bytes) -> Node | None:

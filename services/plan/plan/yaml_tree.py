@@ -28,6 +28,8 @@ class Node:
     line: int = 0  # 1-based, 0 when the node was not read from text
     column: int = 0
     head: list[str] = field(default_factory=list)  # comment lines ("" for a blank between them)
+    dash_comment: str = ""  # a comment after the `- ` of this block collection's sequence item
+    flow_comment: str = ""  # a comment after this item of a flow collection, which ends the line there
     target: Node | None = None  # what an alias refers to
 
     @property

@@ -379,6 +379,17 @@ YAML_DECODE_ERRORS = [
      'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 4: cannot unmarshal !!str `5` into int'),
     ('checks:\n  c:\n    override: replace\n    threshold: 99999999999999999999\n    tcp: {port: 9}\n\n',
      'cannot parse layer "l" section "checks": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!float `9999999...` into int'),
+    # comments are written out again with the section, so they move the lines after them
+    ('services:\n  s:\n    override: replace\n    after: [a, # the db\n      b]\n    colour: 1\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 5: field colour not found in type plan.Service'),
+    ('services:\n  s:\n    override: replace\n    after: [a,\n      # own line\n      b]\n    colour: 1\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 6: field colour not found in type plan.Service'),
+    ('services:\n  s:\n    override: replace\n    requires:\n      - # the first\n        nested\n    colour: 1\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 6: field colour not found in type plan.Service'),
+    ('services:\n  s:\n    override: replace\n    command: x\n    # foot of command\n\n    colour: 1\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 6: field colour not found in type plan.Service'),
+    ('services:\n  s:\n    override: replace\n  # dedented\n    # then indented\n    colour: 1\n\n',
+     'cannot parse layer "l" section "services": yaml: unmarshal errors:\n  line 5: field colour not found in type plan.Service'),
 ]
 
 

@@ -1,6 +1,11 @@
-"""GET /api/audit and /api/audit/{id}/verify over the signed audit log."""
+"""GET /api/audit and /api/audit/{id}/verify over the signed audit log, and
+RecordAuditEvent (INTERNAL), by which other services add to it."""
 
 from __future__ import annotations
+
+import re
+
+from google.protobuf import empty_pb2
 
 from services.common import errors
 from services.identity import audit
@@ -11,6 +16,8 @@ from shoal.v1 import identity_pb2
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+EVENT_NAME = re.compile(r"^[a-z][a-z_]{0,63}$")
+MAX_FIELD = 1024
 
 
 def _int(text: str, default: int, kind: str, what: str, minimum: int) -> int:
@@ -74,3 +81,13 @@ class AuditRPC(IdentityCore):
             available=True, verified=ok,
             message="Event signature verified" if ok else "Event signature verification failed",
         )
+
+    async def RecordAuditEvent(self, request, context):
+        if not EVENT_NAME.match(request.event):
+            raise errors.invalid("event must be a lower-case name (letters and _, at most 64)")
+        fields = (request.user, request.ip, request.path, request.details)
+        if any(len(text) > MAX_FIELD for text in fields):
+            raise errors.invalid(f"audit fields are limited to {MAX_FIELD} characters")
+        await self.record(request.event, user=request.user, ip=request.ip, path=request.path,
+                          success=request.success, details=request.details)
+        return empty_pb2.Empty()

@@ -10,7 +10,8 @@
 - Granting beacon (and, beyond Lighthouse, application) levels through
   `PUT /users/{Email}` needs the caller to hold at least MODIFY on that
   resource and the level to be at most the caller's own there; one bad
-  entry fails the whole update.
+  entry fails the whole update. `-1` on a resource the target holds no
+  level on is a no-op (not a grant, so not refused).
 
 Refusals raise `UserLevelError(failure, cause, message)`; the cause is
 Lighthouse's `Cause` (the error's kind), so the gateway answers Lighthouse's
@@ -145,10 +146,13 @@ def validate_user_update(
             isinstance(k, str) and _is_int(v) for k, v in entries.items()
         ):
             raise UserLevelError(Failure.INVALID, CAUSE, UPDATE_REFUSED)
+        grants[kind] = {}
         for key, level in entries.items():
+            if level < 0 and resource_level(target.permissions, kind, key) == NO_ACCESS:
+                continue  # removing a level the target does not hold: nothing to do, nothing to check
             if not can_grant(caller.permissions, kind, key, level):
                 raise UserLevelError(Failure.FORBIDDEN, CAUSE, UPDATE_REFUSED)
-        grants[kind] = dict(entries)
+            grants[kind][key] = level
 
     return UserUpdate(
         auth_level=auth_level,

@@ -486,3 +486,19 @@ class SetResourceLevelRequest(_message.Message):
     resource: str
     level: int
     def __init__(self, user: _Optional[str] = ..., kind: _Optional[str] = ..., resource: _Optional[str] = ..., level: _Optional[int] = ...) -> None: ...
+
+class RecordAuditEventRequest(_message.Message):
+    __slots__ = ("event", "user", "ip", "path", "success", "details")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    event: str
+    user: str
+    ip: str
+    path: str
+    success: bool
+    details: str
+    def __init__(self, event: _Optional[str] = ..., user: _Optional[str] = ..., ip: _Optional[str] = ..., path: _Optional[str] = ..., success: _Optional[bool] = ..., details: _Optional[str] = ...) -> None: ...

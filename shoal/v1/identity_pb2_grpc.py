@@ -165,6 +165,11 @@ class IdentityStub:
                 request_serializer=shoal_dot_v1_dot_identity__pb2.SetResourceLevelRequest.SerializeToString,
                 response_deserializer=shoal_dot_v1_dot_identity__pb2.UserLevels.FromString,
                 _registered_method=True)
+        self.RecordAuditEvent = channel.unary_unary(
+                '/shoal.v1.Identity/RecordAuditEvent',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.RecordAuditEventRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class IdentityServicer:
@@ -336,6 +341,14 @@ class IdentityServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordAuditEvent(self, request, context):
+        """Records a signed audit event for another service (the beacon service's
+        beacon deletions): the audit log lives here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -468,6 +481,11 @@ def add_IdentityServicer_to_server(servicer, server):
                     servicer.SetResourceLevel,
                     request_deserializer=shoal_dot_v1_dot_identity__pb2.SetResourceLevelRequest.FromString,
                     response_serializer=shoal_dot_v1_dot_identity__pb2.UserLevels.SerializeToString,
+            ),
+            'RecordAuditEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAuditEvent,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.RecordAuditEventRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1172,6 +1190,33 @@ class Identity:
             '/shoal.v1.Identity/SetResourceLevel',
             shoal_dot_v1_dot_identity__pb2.SetResourceLevelRequest.SerializeToString,
             shoal_dot_v1_dot_identity__pb2.UserLevels.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAuditEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/RecordAuditEvent',
+            shoal_dot_v1_dot_identity__pb2.RecordAuditEventRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

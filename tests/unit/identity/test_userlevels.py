@@ -159,6 +159,17 @@ def test_negative_beacon_level_removes_the_entry():
     assert apply_user_update(LOW, update).permissions[BEACONS] == {}
 
 
+def test_minus_one_on_a_beacon_the_target_holds_nothing_on_is_a_no_op_not_a_refusal():
+    """Lighthouse's documented update example: -1 removes, and removing what
+    is not there changes nothing, whatever the caller holds on that beacon."""
+    update = validate_user_update(BOSS, LOW, {"AuthLevel": 1, "Beacons": {"nowhere:80": -1, "b3:80": -1}})
+    assert update.beacons == {}
+    assert apply_user_update(LOW, update).permissions[BEACONS] == {"b1:80": ACCESS}
+    # A level the target does hold is still removed only by a caller who may grant there.
+    holds_nothing = LighthouseUser("mid@x", 4)
+    assert _refused(holds_nothing, LOW, {"Beacons": {"b1:80": -1}}).failure is Failure.FORBIDDEN
+
+
 def test_password_change_is_passed_through_and_empty_means_none():
     assert validate_user_update(BOSS, LOW, {"Password": "new"}).password == "new"
     assert validate_user_update(BOSS, LOW, {"Password": ""}).password is None

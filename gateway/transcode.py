@@ -125,6 +125,8 @@ def _parse_body(method: Method, message: Message, body: bytes) -> None:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        if "unexpected end of data" in str(error):  # Go's decoder says so of a body cut short
+            raise BadRequest("cannot decode request body: unexpected EOF") from None
         raise BadRequest(f"cannot decode request body: {error}") from None
     try:
         if method.body == "*":

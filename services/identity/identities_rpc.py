@@ -8,7 +8,7 @@ from services.common.interceptor import current_caller
 from services.common.jsonvalues import whole_numbers
 from services.identity import audit
 from services.identity.core import IdentityCore
-from services.identity.identities import apply_identity_action, render_identities
+from services.identity.identities import apply_identity_action, decode_identities, render_identities
 from shoal.v1 import identity_pb2
 
 PATH = "/v1/identities"
@@ -22,7 +22,8 @@ class IdentitiesRPC(IdentityCore):
 
     async def IdentitiesAction(self, request, context):
         caller = current_caller()
-        payload = whole_numbers(json_format.MessageToDict(request.identities)) if request.HasField("identities") else {}
+        given = whole_numbers(json_format.MessageToDict(request.identities)) if request.HasField("identities") else None
+        payload = decode_identities(given)
         before, after = await self.store.change_identities(
             lambda current: apply_identity_action(current, request.action, payload)
         )

@@ -68,8 +68,8 @@ class IdentitiesActionRequest(_message.Message):
     ACTION_FIELD_NUMBER: _ClassVar[int]
     IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     action: str
-    identities: _struct_pb2.Struct
-    def __init__(self, action: _Optional[str] = ..., identities: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    identities: _struct_pb2.Value
+    def __init__(self, action: _Optional[str] = ..., identities: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class UserPermissions(_message.Message):
     __slots__ = ("beacons", "applications")

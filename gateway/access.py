@@ -152,7 +152,7 @@ def default_caller(uid: int | None, daemon_uid: int | None = None) -> Caller:
         return ANONYMOUS
     daemon_uid = os.getuid() if daemon_uid is None else daemon_uid
     level = "admin" if uid in (0, daemon_uid) else "read"
-    return Caller(identity=f"uid:{uid}", access=level, uid=uid)
+    return Caller(identity=f"uid:{uid}", access=level, uid=uid, method="peer")
 
 
 def may_call(method: Method, caller: Caller, transport: str) -> bool:
@@ -354,7 +354,7 @@ class Gatekeeper:
         if answer.matched:
             uid = credentials.uid if answer.method == "local" else None
             caller = Caller(answer.name, answer.access, uid=uid, scopes=tuple(answer.scopes),
-                            origin=credentials.client_ip)
+                            origin=credentials.client_ip, method=answer.method)
             session = credentials.session if answer.method == "session" else ""
             return Authenticated(caller, answer.method, session)
         return Authenticated(replace(default_caller(credentials.uid, self.daemon_uid), origin=credentials.client_ip))

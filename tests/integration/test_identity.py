@@ -101,8 +101,6 @@ def test_identity_input_is_refused_with_pebbles_words_and_shoals_bounds(suite):
         assert answer.status == 400, identities
         assert answer.json()["result"]["message"].startswith(message)
         assert len(answer.body) < 1000  # a huge name is not sent back
-    truncated = suite.unix("POST", "/v1/identities", b'{"action": "add", ', {"Content-Type": "application/json"})
-    assert truncated.json()["result"]["message"] == "cannot decode request body: unexpected EOF"
     assert suite.unix("GET", "/v1/identities").json()["result"] == before  # nothing changed
 
 

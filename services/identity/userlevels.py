@@ -11,6 +11,9 @@
   `PUT /users/{Email}` needs the caller to hold at least MODIFY on that
   resource and the level to be at most the caller's own there; one bad
   entry fails the whole update.
+- An OWNER's level on a resource is changed or removed only by another
+  owner of it (or the operator, who owns every resource): Lighthouse let a
+  MODIFY user with a higher AuthLevel demote or remove an owner.
 
 Refusals raise `UserLevelError(failure, cause, message)`; the cause is
 Lighthouse's `Cause` (the error's kind), so the gateway answers Lighthouse's
@@ -72,12 +75,23 @@ class LighthouseUser:
 # --- users -------------------------------------------------------------------
 
 
+def name_key(name: str) -> str:
+    """How Lighthouse user names compare (ignoring case), and identity names
+    against them."""
+    return name.casefold()
+
+
+
+def _same(a: LighthouseUser, b: LighthouseUser) -> bool:
+    return name_key(a.email) == name_key(b.email)
+
+
 def can_view(caller: LighthouseUser, target: LighthouseUser) -> bool:
-    return caller.email == target.email or caller.auth_level > target.auth_level
+    return _same(caller, target) or caller.auth_level > target.auth_level
 
 
 def can_modify(caller: LighthouseUser, target: LighthouseUser) -> bool:
-    return caller.email == target.email or caller.auth_level > target.auth_level
+    return _same(caller, target) or caller.auth_level > target.auth_level
 
 
 def can_create_user(caller: LighthouseUser) -> bool:
@@ -148,6 +162,8 @@ def validate_user_update(
         for key, level in entries.items():
             if not can_grant(caller.permissions, kind, key, level):
                 raise UserLevelError(Failure.FORBIDDEN, CAUSE, UPDATE_REFUSED)
+            if not can_change_holder(caller.permissions, target.permissions, kind, key):
+                raise UserLevelError(Failure.FORBIDDEN, CAUSE, UPDATE_REFUSED)
         grants[kind] = dict(entries)
 
     return UserUpdate(
@@ -204,6 +220,19 @@ def can_grant(
     """The caller holds MODIFY or more on `key` and `level` is no higher than its own."""
     own = resource_level(caller_permissions, kind, key)
     return own >= MODIFY and level <= own
+
+
+def can_change_holder(
+    caller_permissions: Mapping[str, Mapping[str, int]],
+    target_permissions: Mapping[str, Mapping[str, int]],
+    kind: str,
+    key: str,
+) -> bool:
+    """An owner's level on `key` is changed (lowered, removed) only by
+    another owner of it (the operator owns everything)."""
+    if resource_level(target_permissions, kind, key) < OWNER:
+        return True
+    return resource_level(caller_permissions, kind, key) >= OWNER
 
 
 def has_resource_level(

@@ -12,7 +12,8 @@ masked GET shape. No I/O.
 Stricter than Pebble, on purpose, for what a request brings in (not for
 what storage holds): a name is at most 256 characters, and a basic
 password must be a well-formed sha512-crypt hash (Pebble stores any text,
-which then never verifies).
+which then never verifies) — except the mask "*****" that GET shows, which
+keeps the identity's current hash when it has one.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def apply_identity_action(
         else:
             if isinstance(value, Identity):
                 value = value.to_dict()
-            parsed[name] = parse_identity(name, value, new=True)
+            parsed[name] = parse_identity(name, _unmasked(value, current.get(name)), new=True)
 
     if action not in ACTIONS:
         raise IdentityError(
@@ -198,6 +199,20 @@ def apply_identity_action(
             result[name] = identity
     check_unique_user_ids(result)
     return result
+
+
+def _unmasked(value: Any, existing: Identity | None) -> Any:
+    """`value` with a basic password of "*****" (what GET shows, and what a
+    client sends back after a GET, as ops' own suite does) replaced by the
+    existing identity's hash: the password stays as it is. Pebble stores the
+    five stars themselves, a password nothing matches; Shoal keeps the real
+    one. With no existing hash to keep it is refused as any other non-hash."""
+    basic = value.get("basic") if isinstance(value, Mapping) else None
+    if not isinstance(basic, Mapping) or basic.get("password") != MASK:
+        return value
+    if existing is None or existing.basic is None:
+        return value
+    return {**value, "basic": {**basic, "password": existing.basic.password}}
 
 
 def check_unique_user_ids(identities: Mapping[str, Identity]) -> None:

@@ -196,6 +196,17 @@ def test_verify_finds_a_deleted_event_by_the_chain(suite):
 
 
 # -- 10, 11: bad input ---------------------------------------------------------------------
+def test_a_basic_password_must_be_a_hash_but_the_mask_sent_back_keeps_it(suite):
+    plain = add_identity(suite, "mask-web", {"access": "read", "basic": {"password": PASSWORD}})
+    assert plain.status == 400 and "sha512-crypt" in plain.json()["result"]["message"]
+    assert add_identity(suite, "mask-web", {"access": "read", "basic": {"password": openssl_hash()}}).status == 200
+    shown = identities(suite)["mask-web"]
+    assert shown == {"access": "read", "basic": {"password": "*****"}}
+    assert add_identity(suite, "mask-web", shown, action="replace").status == 200  # as ops' own suite does
+    assert suite.https("GET", WHOAMI, headers=basic("mask-web")).json()["name"] == "mask-web"
+
+
+
 def test_token_lifetimes_beyond_gos_durations_are_400(suite):
     for expires in ("99999999999999999h", "1e400h", "2562048h"):
         answer = suite.unix("POST", "/api/security/tokens", {"name": "long", "expiresIn": expires})

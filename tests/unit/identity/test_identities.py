@@ -423,3 +423,13 @@ def test_decoding_matches_field_names_as_go_does_and_drops_unknown_ones():
     # what it decodes to then gets Pebble's validation messages
     assert _error(apply_identity_action, {}, "add", decode_identities({"c": {"access": "read", "local": {}}})) == (
         'invalid identity for "c": local identity must specify user-id')
+
+
+def test_the_mask_sent_back_keeps_the_current_password():
+    """What GET shows, sent back (ops' own suite does so): the hash stays."""
+    result = apply_identity_action(CURRENT, "replace", {"alice": {"access": "read", "basic": {"password": MASK}}})
+    assert result["alice"] == Identity(access="read", basic=BasicIdentity(HASH))
+    for current in ({}, {"bob": CURRENT["bob"]}):  # nothing to keep: refused as any non-hash
+        name = "bob" if current else "new"
+        message = _error(apply_identity_action, current, "replace", {name: {"access": "read", "basic": {"password": MASK}}})
+        assert "must be a sha512-crypt hash" in message

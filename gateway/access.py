@@ -10,6 +10,9 @@ pause.
 
 Transports as Pebble: the unix socket and HTTPS are concealed. Plain HTTP
 reaches open routes only, plus /v1/metrics for a metrics-level credential.
+A route whose `transports` option is "concealed" (it carries a password or
+a one-time token) or "unix" answers nowhere else, whoever calls. An open
+route with `resolve_caller` still has its caller resolved and signed.
 
 An API token reaches exactly the routes whose `scopes` option names one of
 its scopes (`*` reaches every route); the call is signed with the higher of
@@ -152,7 +155,22 @@ def default_caller(uid: int | None, daemon_uid: int | None = None) -> Caller:
         return ANONYMOUS
     daemon_uid = os.getuid() if daemon_uid is None else daemon_uid
     level = "admin" if uid in (0, daemon_uid) else "read"
-    return Caller(identity=f"uid:{uid}", access=level, uid=uid)
+    return Caller(identity=f"uid:{uid}", access=level, uid=uid, method="peer")
+
+
+_WHERE = {
+    "concealed": (("unix", "https"), ("this route answers only over the unix socket or HTTPS: "
+                                     "what it carries never crosses plain HTTP")),
+    "unix": (("unix",), "this route answers only over the unix socket"),
+}
+
+
+def transport_refusal(method: Method, transport: str) -> HTTPError | None:
+    """The refusal of a route on a transport its `transports` option excludes."""
+    if method.transports not in _WHERE:
+        return None
+    allowed, message = _WHERE[method.transports]
+    return None if transport in allowed else HTTPError(403, message, "insecure_transport")
 
 
 def may_call(method: Method, caller: Caller, transport: str) -> bool:
@@ -354,19 +372,22 @@ class Gatekeeper:
         if answer.matched:
             uid = credentials.uid if answer.method == "local" else None
             caller = Caller(answer.name, answer.access, uid=uid, scopes=tuple(answer.scopes),
-                            origin=credentials.client_ip)
+                            origin=credentials.client_ip, method=answer.method)
             session = credentials.session if answer.method == "session" else ""
             return Authenticated(caller, answer.method, session)
         return Authenticated(replace(default_caller(credentials.uid, self.daemon_uid), origin=credentials.client_ip))
 
     async def authorize(self, request: web.Request, method: Method) -> Caller:
-        if method.access == "untrusted":
+        refused = transport_refusal(method, transport_kind(request))
+        if refused is not None:
+            raise refused
+        if method.access == "untrusted" and not method.resolve_caller:
             return anonymous(request)  # open routes resolve no caller (as Pebble)
         known, transport = await self.authenticate(request)
         caller = known.caller
         if known.method == "session" and request.method not in SAFE_METHODS:
             check_csrf(request, self.secret, known.session)
-        if known.method == "token" and transport != "http":
+        if known.method == "token" and transport != "http" and method.access != "untrusted":
             scope = scope_for(method, caller.scopes)
             if scope is None:
                 needed = required_scopes(method)

@@ -5,11 +5,13 @@ over the descriptors (grpc-gateway's conventions): path
 parameters and query parameters set fields by name (query by JSON name or
 field name; repeated fields take repeated and/or comma-separated values);
 `body: "*"` parses the JSON body into the whole message, `body: "field"` into
-one field; `response_body` picks the field that is the answer.
+one field; `response_body` picks the field that is the answer. A field with
+the `from_header` option takes that request header's value when it is sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 
 import orjson
@@ -21,6 +23,7 @@ from google.protobuf.message import Message
 from gateway.errors import HTTPError
 from services.common.jsonvalues import whole_numbers
 from shoal.descriptors import Method
+from shoal.v1 import options_pb2
 
 MAX_BODY = 1024 * 1024
 
@@ -84,11 +87,22 @@ def _set(message: Message, field: FieldDescriptor, values: list[str]) -> None:
         setattr(message, field.name, _scalar(field, values[-1]))
 
 
+@cache
+def _header_fields(descriptor) -> tuple[tuple[str, str], ...]:
+    """(field name, header) of the fields a request header may give."""
+    return tuple(
+        (field.name, field.GetOptions().Extensions[options_pb2.from_header])
+        for field in descriptor.fields
+        if field.GetOptions().Extensions[options_pb2.from_header]
+    )
+
+
 def build_request(
     method: Method,
     path_params: dict[str, str],
     query: list[tuple[str, str]],
     body: bytes | None,
+    headers: Mapping[str, str] | None = None,
 ) -> Message:
     """The request message for `method` from the parts of an HTTP request."""
     message = method.request_class()
@@ -108,6 +122,10 @@ def build_request(
         _set(message, fields[name], values)
     for name, value in path_params.items():
         _set(message, fields[name], [value])
+    for name, header in _header_fields(message.DESCRIPTOR):
+        value = (headers or {}).get(header, "")
+        if value:
+            setattr(message, name, value)
     return message
 
 

@@ -2,7 +2,8 @@
 
 The protos are the single source of truth: each method's HTTP route
 (`google.api.http`) and Shoal options (`access`, `async_change`, `handler`,
-`scopes`, `long_poll`, `healthy_field`, `deadline_seconds`) are read here, and both the
+`scopes`, `long_poll`, `healthy_field`, `deadline_seconds`, `transports`,
+`resolve_caller`) are read here, and both the
 gateway's route table and the services' caller interceptor use this one
 table.
 """
@@ -72,6 +73,8 @@ class Method:
     server_streaming: bool
     request_class: type
     response_class: type
+    transports: str = "any"  # "any", "concealed" (unix socket or HTTPS) or "unix"
+    resolve_caller: bool = False  # an open route whose caller is still resolved and signed
 
     @property
     def path_params(self) -> list[str]:
@@ -103,6 +106,13 @@ def _long_poll(opts) -> LongPoll | None:
     return LongPoll(option.timeout_field, option.empty_waits_forever)
 
 
+_TRANSPORTS = {
+    options_pb2.TRANSPORT_ANY: "any",
+    options_pb2.TRANSPORT_CONCEALED: "concealed",
+    options_pb2.TRANSPORT_UNIX: "unix",
+}
+
+
 def _method(service: str, md: MethodDescriptor) -> Method:
     opts = md.GetOptions()
     rule = opts.Extensions[annotations_pb2.http]
@@ -130,6 +140,8 @@ def _method(service: str, md: MethodDescriptor) -> Method:
         server_streaming=md.server_streaming,
         request_class=_message_class(md.input_type),
         response_class=_message_class(md.output_type),
+        transports=_TRANSPORTS[opts.Extensions[options_pb2.transports]],
+        resolve_caller=opts.Extensions[options_pb2.resolve_caller],
     )
 
 

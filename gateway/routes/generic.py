@@ -31,7 +31,8 @@ def generic_handler(ctx: RouteContext, method: Method) -> Handler:
     async def handle(request):
         caller = await ctx.gate.authorize(request, method)
         body = await read_body(request) if method.body else None
-        message = build_request(method, dict(request.match_info), list(request.query.items()), body)
+        message = build_request(method, dict(request.match_info), list(request.query.items()), body,
+                                request.headers)
         if method.server_streaming:
             stream = call(method)(message, metadata=ctx.calls.metadata(caller))
             first = await first_message(stream)

@@ -1,5 +1,7 @@
-"""GET /api/audit and /api/audit/{id}/verify over the signed audit log, and
-RecordAuditEvent (INTERNAL), by which other services add to it."""
+"""GET /api/audit and /api/audit/{id}/verify over the signed, chained audit
+log: verify checks the event's own signature and its place in the chain
+(its neighbours and the signed head), so an edited, deleted or cut-off
+event is found. RecordAuditEvent (INTERNAL) is how other services add to it."""
 
 from __future__ import annotations
 
@@ -60,6 +62,7 @@ def _message(event: audit.AuditEvent) -> identity_pb2.AuditEvent:
     return identity_pb2.AuditEvent(
         id=event.id, timestamp=format_rfc3339(event.timestamp), event=event.event, user=event.user,
         ip=event.ip, path=event.path, success=event.success, details=event.details, signature=event.signature,
+        sequence=event.seq, previous_signature=event.previous or "",
     )
 
 
@@ -76,11 +79,10 @@ class AuditRPC(IdentityCore):
         event = await self.store.audit_event(request.id)
         if event is None:
             raise errors.not_found("audit event not found", kind="not_found")
-        ok = audit.verify(self.audit_key, event)
-        return identity_pb2.VerifyAuditEventResponse(
-            available=True, verified=ok,
-            message="Event signature verified" if ok else "Event signature verification failed",
-        )
+        before, after, head = await self.store.audit_neighbours(event)
+        checked = audit.check_chain(self.audit_key, event, before, after, head)
+        return identity_pb2.VerifyAuditEventResponse(available=True, verified=checked.verified,
+                                                     message=checked.message)
 
     async def RecordAuditEvent(self, request, context):
         if not EVENT_NAME.match(request.event):

@@ -62,6 +62,12 @@ def cmd_gateway(args) -> int:
     return 0
 
 
+def cmd_recovery_token(args) -> int:
+    from shoal.cli.recovery import cmd_recovery_token as run
+
+    return run(args, _settings(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shoal", description="Shoal: a control plane for running services.")
     parser.add_argument("--home", help="state directory (default $SHOAL_HOME or ~/.shoal)")
@@ -86,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     gateway = sub.add_parser("gateway", help="run the HTTP gateway")
     listeners(gateway)
     gateway.set_defaults(func=cmd_gateway)
+
+    recovery = sub.add_parser("recovery-token",
+                              help="write a one-time recovery token (clears lockouts) to $SHOAL_HOME/recovery-token")
+    recovery.add_argument("--minutes", type=int, default=15, help="how long it stays valid, 1 to 60 (default 15)")
+    recovery.set_defaults(func=cmd_recovery_token)
 
     from shoal.cli.client_commands import add_commands
 

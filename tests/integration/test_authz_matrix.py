@@ -6,7 +6,10 @@ above its level.
 "Refused" means refused by the gateway's access rule (its own 401/403
 bodies); a service may still refuse an allowed caller for its own reasons
 (a Lighthouse level, a missing uid for notices), which is not a refusal
-of access to the route.
+of access to the route. A route that answers only over concealed
+transports (the `transports` option) is refused over plain HTTP whoever
+calls; an open route that resolves its caller (`resolve_caller`) refuses
+refused credentials as any other route does.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ NOBODY = 65534
 PASSWORD = "matrix-password"
 GATEWAY_REFUSALS = ("access denied", "authentication required", "access required",
                     "lacks the scope", "Invalid API token", "session expired", "Invalid username or password",
-                    "locked")
+                    "locked", "this route answers only over")
 
 
 METHODS = {method.name: method for method in all_methods()}
@@ -104,7 +107,9 @@ def world(suite: Suite):
         "metrics": basic["metrics"],
         "read": basic["read"],
         "admin": basic["admin"],
-        "wrong-password": {"Authorization": "Basic " + base64.b64encode(b"read:not-it").decode()},
+        # Its own name: a locked user stays locked even for a password verified
+        # before, so guessing at "read" would lock the read caller out.
+        "wrong-password": {"Authorization": "Basic " + base64.b64encode(b"guessed:not-it").decode()},
         "revoked-token": {"X-API-Token": revoked["token"]},
         "expired-session": {"Cookie": f"shoal_session={session}; __Host-shoal_session={session}"},
         "scoped-token": {"X-API-Token": scoped["token"]},
@@ -147,8 +152,12 @@ def level_of(caller: str, transport: str) -> str | None:
 
 
 def allowed(caller: str, transport: str, name: str, access: str) -> bool:
+    method = METHODS[name]
+    if (method.transports == "concealed" and transport == "http") or (
+            method.transports == "unix" and transport != "unix"):
+        return False
     if access == "untrusted":
-        return True
+        return not method.resolve_caller or caller == "scoped-token" or level_of(caller, transport) is not None
     if caller == "scoped-token":
         reaches = "monitoring:read" in METHODS[name].scopes
         return reaches and (transport != "http" or access == "metrics")
@@ -226,5 +235,6 @@ def test_the_matrix_covers_every_route():
     names = {name for name, *_ in routes()}
     assert {"ListServices", "GetMetrics", "IdentitiesAction", "CreateToken", "ListAuditEvents",
             "CreateBeacon", "UpdateApplication", "AddLayer", "DeleteBeacon", "GrantBeaconUser", "SetAlias",
-            "RevertApplicationPost"} <= names
+            "RevertApplicationPost", "WhoAmI", "RegenerateToken", "ValidateBootstrapToken",
+            "QuickSetup", "GetRecoveryStatus", "GetApiHealth", "GetApiVersion"} <= names
     assert len(names) > 50

@@ -14,6 +14,7 @@ from aiohttp import web
 from gateway.access import REFUSAL_DELAY, Gatekeeper
 from gateway.calls import ServiceCalls
 from gateway.openapi import openapi_document
+from gateway.paths import redirect_unclean_paths
 from gateway.route_table import grouped_routes
 from gateway.routes.context import Handler, RouteContext
 from gateway.routes.proxy import add_proxy_routes
@@ -41,7 +42,7 @@ def build_app(settings: Settings, *, refusal_delay: float = REFUSAL_DELAY,
     calls = ServiceCalls(settings)
     gate = Gatekeeper(settings, calls, daemon_uid=daemon_uid, refusal_delay=refusal_delay)
     ctx = RouteContext(settings=settings, gate=gate, calls=calls)
-    app = web.Application(middlewares=[shape_errors], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[redirect_unclean_paths, shape_errors], client_max_size=MAX_BODY)
     app[CALLS] = calls
 
     resources: dict[str, web.Resource] = {}

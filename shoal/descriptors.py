@@ -35,12 +35,15 @@ _PATH_VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 def family_of_path(path: str) -> str:
-    """The API family whose shapes a path's answers take."""
-    if path.startswith("/v1/") or path == "/v1":
-        return "pebble"
+    """The API family whose shapes a path's answers take: Lighthouse under
+    /api/v0.2/, the security routes under the rest of /api/, Pebble
+    everywhere else (a path no route serves, such as `/` or `/v2/x`, is
+    answered as Pebble answers it)."""
     if path.startswith("/api/v0.2/"):
         return "lighthouse"
-    return "security"
+    if path.startswith("/api/") or path == "/api":
+        return "security"
+    return "pebble"
 
 
 @dataclass(frozen=True)

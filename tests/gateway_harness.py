@@ -43,6 +43,8 @@ class Harness:
     unix: aiohttp.ClientSession  # requests over the gateway's unix socket (base http://localhost)
     http: aiohttp.ClientSession  # requests over plain HTTP
     home: Path
+    socket: Path  # the gateway's unix socket
+    port: int  # its plain HTTP port on 127.0.0.1
 
 
 @asynccontextmanager
@@ -71,7 +73,7 @@ async def in_process_gateway(servicers: dict[str, object], down: tuple[str, ...]
     unix = aiohttp.ClientSession("http://localhost", connector=aiohttp.UnixConnector(path=str(gateway_socket)))
     http = aiohttp.ClientSession(f"http://127.0.0.1:{port}")
     try:
-        yield Harness(unix=unix, http=http, home=settings.home)
+        yield Harness(unix=unix, http=http, home=settings.home, socket=gateway_socket, port=port)
     finally:
         await unix.close()
         await http.close()

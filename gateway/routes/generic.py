@@ -1,7 +1,11 @@
 """The handler of every route no hand-written code is bound to: authorize,
 transcode the request, call the RPC with the signed caller and its
 deadline, and shape the answer for the route's family. A server-streaming
-RPC answers newline-delimited JSON, flushed per message."""
+RPC answers newline-delimited JSON, flushed per message.
+
+A write to the identity service may change who callers are (an identity, a
+token, a lockout): once it has been answered, the gate drops every caller
+it resolved, so the change applies to the very next request."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ def _json_line(message) -> bytes:
 def generic_handler(ctx: RouteContext, method: Method) -> Handler:
     has_result = method.response_class is not empty_pb2.Empty
     call = ctx.calls.callable
+    changes_callers = method.service == "identity" and method.http_method not in ("GET", "HEAD")
 
     async def handle(request):
         caller = await ctx.gate.authorize(request, method)
@@ -37,8 +42,12 @@ def generic_handler(ctx: RouteContext, method: Method) -> Handler:
             first = await first_message(stream)
             return await shaping.stream_lines(request, stream, first, "application/json", _json_line)
         started = time.perf_counter()
-        response = await call(method)(message, metadata=ctx.calls.metadata(caller),
-                                      timeout=deadline_for(method, message))
+        try:
+            response = await call(method)(message, metadata=ctx.calls.metadata(caller),
+                                          timeout=deadline_for(method, message))
+        finally:
+            if changes_callers:
+                ctx.gate.callers_changed()  # even a failed call may have committed
         log.debug("%s %s %.1fms", caller.identity, method.name, (time.perf_counter() - started) * 1e3)
         return shaping.answer(method, to_json_value(method, response), has_result)
 

@@ -75,12 +75,16 @@ class Authorized:
     this instance."""
 
     caller: signing.Caller
+    gate: object  # the gateway's own gate, told when callers may have changed
 
     async def authorize(self, request: web.Request, method: Method) -> signing.Caller:
         return self.caller
 
     def forget(self, request: web.Request) -> None:
         pass  # no session routes behind the proxy
+
+    def callers_changed(self) -> None:
+        self.gate.callers_changed()  # identity calls behind the proxy are the gateway's own
 
 
 def _marker(methods: list[Method]) -> Handler:
@@ -136,7 +140,8 @@ class InstanceProxy:
             resolved = await self._resolve(host, min_level(method), caller)
             log.debug("%s %s %s via %s", caller.identity, request.method, inner_url, resolved.instance_address)
             calls = InstanceCalls(self.calls, self.channel_to(resolved.instance_address), resolved.token)
-            handler = handler_for(dataclasses.replace(self.ctx, gate=Authorized(caller), calls=calls), methods)
+            gate = Authorized(caller, self.ctx.gate)
+            handler = handler_for(dataclasses.replace(self.ctx, gate=gate, calls=calls), methods)
             inner._match_info = match  # the /v1 route's own path parameters
             return await handler(inner)
 

@@ -132,3 +132,16 @@ def test_literal_paths_are_routed_before_templated_ones():
     assert paths.index("/api/v0.2/users/list") < paths.index("/api/v0.2/users/{email}")
     assert {path for path, _, _ in grouped_routes("pebble")} == {
         m.http_path for m in all_methods() if m.http_method and m.family == "pebble"}
+
+
+def test_an_answer_asked_for_before_the_callers_changed_is_not_kept():
+    from gateway.access import ANONYMOUS, Authenticated, CallerCache, Credentials
+
+    cache = CallerCache()
+    key = cache.key(Credentials(uid=65404))
+    asked_at = cache.generation
+    cache.drop_all()  # an identity changed while the answer was on its way
+    cache.put(key, Authenticated(ANONYMOUS), asked_at)
+    assert cache.get(key) is None
+    cache.put(key, Authenticated(ANONYMOUS), cache.generation)
+    assert cache.get(key) is not None

@@ -1,6 +1,7 @@
 """HTTP request -> request message, response message -> JSON value.
 
-A body is read up to MAX_BODY (413 beyond). The rest are pure functions
+A body is read whole up to MAX_BODY (413 beyond), within BODY_TIMEOUT
+(408 after). The rest are pure functions
 over the descriptors (grpc-gateway's conventions): path
 parameters and query parameters set fields by name (query by JSON name or
 field name; repeated fields take repeated and/or comma-separated values);
@@ -10,6 +11,7 @@ one field; `response_body` picks the field that is the answer.
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 
 import orjson
@@ -23,19 +25,30 @@ from services.common.jsonvalues import whole_numbers
 from shoal.descriptors import Method
 
 MAX_BODY = 1024 * 1024
+BODY_TIMEOUT = 30.0  # seconds for a request body to arrive in full
 
 
 class BadRequest(Exception):
     """The request cannot become a valid message; the text says why."""
 
 
-async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
+async def read_body(request: web.Request, limit: int = MAX_BODY, within: float = BODY_TIMEOUT) -> bytes:
+    """The whole body, however many chunks it arrives in: 413 past `limit`
+    bytes, 408 when it has not all arrived within `within` seconds."""
     if request.content_length is not None and request.content_length > limit:
         raise HTTPError(413, f"request body larger than {limit} bytes")
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise HTTPError(413, f"request body larger than {limit} bytes")
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(within):
+            while chunk := await request.content.read(limit + 1 - size):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPError(413, f"request body larger than {limit} bytes")
+    except TimeoutError:
+        raise HTTPError(408, f"request body not received within {within:g} s") from None
+    return b"".join(chunks)
 
 
 _INT_TYPES = {

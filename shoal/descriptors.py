@@ -2,7 +2,7 @@
 
 The protos are the single source of truth: each method's HTTP route
 (`google.api.http`) and Shoal options (`access`, `async_change`, `handler`,
-`scopes`, `long_poll`, `healthy_field`, `deadline_seconds`) are read here, and both the
+`scopes`, `long_poll`, `healthy_field`, `deadline_seconds`, `go_body`) are read here, and both the
 gateway's route table and the services' caller interceptor use this one
 table.
 """
@@ -20,7 +20,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from shoal.access import ACCESS_NAMES, ACCESS_RANK
 from shoal.v1 import application_pb2, beacon_pb2, identity_pb2, options_pb2, plan_pb2
 
-__all__ = ["ACCESS_RANK", "SERVICES", "LongPoll", "Method", "all_methods", "family_of_path", "methods_by_path",
+__all__ = ["ACCESS_RANK", "SERVICES", "GoBody", "LongPoll", "Method", "all_methods", "family_of_path", "methods_by_path",
            "service_methods"]
 
 # service name used on the command line and in config -> (proto service, module)
@@ -55,6 +55,15 @@ class LongPoll:
 
 
 @dataclass(frozen=True)
+class GoBody:
+    """A Pebble route's JSON body, decoded as Pebble decodes it (the `go_body` option)."""
+
+    error_prefix: str  # "cannot decode request body"
+    go_type: str  # the Go type's name, as Go prints it in errors
+    found_first: str  # an RPC whose NOT_FOUND answer comes before a body error, or ""
+
+
+@dataclass(frozen=True)
 class Method:
     service: str  # "plan"
     name: str  # "ListServices"
@@ -71,6 +80,7 @@ class Method:
     long_poll: LongPoll | None
     healthy_field: str  # the answer's bool field whose false means 502, or ""
     deadline_seconds: int  # the call's own deadline, or 0 for the gateway's default
+    go_body: GoBody | None  # how Pebble decodes the JSON body (Pebble's routes), or None
     client_streaming: bool
     server_streaming: bool
     request_class: type
@@ -106,6 +116,13 @@ def _long_poll(opts) -> LongPoll | None:
     return LongPoll(option.timeout_field, option.empty_waits_forever)
 
 
+def _go_body(opts) -> GoBody | None:
+    if not opts.HasExtension(options_pb2.go_body):
+        return None
+    option = opts.Extensions[options_pb2.go_body]
+    return GoBody(option.error_prefix, option.go_type, option.found_first)
+
+
 def _method(service: str, md: MethodDescriptor) -> Method:
     opts = md.GetOptions()
     rule = opts.Extensions[annotations_pb2.http]
@@ -129,6 +146,7 @@ def _method(service: str, md: MethodDescriptor) -> Method:
         long_poll=_long_poll(opts),
         healthy_field=opts.Extensions[options_pb2.healthy_field],
         deadline_seconds=opts.Extensions[options_pb2.deadline_seconds],
+        go_body=_go_body(opts),
         client_streaming=md.client_streaming,
         server_streaming=md.server_streaming,
         request_class=_message_class(md.input_type),

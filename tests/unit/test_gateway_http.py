@@ -68,6 +68,8 @@ class Plan(plan_pb2_grpc.PlanServicer):
             services=[plan_pb2.ServiceInfo(name="web", startup="enabled", current="active")])
 
     async def GetChange(self, request, context):
+        if request.id == "42":
+            return plan_pb2.Change(id="42")
         raise errors.not_found(f'cannot find change with id "{request.id}"')
 
     async def GetHealth(self, request, context):
@@ -263,3 +265,13 @@ async def test_a_websocket_the_service_has_nothing_to_connect_for_is_pebbles_emp
     for headers in (upgrade, {}):
         async with gw.unix.get("/v1/tasks/3/websocket/stdio", headers=headers) as response:
             assert response.status == 200 and await response.read() == b""
+
+
+async def test_a_change_that_does_not_exist_is_404_before_its_body_is_read_as_in_pebble(gw):
+    assert await answer(gw.unix.post("/v1/changes/987654", data=b"[1]")) == (404, {
+        "type": "error", "status-code": 404, "status": "Not Found",
+        "result": {"message": 'cannot find change with id "987654"', "kind": "not-found"}})
+    status, body = await answer(gw.unix.post("/v1/changes/42", data=b"[1]"))
+    assert status == 400 and body["result"]["message"] == (
+        'cannot decode data from request body: json: cannot unmarshal array into Go value of type '
+        'struct { Action string "json:\\"action\\"" }')

@@ -151,46 +151,42 @@ def test_an_answer_asked_for_before_the_callers_changed_is_not_kept():
 # Pebble's bodies, decoded as Pebble decodes them: the route's own prefix,
 # then Go's text (what the real Pebble v1.32.1 answered for each).
 @pytest.mark.parametrize("route,body,text", [
-    ("ServicesAction", b"{", "cannot decode data from request body: unexpected EOF"),
-    ("ServicesAction", b"", "cannot decode data from request body: EOF"),
-    ("ServicesAction", b"[]", 'cannot decode data from request body: json: cannot unmarshal array into Go value '
-                              'of type struct { Action string "json:\\"action\\""; Services []string '
-                              '"json:\\"services\\"" }'),
-    ("ServicesAction", b'{"action": 5}', "cannot decode data from request body: json: cannot unmarshal number "
-                                         "into Go struct field .action of type string"),
+    ("ServicesAction", b"{",
+     'cannot decode data from request body: unexpected EOF'),
+    ("ServicesAction", b"",
+     'cannot decode data from request body: EOF'),
+    ("ServicesAction", b"[]",
+     'cannot decode data from request body: json: cannot unmarshal array into Go value of type struct { Action string "json:\\"action\\""; Services []string "json:\\"services\\"" }'),
+    ("ServicesAction", b'{"action": 5}',
+     'cannot decode data from request body: json: cannot unmarshal number into Go struct field .action of type string'),
     ("ChecksAction", b'{"action": "start", "checks": [1]}',
-     "cannot decode data from request body: json: cannot unmarshal number into .checks.0 of type string"),
-    ("RefreshCheck", b'{"name": true}', "cannot decode data from request body: json: cannot unmarshal bool into "
-                                        "Go struct field .name of type string"),
-    ("AbortChange", b'{"action": nope}', "cannot decode data from request body: invalid character 'o' in literal "
-                                         "null (expecting 'u')"),
-    ("AddLayer", b'{"combine": "yes"}', "cannot decode request body: json: cannot unmarshal string into Go struct "
-                                        "field .combine of type bool"),
-    ("AddLayer", b"[]", 'cannot decode request body: json: cannot unmarshal array into Go value of type struct { '
-                        'Action string "json:\\"action\\""; Combine bool "json:\\"combine\\""; Inner bool '
-                        '"json:\\"inner\\""; Label string "json:\\"label\\""; Format string "json:\\"format\\""; '
-                        'Layer string "json:\\"layer\\"" }'),
-    ("AddNotice", b'{"repeat-after": 5}', "cannot decode request body: json: cannot unmarshal number into Go "
-                                          "struct field .repeat-after of type string"),
-    ("AddNotice", b"[]", 'cannot decode request body: json: cannot unmarshal array into Go value of type struct { '
-                         'Action string "json:\\"action\\""; Type string "json:\\"type\\""; Key string '
-                         '"json:\\"key\\""; RepeatAfter string "json:\\"repeat-after\\""; DataJSON '
-                         'jsontext.Value "json:\\"data\\"" }'),
+     'cannot decode data from request body: json: cannot unmarshal number into .checks.0 of type string'),
+    ("RefreshCheck", b'{"name": true}',
+     'cannot decode data from request body: json: cannot unmarshal bool into Go struct field .name of type string'),
+    ("AbortChange", b'{"action": nope}',
+     "cannot decode data from request body: invalid character 'o' in literal null (expecting 'u')"),
+    ("AddLayer", b'{"combine": "yes"}',
+     'cannot decode request body: json: cannot unmarshal string into Go struct field .combine of type bool'),
+    ("AddLayer", b"[]",
+     'cannot decode request body: json: cannot unmarshal array into Go value of type struct { Action string "json:\\"action\\""; Combine bool "json:\\"combine\\""; Inner bool "json:\\"inner\\""; Label string "json:\\"label\\""; Format string "json:\\"format\\""; Layer string "json:\\"layer\\"" }'),
+    ("AddNotice", b'{"repeat-after": 5}',
+     'cannot decode request body: json: cannot unmarshal number into Go struct field .repeat-after of type string'),
+    ("AddNotice", b"[]",
+     'cannot decode request body: json: cannot unmarshal array into Go value of type struct { Action string "json:\\"action\\""; Type string "json:\\"type\\""; Key string "json:\\"key\\""; RepeatAfter string "json:\\"repeat-after\\""; DataJSON jsontext.Value "json:\\"data\\"" }'),
     ("IdentitiesAction", b'{"identities": {"idn-negative": {"local": {"user-id": -1}}}}',
-     "cannot decode request body: json: cannot unmarshal number -1 into Go struct field "
-     ".identities.idn-negative.local.user-id of type uint32"),
-    ("IdentitiesAction", b'{"identities": {"idn-list": [1]}}', "cannot decode request body: json: cannot "
-     "unmarshal array into Go struct field .identities.idn-list of type daemon.apiIdentity"),
-    ("IdentitiesAction", b'{"identities": []}', "cannot decode request body: json: cannot unmarshal array into Go "
-     "struct field .identities of type map[string]*daemon.apiIdentity"),
-    ("Exec", b'{"command": "x"}', "cannot decode request body: json: cannot unmarshal string into Go struct field "
-                                  "execPayload.command of type []string"),
-    ("Exec", b'{"user-id": 1.5}', "cannot decode request body: json: cannot unmarshal number 1.5 into Go struct "
-                                  "field execPayload.user-id of type int"),
-    ("Exec", b"[]", "cannot decode request body: json: cannot unmarshal array into Go value of type "
-                    "daemon.execPayload"),
-    ("SendSignal", b'{"services": "x"}', "cannot decode request body: json: cannot unmarshal string into Go struct "
-                                         "field signalsPayload.services of type []string"),
+     'cannot decode request body: json: cannot unmarshal number -1 into Go struct field .identities.idn-negative.local.user-id of type uint32'),
+    ("IdentitiesAction", b'{"identities": {"idn-list": [1]}}',
+     'cannot decode request body: json: cannot unmarshal array into Go struct field .identities.idn-list of type daemon.apiIdentity'),
+    ("IdentitiesAction", b'{"identities": []}',
+     'cannot decode request body: json: cannot unmarshal array into Go struct field .identities of type map[string]*daemon.apiIdentity'),
+    ("Exec", b'{"command": "x"}',
+     'cannot decode request body: json: cannot unmarshal string into Go struct field execPayload.command of type []string'),
+    ("Exec", b'{"user-id": 1.5}',
+     'cannot decode request body: json: cannot unmarshal number 1.5 into Go struct field execPayload.user-id of type int'),
+    ("Exec", b"[]",
+     'cannot decode request body: json: cannot unmarshal array into Go value of type daemon.execPayload'),
+    ("SendSignal", b'{"services": "x"}',
+     'cannot decode request body: json: cannot unmarshal string into Go struct field signalsPayload.services of type []string'),
 ])
 def test_pebble_bodies_are_refused_in_pebbles_words(route, body, text):
     with pytest.raises(BadRequest) as refused:

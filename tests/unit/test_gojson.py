@@ -7,8 +7,19 @@ from __future__ import annotations
 import pytest
 
 from services.common import gojson
-from services.common.gojson import BOOL, INT, RAW, STRING, GoField, GoJSONError, integer, map_of, pointer, \
-    slice_of, struct
+from services.common.gojson import (
+    BOOL,
+    INT,
+    RAW,
+    STRING,
+    GoField,
+    GoJSONError,
+    integer,
+    map_of,
+    pointer,
+    slice_of,
+    struct,
+)
 
 SERVICES = struct('struct { Action string "json:\\"action\\""; Services []string "json:\\"services\\"" }',
                   [GoField("action", STRING), GoField("services", slice_of(STRING))])

@@ -25,6 +25,7 @@ from shoal.descriptors import Method
 DEFAULT_DEADLINE = 10.0
 LONG_POLL_MARGIN = 10.0
 NO_TIMEOUT_DEADLINE = 3600.0
+MAX_POLL_DEADLINE = 7 * 24 * 3600.0  # a longer wait (Go allows ~292 years) is cut here, with a 504
 SIGNED_TTL = 60.0  # how long a signed caller is valid
 SIGNED_REUSE = 30.0  # reused for this long, so every use has ≥ 30 s of validity left
 MAX_SIGNED = 10_000
@@ -106,7 +107,7 @@ def deadline_for(method: Method, message: Message) -> float:
         seconds = parse_duration(text)
     except ValueError:
         return DEFAULT_DEADLINE  # the service answers 400 for it
-    return (seconds + LONG_POLL_MARGIN) if seconds > 0 else NO_TIMEOUT_DEADLINE
+    return min(seconds + LONG_POLL_MARGIN, MAX_POLL_DEADLINE) if seconds > 0 else NO_TIMEOUT_DEADLINE
 
 
 async def first_message(call):

@@ -84,28 +84,31 @@ def _scalar(field: FieldDescriptor, text: str):
             return True
         if text in ("false", "0", ""):
             return False
-        raise BadRequest(f'{field.json_name} must be "true" or "false", got "{text}"')
+        raise BadRequest(f'{field.json_name} must be "true" or "false"')
     if field.type in _INT_TYPES:
         try:
             return int(text)
         except ValueError:
-            raise BadRequest(f'{field.json_name} must be an integer, got "{text}"') from None
+            raise BadRequest(f"{field.json_name} must be an integer") from None
     if field.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
         try:
             return float(text)
         except ValueError:
-            raise BadRequest(f'{field.json_name} must be a number, got "{text}"') from None
+            raise BadRequest(f"{field.json_name} must be a number") from None
     raise BadRequest(f"{field.json_name} cannot be given in the query")
 
 
 def _set(message: Message, field: FieldDescriptor, values: list[str]) -> None:
-    if _is_repeated(field):
-        if field.type == FieldDescriptor.TYPE_MESSAGE:
-            raise BadRequest(f"{field.json_name} cannot be given in the query")
-        items = [item.strip() for value in values for item in value.split(",")]
-        getattr(message, field.name).extend(_scalar(field, i) for i in items if i)
-    else:
-        setattr(message, field.name, _scalar(field, values[-1]))
+    try:
+        if _is_repeated(field):
+            if field.type == FieldDescriptor.TYPE_MESSAGE:
+                raise BadRequest(f"{field.json_name} cannot be given in the query")
+            items = [item.strip() for value in values for item in value.split(",")]
+            getattr(message, field.name).extend(_scalar(field, i) for i in items if i)
+        else:
+            setattr(message, field.name, _scalar(field, values[-1]))
+    except (ValueError, TypeError):  # a number the field cannot hold
+        raise BadRequest(f"{field.json_name} is out of range") from None
 
 
 def build_request(

@@ -9,7 +9,13 @@ import pytest
 from google.protobuf import json_format
 
 from gateway.access import default_caller, may_call
-from gateway.calls import DEFAULT_DEADLINE, LONG_POLL_MARGIN, NO_TIMEOUT_DEADLINE, deadline_for
+from gateway.calls import (
+    DEFAULT_DEADLINE,
+    LONG_POLL_MARGIN,
+    MAX_POLL_DEADLINE,
+    NO_TIMEOUT_DEADLINE,
+    deadline_for,
+)
 from gateway.route_table import grouped_routes
 from gateway.routes.registry import UnknownHandler, check_bindings
 from gateway.transcode import BadRequest, build_request, to_json_value
@@ -116,6 +122,8 @@ def test_an_unknown_handler_name_stops_start_up():
     ("ListNotices", "", DEFAULT_DEADLINE),  # answers at once
     ("ListNotices", "1m", 60 + LONG_POLL_MARGIN),
     ("Exec", "1h", DEFAULT_DEADLINE),  # the command's timeout, not a wait
+    ("WaitChange", "99999999999h", DEFAULT_DEADLINE),  # beyond Go's Duration: the service answers 400
+    ("WaitChange", "2562047h", MAX_POLL_DEADLINE),  # valid, but the call is bounded
 ])
 def test_long_polls_get_their_wait_plus_a_margin(route, wait, deadline):
     method = M[route]
@@ -234,3 +242,13 @@ def test_the_files_bodies_are_pebbles_structs():
         decode_go(b'{"action":', FILES_WRITE_METADATA, "cannot decode request metadata")
     assert decode_go(b'{"action":"write","files":[{"path":"/x","user-id":5}]}', FILES_WRITE_METADATA, "") == {
         "action": "write", "files": [{"path": "/x", "user-id": 5}]}
+
+
+def test_a_query_number_the_field_cannot_hold_is_400_without_repeating_it():
+    from gateway.transcode import _set
+
+    width = plan_pb2.ExecRequest.DESCRIPTOR.fields_by_name["width"]
+    with pytest.raises(BadRequest, match=r"^width is out of range$"):
+        _set(plan_pb2.ExecRequest(), width, ["99999999999"])
+    with pytest.raises(BadRequest, match=r"^width must be an integer$"):
+        _set(plan_pb2.ExecRequest(), width, ["lots"])

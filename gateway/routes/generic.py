@@ -7,7 +7,8 @@ A body that does not decode is refused before the call, except that a
 route whose `go_body` names `found_first` (Pebble's POST /v1/changes/{id})
 first asks that RPC, whose not-found answer then comes first, as Pebble
 looks the change up before it reads the body. A large body is decoded off
-the event loop.
+the event loop. A long-poll holds one of the gateway's wait slots while it
+waits (503 when none is free).
 
 A write to the identity service may change who callers are (an identity, a
 token, a lockout): once it has been answered, the gate drops every caller
@@ -24,7 +25,7 @@ import orjson
 from google.protobuf import empty_pb2
 
 from gateway import shaping
-from gateway.calls import deadline_for, first_message
+from gateway.calls import deadline_for, first_message, waits
 from gateway.routes.context import Handler, RouteContext
 from gateway.transcode import BadRequest, build_request, message_json, read_body, to_json_value
 from shoal.descriptors import Method, methods_by_path
@@ -74,8 +75,13 @@ def generic_handler(ctx: RouteContext, method: Method) -> Handler:
             return await shaping.stream_lines(request, stream, first, "application/json", _json_line)
         started = time.perf_counter()
         try:
-            response = await call(method)(message, metadata=ctx.calls.metadata(caller),
-                                          timeout=deadline_for(method, message))
+            if waits(method, message):
+                with ctx.calls.waits.hold():
+                    response = await call(method)(message, metadata=ctx.calls.metadata(caller),
+                                                  timeout=deadline_for(method, message))
+            else:
+                response = await call(method)(message, metadata=ctx.calls.metadata(caller),
+                                              timeout=deadline_for(method, message))
         finally:
             if changes_callers:
                 ctx.gate.callers_changed()  # even a failed call may have committed

@@ -57,6 +57,7 @@ class InstanceCalls:
 
     def __init__(self, own: ServiceCalls, channel: grpc.aio.Channel, token: str):
         self._own = own
+        self.waits = own.waits  # one bound per gateway, proxied waits included
         self._channel = channel
         self._token = token
 

@@ -28,7 +28,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 log = logging.getLogger("shoal.gateway")
 
 BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
-HEADER_TIMEOUT = 15.0
+HEADER_TIMEOUT = 20.0  # above aiohttp clients' 15 s idle keep-alive, so the client closes first
 TLS_HANDSHAKE_TIMEOUT = 10.0
 MALFORMED_LOG_INTERVAL = 60.0
 

@@ -18,7 +18,9 @@ service sees a caller entitled to that route and no other. Sessions and
 identities are not scoped: their access level decides.
 
 A state-changing request authenticated by a session cookie must echo the
-session's CSRF token in X-CSRF-Token.
+session's CSRF token in X-CSRF-Token; so must a websocket upgrade whose
+Origin is not the gateway's own (or that has none): a cookie alone opens no
+cross-site websocket.
 
 On Pebble's `/v1`, as Pebble answers: every caller below a route's level
 gets 401 `access denied` (kind login-required), whatever it is, and refused
@@ -153,6 +155,18 @@ def csrf_token(secret: bytes, session: str) -> str:
     """The CSRF token of a session: derived, so every gateway replica agrees
     and nothing more is stored."""
     return hmac.new(secret, b"shoal.csrf\x00" + session.encode(), hashlib.sha256).hexdigest()
+
+
+def is_websocket_upgrade(request: web.Request) -> bool:
+    return (request.headers.get("Upgrade", "").lower() == "websocket"
+            and "upgrade" in request.headers.get("Connection", "").lower())
+
+
+def same_origin(request: web.Request) -> bool:
+    """Whether the request's Origin is this gateway as the client addressed it."""
+    origin = request.headers.get("Origin", "")
+    scheme = "https" if transport_kind(request) == "https" else "http"
+    return bool(origin) and origin.rstrip("/").lower() == f"{scheme}://{request.host}".lower()
 
 
 def check_csrf(request: web.Request, secret: bytes, session: str) -> None:
@@ -409,7 +423,8 @@ class Gatekeeper:
                 raise HTTPError(401, ACCESS_DENIED) from None
             raise
         caller = known.caller
-        if known.method == "session" and request.method not in SAFE_METHODS:
+        if known.method == "session" and (request.method not in SAFE_METHODS
+                                          or (is_websocket_upgrade(request) and not same_origin(request))):
             check_csrf(request, self.secret, known.session)
         if known.method == "token" and transport != "http":
             scope = scope_for(method, caller.scopes)

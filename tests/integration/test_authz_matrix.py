@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -122,14 +123,15 @@ def _until(condition, within: float = 10.0) -> None:
 
 
 def _expired_session(suite: Suite) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", suite.http_port, timeout=30)
+    context = ssl.create_default_context(cafile=str(suite.home / "tls" / "cert.pem"))
+    conn = http.client.HTTPSConnection("127.0.0.1", suite.https_port, timeout=30, context=context)  # never plain HTTP
     conn.request("POST", "/api/login", body=json.dumps({"username": "read", "password": PASSWORD}),
                  headers={"Content-Type": "application/json"})
     resp = conn.getresponse()
     resp.read()
     assert resp.status == 200
     cookies = [v for k, v in resp.getheaders() if k.lower() == "set-cookie"]
-    raw = next(c.split(";")[0].split("=", 1)[1] for c in cookies if c.startswith("shoal_session="))
+    raw = next(c.split(";")[0].split("=", 1)[1] for c in cookies if c.startswith("__Host-shoal_session="))
     database = next(suite.home.glob("identity*.db"))
     with sqlite3.connect(database) as db:
         assert db.execute("UPDATE sessions SET expires_at = 0").rowcount == 1

@@ -11,8 +11,9 @@ the event loop. A long-poll holds one of the gateway's wait slots while it
 waits (503 when none is free).
 
 A write to the identity service may change who callers are (an identity, a
-token, a lockout): once it has been answered, the gate drops every caller
-it resolved, so the change applies to the very next request."""
+token, a lockout): once it has been answered (unless the service refused it,
+changing nothing), the gate drops every caller it resolved, so the change
+applies to the very next request."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ from gateway.transcode import BadRequest, build_request, message_json, read_body
 from shoal.descriptors import Method, methods_by_path
 
 LARGE_BODY = 64 * 1024  # bodies past this are decoded in a worker thread
+# A service's refusals: the call changed nothing.
+REFUSED = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.NOT_FOUND,
+                     grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ABORTED,
+                     grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED,
+                     grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED})
 
 log = logging.getLogger("shoal.gateway")
 
@@ -82,9 +88,12 @@ def generic_handler(ctx: RouteContext, method: Method) -> Handler:
             else:
                 response = await call(method)(message, metadata=ctx.calls.metadata(caller),
                                               timeout=deadline_for(method, message))
-        finally:
-            if changes_callers:
-                ctx.gate.callers_changed()  # even a failed call may have committed
+        except grpc.aio.AioRpcError as error:
+            if changes_callers and error.code() not in REFUSED:
+                ctx.gate.callers_changed()  # it may have been done before it failed
+            raise
+        if changes_callers:
+            ctx.gate.callers_changed()
         log.debug("%s %s %.1fms", caller.identity, method.name, (time.perf_counter() - started) * 1e3)
         return shaping.answer(method, to_json_value(method, response), has_result)
 

@@ -55,6 +55,8 @@ class Identity(identity_pb2_grpc.IdentityServicer):
         return identity_pb2.AuthenticateResponse(matched=False)  # the socket's uid decides
 
     async def IdentitiesAction(self, request, context):
+        if request.action == "refuse":
+            raise errors.invalid('invalid action "refuse"')
         self.uid_access = request.action
         return empty_pb2.Empty()
 
@@ -204,6 +206,14 @@ async def test_an_identity_change_through_the_gateway_applies_to_the_very_next_r
     assert (await answer(gw.unix.post("/v1/identities", json={"action": "untrusted", "identities": {}})))[0] == 200
     assert await answer(gw.unix.get("/v1/services")) == (401, DENIED)
     assert (await answer(gw.unix.post("/v1/identities", json={"action": "", "identities": {}})))[0] == 401
+
+
+async def test_a_refused_identity_write_keeps_the_resolved_callers(gw, identity):
+    assert (await answer(gw.unix.get("/v1/services")))[0] == 200
+    assert (await answer(gw.unix.post("/v1/identities", json={"action": "refuse", "identities": {}})))[0] == 400
+    asked = identity.asked
+    assert (await answer(gw.unix.get("/v1/services")))[0] == 200
+    assert identity.asked == asked  # nothing changed, so nothing was asked again
 
 
 async def test_v1_services_by_name_is_routed_checked_and_not_implemented(gw):

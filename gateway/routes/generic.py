@@ -18,6 +18,7 @@ applies to the very next request."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -80,12 +81,9 @@ def generic_handler(ctx: RouteContext, method: Method) -> Handler:
             first = await first_message(stream)
             return await shaping.stream_lines(request, stream, first, "application/json", _json_line)
         started = time.perf_counter()
+        slot = ctx.calls.waits.hold() if waits(method, message) else contextlib.nullcontext()
         try:
-            if waits(method, message):
-                with ctx.calls.waits.hold():
-                    response = await call(method)(message, metadata=ctx.calls.metadata(caller),
-                                                  timeout=deadline_for(method, message))
-            else:
+            with slot:
                 response = await call(method)(message, metadata=ctx.calls.metadata(caller),
                                               timeout=deadline_for(method, message))
         except grpc.aio.AioRpcError as error:

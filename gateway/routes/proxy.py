@@ -135,6 +135,7 @@ class InstanceCalls:
 
     def __init__(self, own: ServiceCalls, channel: grpc.aio.Channel, token: str, reached: _Reached | None = None):
         self._own = own
+        self.waits = own.waits  # one bound per gateway, proxied waits included
         self._channel = channel
         self._token = token
         self._reached = reached
@@ -162,12 +163,16 @@ class Authorized:
     this instance."""
 
     caller: signing.Caller
+    gate: object  # the gateway's own gate, told when callers may have changed
 
     async def authorize(self, request: web.Request, method: Method) -> signing.Caller:
         return self.caller
 
     def forget(self, request: web.Request) -> None:
         pass  # no session routes behind the proxy
+
+    def callers_changed(self) -> None:
+        self.gate.callers_changed()  # identity calls behind the proxy are the gateway's own
 
 
 def _marker(methods: list[Method]) -> Handler:
@@ -225,7 +230,7 @@ class InstanceProxy:
             target = resolved.dial_target or resolved.instance_address
             reached = _Reached(host, target, self.channels)
             calls = InstanceCalls(self.calls, self.channel_to(target), resolved.token, reached)
-            handler = handler_for(dataclasses.replace(self.ctx, gate=Authorized(caller), calls=calls), methods)
+            handler = handler_for(dataclasses.replace(self.ctx, gate=Authorized(caller, self.ctx.gate), calls=calls), methods)
             inner._match_info = match  # the /v1 route's own path parameters
             return await handler(inner)
 

@@ -20,9 +20,9 @@ No refusal repeats the input it refuses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import asyncio
 import re
+from collections.abc import Mapping
 from functools import cache
 
 import orjson

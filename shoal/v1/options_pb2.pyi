@@ -38,6 +38,8 @@ QUERY_VALUES_FIELD_NUMBER: _ClassVar[int]
 query_values: _descriptor.FieldDescriptor
 QUERY_REQUIRED_FIELD_NUMBER: _ClassVar[int]
 query_required: _descriptor.FieldDescriptor
+OMIT_EMPTY_FIELD_NUMBER: _ClassVar[int]
+omit_empty: _descriptor.FieldDescriptor
 
 class LongPoll(_message.Message):
     __slots__ = ("timeout_field", "empty_waits_forever")

@@ -3,6 +3,7 @@ the node agent (daemon.py)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import grpc
@@ -22,6 +23,8 @@ from services.plan.notices import NoticeFilter, validate_add
 from services.plan.plan.dump import plan_to_yaml
 from shoal import __version__
 from shoal.v1 import plan_pb2, plan_pb2_grpc
+
+_GO_INT = re.compile(r"[+-]?[0-9]+")
 
 
 def boot_id() -> str:
@@ -179,17 +182,14 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
 
     # -- logs -------------------------------------------------------------------
     async def GetLogs(self, request, context):
-        if request.n in ("",):
+        if request.follow not in ("", "true", "false"):  # checked first, as Pebble does
+            raise errors.invalid('follow parameter must be "true" or "false"')
+        if request.n == "":
             n = 0 if request.follow == "true" else 30
         else:
-            try:
-                n = int(request.n)
-            except ValueError:
-                n = -2
+            n = int(request.n) if _GO_INT.fullmatch(request.n) else -2  # Go's strconv.Atoi
             if n < -1:
                 raise errors.invalid("n must be -1, 0, or a positive integer")
-        if request.follow not in ("", "true", "false"):
-            raise errors.invalid('follow must be "true" or "false"')
         names = list(request.services) or sorted(self.daemon.plan.services)
         logs = self.daemon.supervisor.logs
         for entry in logs.last(names, n):

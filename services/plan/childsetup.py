@@ -1,5 +1,6 @@
 """What a child process (service, exec, exec check) does between fork and
-exec: default signal dispositions, then the account it runs as.
+exec: default signal dispositions, then the account it runs as; and the
+names of the signals a client may send it.
 
 Python ignores SIGPIPE and SIGXFSZ, and uvloop's subprocesses inherit that
 (it takes neither restore_signals nor user/group arguments), so a service
@@ -36,3 +37,20 @@ def preexec(account: Account | None = None, take_terminal: bool = False) -> Call
             os.setuid(uid)
 
     return setup
+
+
+# The signal names Pebble knows (Go's unix.SignalNum on Linux): no aliases, no real-time ones.
+_SIGNAL_NAMES = frozenset({
+    "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
+    "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD",
+    "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
+    "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+})
+
+
+def signal_number(name: str) -> int | None:
+    """The number of a signal named as Pebble names them ("SIGHUP"), or None."""
+    if name not in _SIGNAL_NAMES:
+        return None
+    sig = getattr(signal, name, None)
+    return int(sig) if sig is not None else None

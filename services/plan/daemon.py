@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from services.common.errors import DomainError
-from services.plan.changes.manager import ChangeManager, TaskSpec
+from services.plan.changes.manager import NOTIFY, ChangeManager, TaskSpec
 from services.plan.changes.model import Change
 from services.plan.checks import CheckManager
 from services.plan.execution import ExecFailed, ExecManager, ExecSpec, prepare
@@ -52,8 +52,9 @@ class PlanDaemon:
         )
         self.notices = NoticeBook(on_saved=self._notice_saved, on_removed=self._notice_removed)
         self.checks = CheckManager(self.changes, on_failure=self._check_failed, environment=self._check_env)
-        self.changes.register("start", self._start_task)
-        self.changes.register("stop", self._stop_task)
+        # An aborted start kills its process; an aborted stop goes on (its signals are sent).
+        self.changes.register("start", self._start_task, on_abort=NOTIFY)
+        self.changes.register("stop", self._stop_task, on_abort=NOTIFY)
         self.changes.register("exec", self._exec_task)
         self.execs = ExecManager()
         self.exit_code: asyncio.Future | None = None
@@ -174,34 +175,37 @@ class PlanDaemon:
             raise ActionError(f"cannot {action} services: {error}") from None
 
     def _replan(self) -> Change:
+        """As Pebble: every service ever started whose config differs from the
+        plan's takes the plan's config and is stopped (with what requires it) and
+        started again, and every startup-enabled service is started."""
         plan = self.plan
         changed = []
-        for name in self.supervisor.started_services():
-            started_with = self.supervisor.config_at_start(name)
+        for name in self.supervisor.known_services():
             current = plan.services.get(name)
-            if (
-                current is not None
-                and started_with is not None
-                and started_with != current
-                and self.supervisor.status(name).current in ("active", "backoff")
-            ):
+            if current is not None and self.supervisor.config_at_start(name) != current:
+                self.supervisor.set_config(current)
                 changed.append(name)
         enabled = [n for n, s in plan.services.items() if s.enabled]
         to_start = sorted(set(changed) | set(enabled))
         self.checks.start_enabled_inactive()
         stop_lanes = stop_order(plan, changed) if changed else []
         start_lanes = start_order(plan, to_start) if to_start else []
-        affected = sorted(set(changed) | set(to_start))
-        if not affected:
+        replanned = sorted({n for lane in (*stop_lanes, *start_lanes) for n in lane})
+        if not replanned:
             return self.changes.create("replan", "Replan - no services", status="Done",
                                        data={"service-names": []})
-        return self._create("replan", affected, affected, stop=stop_lanes, start=start_lanes)
+        return self._create("replan", replanned, replanned, stop=stop_lanes, start=start_lanes,
+                            count=len(replanned))
 
     def _create(self, action: str, requested: list[str], service_names: list[str],
-                start: list[list[str]] | None = None, stop: list[list[str]] | None = None) -> Change:
+                start: list[list[str]] | None = None, stop: list[list[str]] | None = None,
+                count: int | None = None) -> Change:
+        """The change: its stops, then its starts; the summary names the first service
+        requested and counts those of the last lanes (or `count`), as Pebble does."""
         stop_specs = [[TaskSpec("stop", f'Stop service "{n}"', {"service": n}) for n in lane] for lane in stop or []]
         start_specs = [[TaskSpec("start", f'Start service "{n}"', {"service": n}) for n in lane] for lane in start or []]
-        count = sum(len(l) for l in start or []) if start else sum(len(l) for l in stop or [])
+        if count is None:
+            count = sum(len(l) for l in start or []) if start else sum(len(l) for l in stop or [])
         if not stop_specs and not start_specs:
             return self.changes.create(action, f"{action.capitalize()} - no services", status="Done",
                                        data={"service-names": service_names})
@@ -220,10 +224,10 @@ class PlanDaemon:
         if service is None:
             raise RuntimeError(f'cannot find service "{name}" in plan')
         try:
-            started = await self.supervisor.start(service)
+            started = await self.supervisor.start(service, aborted=self.changes.aborted(task))
         except StartError as error:
-            if error.output:
-                task.log_info("Most recent service output:\n" + "\n".join(f"    {line}" for line in error.output))
+            if error.output is not None:
+                task.log_info("Most recent service output:\n" + error.output)
             raise
         if started is False:
             task.log_info(f'Service "{name}" already started.')

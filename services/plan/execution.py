@@ -31,7 +31,7 @@ from services.common.durations import format_duration, parse_duration
 from services.common.errors import DomainError, Failure
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
-from services.plan.childsetup import preexec
+from services.plan.childsetup import preexec, signal_number
 
 log = logging.getLogger("shoal.plan.exec")
 
@@ -181,6 +181,13 @@ def _set_size(fd: int, width: int, height: int) -> None:
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _signal_process(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
 
@@ -350,11 +357,11 @@ class ExecSession:
             command = message.get("command") if isinstance(message, dict) else None
             if command == "signal":
                 name = (message.get("signal") or {}).get("name", "")
-                sig = signal.Signals.__members__.get(name) if isinstance(name, str) else None
+                sig = signal_number(name) if isinstance(name, str) else None
                 if sig is None:
                     log.warning("exec %s: invalid signal name %r", self.task_id, name)
                 elif self.pgid:
-                    _signal_group(self.pgid, sig)
+                    _signal_process(self.pgid, sig)  # the command itself, as Pebble forwards it
             elif command == "resize" and self._master is not None:
                 size = message.get("resize") or {}
                 try:

@@ -85,9 +85,9 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         self.daemon.changes.get(request.id)
         if request.action != "abort":
             raise errors.invalid(f'invalid action "{request.action}"')
-        change = self.daemon.changes.abort(request.id)
+        answer = _change(self.daemon.changes.abort(request.id))  # as aborted, before handlers react
         await self.daemon.flush()
-        return _change(change)
+        return answer
 
     async def WaitChange(self, request, context):
         self.daemon.changes.get(request.id)

@@ -3,8 +3,10 @@ task, carried as one ExecIO bidi stream (spec §2.9).
 
 The stream is opened and the plan service asked to connect it *before* the
 upgrade, so an unknown task or websocket answers Pebble's error instead of a
-websocket that closes at once. After that, frames pass through unchanged:
-binary frames are data, text frames are JSON commands.
+websocket that closes at once; a stream that ends before connecting means
+the task has finished, answered as Pebble does (200, empty). After that,
+frames pass through unchanged: binary frames are data, text frames are JSON
+commands.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import asyncio
 import grpc
 from aiohttp import WSMsgType, web
 
-from gateway.errors import HTTPError
 from gateway.routes.context import Handler, RouteContext
 from gateway.shaping import REFUSALS, failure_response
 from shoal.descriptors import Method
@@ -35,7 +36,10 @@ def pebble_websocket(ctx: RouteContext, methods: list[Method]) -> Handler:
                                                 websocket_id=request.match_info["websocket_id"]))
             accepted = await call.read()
             if accepted is grpc.aio.EOF:
-                raise HTTPError(500, "the plan service closed the websocket stream")
+                # The task's command has finished: nothing to connect to, and
+                # Pebble answers 200 with an empty body (no upgrade).
+                call.cancel()
+                return web.Response(status=200)
         except REFUSALS as err:
             if call is not None:
                 call.cancel()

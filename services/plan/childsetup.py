@@ -1,6 +1,6 @@
 """What a child process (service, exec, exec check) does between fork and
-exec: default signal dispositions, then the account it runs as; and the
-names of the signals a client may send it.
+exec: default signal dispositions, then the account it runs as; the
+environment it inherits; and the names of the signals a client may send it.
 
 Python ignores SIGPIPE and SIGXFSZ, and uvloop's subprocesses inherit that
 (it takes neither restore_signals nor user/group arguments), so a service
@@ -14,11 +14,23 @@ import fcntl
 import os
 import signal
 import termios
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from services.plan.accounts import Account
 
 _RESTORED = (signal.SIGPIPE, signal.SIGXFSZ)
+
+# What Shoal's launcher (shoal/cli/main.py) put in the environment for itself,
+# comma-separated; children never see those variables, nor this one.
+LAUNCHER_ENV = "SHOAL_LAUNCHER_ENV"
+
+
+def daemon_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment services and execs inherit, as Pebble's inherit the
+    daemon's: the node agent's own, without what the launcher set for itself."""
+    environ = os.environ if environ is None else environ
+    added = {name for name in environ.get(LAUNCHER_ENV, "").split(",") if name}
+    return {k: v for k, v in environ.items() if k not in added and k != LAUNCHER_ENV}
 
 
 def preexec(account: Account | None = None, take_terminal: bool = False) -> Callable[[], None]:

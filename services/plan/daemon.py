@@ -12,6 +12,7 @@ from services.common.errors import DomainError
 from services.plan.changes.manager import NOTIFY, ChangeManager, TaskSpec
 from services.plan.changes.model import Change
 from services.plan.checks import CheckManager
+from services.plan.childsetup import daemon_environment
 from services.plan.execution import ExecFailed, ExecManager, ExecSpec, prepare
 from services.plan.logforward.manager import LogManager
 from services.plan.notices import Notice, NoticeBook
@@ -42,7 +43,9 @@ class PlanDaemon:
         self.home = home
         self.store: PlanStore | None = None
         self.plan_state = PlanState(home / "layers", home / "plan-layers.json")
-        self.supervisor = Supervisor(pids_file=home / "run" / "plan-processes.json", on_shutdown=self._shutdown)
+        self.child_env = daemon_environment()  # what services and execs inherit
+        self.supervisor = Supervisor(pids_file=home / "run" / "plan-processes.json", on_shutdown=self._shutdown,
+                                     base_env=self.child_env)
         self.log_forwarding = LogManager(self.supervisor.logs)  # hook: log forwarding
         self.supervisor.logs.on_write = self.log_forwarding.on_write
         self.changes = ChangeManager(
@@ -241,7 +244,7 @@ class PlanDaemon:
     def exec(self, command: list[str], **options) -> tuple[Change, str, ExecSpec]:
         """Start an exec change for `command` (see execution.prepare for the
         options); its task waits for the client's websockets."""
-        spec = prepare(command, plan=self.plan, **options)
+        spec = prepare(command, plan=self.plan, base_environment=self.child_env, **options)
         summary = f'Execute command "{spec.argv[0]}"'
         change = self.changes.create("exec", summary, [[TaskSpec("exec", summary, {})]])
         task_id = change.tasks[0].id
@@ -251,8 +254,9 @@ class PlanDaemon:
     async def _exec_task(self, task, change) -> None:
         try:
             code = await self.execs.run(task.id)
-        except ExecFailed:
-            task.set_api_data({"exit-code": -1})
+        except ExecFailed as failure:
+            if failure.exit_code is not None:  # it ran (or was to): Pebble's -1
+                task.set_api_data({"exit-code": failure.exit_code})
             raise
         task.set_api_data({"exit-code": code})
 

@@ -105,18 +105,28 @@ def test_kill_delay_escalates_to_sigkill(client, tmp_path):
 
 
 def test_requires_and_after_order_the_starts(client, tmp_path):
+    """As Pebble: `requires` pulls db in and puts it in web's lane, ordered by
+    after/before, and a task waits for the one before it in its lane (web
+    starts once db has passed its okay delay). Lanes run side by side, so
+    cache, alone in its lane, starts beside db: `after` orders within a lane
+    only (Pebble starts cache and db together too)."""
     order = tmp_path / "order"
-    command = "/bin/sh -c 'echo {name} >> " + str(order) + "; sleep 60'"
+    # Each writes its name and its own start time (/proc/self/stat field 22, in clock
+    # ticks): when it was spawned, however late the machine lets it run its echo.
+    command = "/bin/sh -c 'set -- $(cat /proc/$$/stat); echo NAME ${22} >> " + str(order) + "; sleep 60'"
     client.add_layer("sv-order", {"services": {
-        "sv-web": {"override": "replace", "command": command.format(name="web"),
+        "sv-web": {"override": "replace", "command": command.replace("NAME", "web"),
                    "requires": ["sv-db"], "after": ["sv-db", "sv-cache"]},
-        "sv-db": {"override": "replace", "command": command.format(name="db")},
-        "sv-cache": {"override": "replace", "command": command.format(name="cache"), "after": ["sv-db"]},
+        "sv-db": {"override": "replace", "command": command.replace("NAME", "db")},
+        "sv-cache": {"override": "replace", "command": command.replace("NAME", "cache"), "after": ["sv-db"]},
     }})
     change = client.get_change(client.start_services(["sv-web", "sv-cache"]))
-    assert sorted(t.summary for t in change.tasks) == [
-        'Start service "sv-cache"', 'Start service "sv-db"', 'Start service "sv-web"']  # requires pulled in db
-    assert order.read_text().split() == ["db", "cache", "web"]
+    assert [t.summary for t in change.tasks] == [  # lane [db, web], then lane [cache]
+        'Start service "sv-db"', 'Start service "sv-web"', 'Start service "sv-cache"']
+    lines = wait_for(lambda: order.exists() and len(found := order.read_text().splitlines()) == 3 and found)
+    spawned = {name: int(ticks) for name, ticks in (line.split() for line in lines)}
+    assert sorted(spawned) == ["cache", "db", "web"]
+    assert spawned["web"] > spawned["db"]  # web waited for db's start (its okay delay) in their lane
     client.stop_services(["sv-web", "sv-cache", "sv-db"])
 
 

@@ -39,8 +39,11 @@ def _summary(action: str, first: str, count: int) -> str:
 
 
 class PlanDaemon:
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, shutdown_kill_delay: float | None = None):
+        """`shutdown_kill_delay` bounds how long a service may take to go after
+        SIGTERM when the node agent stops (None: its own kill-delay)."""
         self.home = home
+        self.shutdown_kill_delay = shutdown_kill_delay
         self.store: PlanStore | None = None
         self.plan_state = PlanState(home / "layers", home / "plan-layers.json")
         self.child_env = daemon_environment()  # what services and execs inherit
@@ -83,12 +86,17 @@ class PlanDaemon:
                 log.warning("autostart at start-up: %s", error.message)
         self._pruner = asyncio.get_running_loop().create_task(self._prune_forever())
 
-    async def stop(self) -> None:
+    async def stop_services(self) -> None:
+        """The first step of stopping: changes stop running (so no task starts
+        a service any more), then every service is stopped, within the bound."""
         if self._pruner is not None:
             self._pruner.cancel()
-        await self.supervisor.stop_all()
-        await self.log_forwarding.stop()  # hook: log forwarding (bounded: a few seconds)
         await self.changes.close()
+        await self.supervisor.stop_all(within=self.shutdown_kill_delay)
+
+    async def stop(self) -> None:
+        await self.stop_services()  # (done already when the server began stopping)
+        await self.log_forwarding.stop()  # hook: log forwarding (bounded: a few seconds)
         if self.store is not None:
             await self.store.close()
 

@@ -210,7 +210,9 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
 
 
 async def run(settings: Settings, args) -> None:
-    daemon = PlanDaemon(settings.home)
+    # Whoever stopped us gives us settings.grace before SIGKILL (shoal run does):
+    # services get half of it after SIGTERM, so none outlives the plan service.
+    daemon = PlanDaemon(settings.home, shutdown_kill_delay=settings.grace / 2)
     address = getattr(args, "listen", "") or None
     token, generated = beacon_agent.load_token(settings.home, getattr(args, "beacon_token", "") or "")
     if generated:
@@ -223,4 +225,5 @@ async def run(settings: Settings, args) -> None:
         plan_pb2_grpc.add_PlanServicer_to_server(servicer, server)
         return daemon.stop
 
-    await serve("plan", settings, register, address=address, authenticators=(beacon_agent.authenticator(token),))
+    await serve("plan", settings, register, address=address, authenticators=(beacon_agent.authenticator(token),),
+                stopping=daemon.stop_services)

@@ -278,6 +278,7 @@ class Supervisor:
         self.logs = logs or LogStore()
         self._records: dict[str, _Record] = {}
         self._background: set[asyncio.Task] = set()
+        self._closing = False  # stop_all has begun: no process is started again
 
     # -- queries --------------------------------------------------------------
     def status(self, name: str) -> ServiceStatus:
@@ -418,6 +419,8 @@ class Supervisor:
 
     async def _spawn(self, rec: _Record, service: Service) -> None:
         """Start a process for the service (state is left to the caller)."""
+        if self._closing:
+            raise StartError("cannot start service: the node agent is stopping")
         try:
             argv = _split_command(service.command)
         except ValueError as error:
@@ -522,6 +525,9 @@ class Supervisor:
             self._enter_backoff(rec)
 
     def _enter_backoff(self, rec: _Record) -> None:
+        if self._closing:  # the node agent is stopping: nothing restarts
+            self._transition(rec, STOPPED)
+            return
         config = rec.config or Service(rec.name)
         rec.backoff = next_backoff(rec.backoff, config)
         self._transition(rec, BACKOFF)
@@ -592,20 +598,42 @@ class Supervisor:
         if not done:
             raise StopError("cannot stop service: process still running after SIGTERM and SIGKILL")
 
-    async def stop_all(self) -> None:
-        """Daemon shutdown: stop every starting/running/backoff service."""
-        names = [
-            n
-            for n, r in self._records.items()
-            if r.state in (STARTING, RUNNING, BACKOFF, TERMINATING, KILLING)
-        ]
-        results = await asyncio.gather(*(self.stop(n) for n in names), return_exceptions=True)
-        for name, result in zip(names, results, strict=True):
-            if isinstance(result, BaseException):
-                log.warning('cannot stop service "%s": %s', name, result)
+    async def stop_all(self, within: float | None = None) -> None:
+        """Daemon shutdown: stop every service that has a process or a restart
+        to come, and start none again. Locks are not waited for (a stop under
+        way may hold one for its whole kill-delay). With `within`, a process
+        gets at most that long after SIGTERM before SIGKILL, whatever its
+        kill-delay, and at most that long again to go: the shutdown is bounded."""
+        self._closing = True
         for rec in self._records.values():
             self._cancel_backoff(rec)
+            if rec.state == BACKOFF:
+                self._transition(rec, STOPPED)
+        live = [r for r in self._records.values() if r.exited is not None and not r.exited.done()]
+        await asyncio.gather(*(self._shut_down(rec, within) for rec in live))
+        for rec in live:
+            if rec.exited is not None and not rec.exited.done():
+                log.warning('service "%s": process group %s still running after SIGTERM and SIGKILL',
+                            rec.name, rec.pgid)
         self._save_pids()
+
+    async def _shut_down(self, rec: _Record, within: float | None) -> None:
+        exited = rec.exited
+        config = rec.config or Service(rec.name)
+        delay = config.effective_kill_delay()
+        grace = self.kill_grace
+        if within is not None:
+            delay, grace = min(delay, within), min(grace, within)
+        if rec.state != KILLING:
+            if rec.state != TERMINATING:
+                self._transition(rec, TERMINATING)
+                _signal_group(rec.pgid, signal.SIGTERM)
+            done, _ = await asyncio.wait({exited}, timeout=delay)
+            if done:
+                return
+            self._transition(rec, KILLING)
+        _signal_group(rec.pgid, signal.SIGKILL)
+        await asyncio.wait({exited}, timeout=grace)
 
     # -- checks and signals ---------------------------------------------------
     async def check_failed(self, name: str, action: str) -> None:

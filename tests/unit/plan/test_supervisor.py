@@ -54,14 +54,6 @@ def pid_dead(pid: int) -> bool:
         return True
 
 
-def gone(pid: int) -> bool:
-    """Whether the process has exited (a zombie counts: it no longer runs)."""
-    try:
-        return "zombie" in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-
-
 def lines(sup: Supervisor, name: str) -> list[str]:
     return [e.message for e in sup.logs.last([name], -1)]
 
@@ -162,7 +154,7 @@ async def test_an_aborted_start_kills_its_process_and_stops_the_service(tmp_path
     assert caught.value.message == "start aborted, sent SIGKILL to process"
     assert caught.value.output is None
     assert sup.status("slow").current == "inactive"
-    await until(lambda: gone(pid))
+    await until(lambda: pid_dead(pid))
     await until(lambda: sup.pid("slow") is None)
     assert sup.status("slow").current == "inactive"  # its exit changed nothing
     await sup.stop_all()
@@ -352,6 +344,30 @@ async def test_stop_all_stops_running_and_backoff_services(sup):
     await sup.stop_all()
     assert sup.status("a").current == "inactive"
     assert sup.status("b").current == "inactive"
+
+
+
+async def test_stop_all_is_bounded_whatever_the_kill_delay_and_starts_nothing_again(sup, tmp_path):
+    """Issue 15: a service that ignores SIGTERM with a kill-delay of 1000h, one
+    whose own stop is under way (holding its lock for that kill-delay), and
+    their children: all gone within the bound, and nothing restarts after."""
+    stubborn = """sh -c 'trap "" TERM; sleep 60 & echo $! > CHILD; echo ready; wait; sleep 60'"""
+    children = {}
+    for name in ("deaf", "stopping"):
+        children[name] = tmp_path / f"{name}.child"
+        await sup.start(svc(name, stubborn.replace("CHILD", str(children[name])), kill_delay=3600.0 * 1000))
+        await until(lambda name=name: "ready" in lines(sup, name))
+    stop_under_way = asyncio.ensure_future(sup.stop("stopping"))
+    await until(lambda: sup.state("stopping") == "terminating")
+    began = time.monotonic()
+    await sup.stop_all(within=0.5)
+    assert time.monotonic() - began < 3.0
+    for name, child in children.items():
+        assert sup.status(name).current == "inactive"
+        await until(lambda child=child: pid_dead(int(child.read_text())), timeout=2)
+    assert await asyncio.wait_for(stop_under_way, 5) is None
+    with pytest.raises(StartError, match="the node agent is stopping"):
+        await sup.start(svc("late", "sleep 30"))
 
 
 # -- process set-up -------------------------------------------------------------

@@ -26,10 +26,11 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
 from services.plan.childsetup import preexec, signal_number
@@ -248,7 +249,8 @@ class _Record:
     backoff_timer: asyncio.Task | None = None
     restart_after_stop: bool = False  # terminate for on-check-failure: restart
     last_action: str = ""  # exit action applied on the latest exit
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    spawning: bool = False  # a process is being started (a start or a backoff restart)
+    stopped_early: asyncio.Future | None = None  # set by a stop during the okay delay
 
 
 ShutdownHook = Callable[[int], object]
@@ -359,53 +361,61 @@ class Supervisor:
         starting or running (the caller logs `Service "x" already started.`).
         Either way the service's config is now `service` (as Pebble records it,
         so a later replan compares with it). Raises StartError if it cannot be
-        spawned, exits within the okay delay, or `aborted` is set meanwhile (the
-        process is then killed and the service stopped)."""
+        spawned, exits within the okay delay, is stopped meanwhile, or `aborted`
+        is set meanwhile (the process is then killed and the service stopped).
+
+        As in Pebble, nothing is held while waiting: a stop or another start
+        meanwhile sees the service starting."""
         rec = self._record(service.name)
-        async with rec.lock:
-            rec.config = copy.deepcopy(service)
-            if rec.state in (STARTING, RUNNING):
-                return False
-            if rec.state in (TERMINATING, KILLING):
-                raise StartError(f"cannot start service while {rec.state}")
-            self._cancel_backoff(rec)
-            rec.backoff = 0.0
-            try:
-                await self._spawn(rec, service)
-            except StartError:
-                self._transition(rec, STOPPED)  # it could not start: stopped, as Pebble has it
-                raise
-            self._transition(rec, STARTING)
-            exited = rec.exited
-            waits: set[asyncio.Future] = {exited}
-            abort = asyncio.ensure_future(aborted.wait()) if aborted is not None else None
-            if abort is not None:
-                waits.add(abort)
-            try:
-                done, _ = await asyncio.wait(
-                    waits, timeout=self.okay_delay, return_when=asyncio.FIRST_COMPLETED
-                )
-            except asyncio.CancelledError:
-                if rec.state == STARTING:
-                    self._transition(rec, RUNNING)
-                raise
-            finally:
-                if abort is not None:
-                    abort.cancel()
-            if exited in done:
-                raise StartError(
-                    f"service start attempt: exited quickly with code {exited.result()},"
-                    f" will {rec.last_action}",
-                    self.logs.buffer(rec.name).last_lines(OUTPUT_LINES, "    "),
-                )
-            if abort is not None and abort in done:
-                # All an aborted start can do: kill the process, and the service is stopped.
-                self._transition(rec, STOPPED)
-                _signal_group(rec.pgid, signal.SIGKILL)
-                raise StartError("start aborted, sent SIGKILL to process")
+        rec.config = copy.deepcopy(service)
+        if rec.spawning or rec.state in (STARTING, RUNNING):
+            return False
+        if rec.state in (TERMINATING, KILLING):
+            raise StartError(f"cannot start service while {rec.state}")
+        self._cancel_backoff(rec)
+        rec.backoff = 0.0
+        rec.spawning = True
+        try:
+            await self._spawn(rec, service)
+        except StartError:
+            self._transition(rec, STOPPED)  # it could not start: stopped, as Pebble has it
+            raise
+        finally:
+            rec.spawning = False
+        self._transition(rec, STARTING)
+        exited = rec.exited
+        stopped = rec.stopped_early = asyncio.get_running_loop().create_future()
+        waits: set[asyncio.Future] = {exited, stopped}
+        abort = asyncio.ensure_future(aborted.wait()) if aborted is not None else None
+        if abort is not None:
+            waits.add(abort)
+        try:
+            done, _ = await asyncio.wait(waits, timeout=self.okay_delay, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
             if rec.state == STARTING:
                 self._transition(rec, RUNNING)
-            return True
+            raise
+        finally:
+            if abort is not None:
+                abort.cancel()
+            if rec.stopped_early is stopped:
+                rec.stopped_early = None
+        output = self.logs.buffer(rec.name).last_lines(OUTPUT_LINES, "    ")
+        if stopped in done:
+            raise StartError(f"service start attempt: {stopped.result()}", output)
+        if exited in done:
+            raise StartError(
+                f"service start attempt: exited quickly with code {exited.result()}, will {rec.last_action}",
+                output,
+            )
+        if abort is not None and abort in done:
+            # All an aborted start can do: kill the process, and the service is stopped.
+            self._transition(rec, STOPPED)
+            _signal_group(rec.pgid, signal.SIGKILL)
+            raise StartError("start aborted, sent SIGKILL to process")
+        if rec.state == STARTING:
+            self._transition(rec, RUNNING)
+        return True
 
     def _environment(self, service: Service, creds: Account) -> dict[str, str]:
         env = dict(os.environ if self.base_env is None else self.base_env)
@@ -538,16 +548,19 @@ class Supervisor:
 
     async def _backoff_restart(self, rec: _Record, delay: float) -> None:
         await asyncio.sleep(delay)
-        async with rec.lock:
-            if rec.state != BACKOFF or rec.backoff_timer is not asyncio.current_task():
-                return
-            rec.backoff_timer = None
-            try:
-                await self._spawn(rec, rec.config or Service(rec.name))
-            except StartError as error:
-                # As Pebble: it stays in backoff, with no restart to come (a start ends it).
-                log.warning('cannot restart service "%s": %s', rec.name, error.message)
-                return
+        if rec.state != BACKOFF or rec.spawning or rec.backoff_timer is not asyncio.current_task():
+            return
+        rec.backoff_timer = None
+        rec.spawning = True
+        try:
+            await self._spawn(rec, rec.config or Service(rec.name))
+        except StartError as error:
+            # As Pebble: it stays in backoff, with no restart to come (a start ends it).
+            log.warning('cannot restart service "%s": %s', rec.name, error.message)
+            return
+        finally:
+            rec.spawning = False
+        if rec.state == BACKOFF:
             self._transition(rec, RUNNING)
 
     def _shutdown(self, code: int) -> None:
@@ -561,42 +574,47 @@ class Supervisor:
     # -- stopping -------------------------------------------------------------
     async def stop(self, name: str) -> str | None:
         """Stop the service. Returns a message for the task log when there was
-        nothing to do; raises StopError if the process survives SIGKILL."""
+        nothing to do; raises StopError if the process survives SIGKILL. A
+        start still in its okay delay fails ("stopped before the okay delay")."""
         rec = self._records.get(name)
         if rec is None or rec.state == INITIAL:
             return f'Service "{name}" has never been started.'
-        async with rec.lock:
-            if rec.state == BACKOFF:
-                self._cancel_backoff(rec)
-                self._transition(rec, STOPPED)
-                return None
-            if rec.state == STOPPED:
-                return f'Service "{name}" already stopped.'
-            if rec.state == EXITED:
-                self._transition(rec, STOPPED)
-                return f'Service "{name}" had already exited.'
-            if rec.state in (STARTING, RUNNING, TERMINATING, KILLING):
-                await self._terminate(rec)
+        if rec.state in (TERMINATING, KILLING):
+            return f'Service "{name}" already stopping.'
+        if rec.state == STOPPED:
+            return f'Service "{name}" already stopped.'
+        if rec.state == EXITED:
+            self._transition(rec, STOPPED)
+            return f'Service "{name}" had already exited.'
+        if rec.state == BACKOFF:
+            self._cancel_backoff(rec)
+            self._transition(rec, STOPPED)
             return None
+        if rec.state == STARTING and rec.stopped_early is not None and not rec.stopped_early.done():
+            rec.stopped_early.set_result(f"stopped before the {format_duration(self.okay_delay)} okay delay")
+        await self._terminate(rec)
+        return None
 
     async def _terminate(self, rec: _Record) -> None:
         """SIGTERM the group, wait kill-delay, SIGKILL, wait; the exit handler
-        then moves the service to stopped (or backoff when restarting)."""
+        then moves the service to stopped (or backoff when restarting). A
+        process that outlives SIGKILL leaves the service stopped all the same."""
         exited = rec.exited
         if exited is None or exited.done():
             return
         config = rec.config or Service(rec.name)
-        if rec.state != KILLING:
-            self._transition(rec, TERMINATING)
-            _signal_group(rec.pgid, signal.SIGTERM)
-            done, _ = await asyncio.wait({exited}, timeout=config.effective_kill_delay())
-            if done:
-                return
-            self._transition(rec, KILLING)
+        self._transition(rec, TERMINATING)
+        _signal_group(rec.pgid, signal.SIGTERM)
+        done, _ = await asyncio.wait({exited}, timeout=config.effective_kill_delay())
+        if done or rec.state != TERMINATING:  # gone, or the shutdown took it over
+            return
+        self._transition(rec, KILLING)
         _signal_group(rec.pgid, signal.SIGKILL)
         done, _ = await asyncio.wait({exited}, timeout=self.kill_grace)
-        if not done:
-            raise StopError("cannot stop service: process still running after SIGTERM and SIGKILL")
+        if not done and rec.state == KILLING:
+            self._transition(rec, STOPPED)
+            if not rec.restart_after_stop:
+                raise StopError("cannot stop service: process still running after SIGTERM and SIGKILL")
 
     async def stop_all(self, within: float | None = None) -> None:
         """Daemon shutdown: stop every service that has a process or a restart
@@ -649,17 +667,11 @@ class Supervisor:
         rec = self._records.get(name)
         if rec is None:
             return
-        async with rec.lock:
-            if rec.state in (STARTING, RUNNING):
-                rec.restart_after_stop = True
-                try:
-                    await self._terminate(rec)
-                except StopError as error:
-                    log.warning(
-                        'cannot restart service "%s" after check failure: %s', name, error.message
-                    )
-            elif rec.state == EXITED:
-                self._enter_backoff(rec)
+        if rec.state == RUNNING:  # as Pebble: a starting service is left alone, one backing off waits
+            rec.restart_after_stop = True
+            await self._terminate(rec)
+        elif rec.state == EXITED:
+            self._enter_backoff(rec)
 
     async def send_signal(self, name: str, signal_name: str) -> None:
         """Send the signal to the service's main process (not its group, as Pebble)."""

@@ -299,6 +299,30 @@ async def test_kill_delay_escalates_to_sigkill(sup):
     assert not group_alive(pid)
 
 
+async def test_a_stop_during_the_okay_delay_fails_the_start(tmp_path):
+    sup = Supervisor(tmp_path / "pids.json", okay_delay=30.0)
+    starting = asyncio.ensure_future(sup.start(svc("early", "sleep 60")))
+    await until(lambda: sup.state("early") == "starting")
+    assert await asyncio.wait_for(sup.stop("early"), 5) is None  # nothing held it up
+    with pytest.raises(StartError) as caught:
+        await starting
+    assert caught.value.message == "service start attempt: stopped before the 30s okay delay"
+    assert caught.value.output == "    "
+    assert sup.status("early").current == "inactive"
+    await sup.stop_all()
+
+
+async def test_stop_and_start_while_stopping_answer_at_once(sup):
+    await sup.start(svc("slow-stop", """sh -c 'trap "" TERM; sleep 60 & wait'""", kill_delay=30.0))
+    stopping = asyncio.ensure_future(sup.stop("slow-stop"))
+    await until(lambda: sup.state("slow-stop") == "terminating")
+    assert await asyncio.wait_for(sup.stop("slow-stop"), 1) == 'Service "slow-stop" already stopping.'
+    with pytest.raises(StartError, match="^cannot start service while terminating$"):
+        await asyncio.wait_for(sup.start(svc("slow-stop", "sleep 60")), 1)
+    await sup.stop_all(within=0.2)
+    assert await asyncio.wait_for(stopping, 5) is None
+
+
 async def test_stop_error_when_the_process_survives(sup, monkeypatch):
     await sup.start(svc("immortal", "sleep 30", kill_delay=0.05))
     monkeypatch.setattr("services.plan.supervisor._signal_group", lambda pgid, sig: None)
@@ -310,8 +334,11 @@ async def test_stop_error_when_the_process_survives(sup, monkeypatch):
         == "cannot stop service: process still running after SIGTERM and SIGKILL"
     )
     monkeypatch.undo()
-    assert await sup.stop("immortal") is None  # a second stop kills it
-    assert sup.status("immortal").current == "inactive"
+    assert sup.status("immortal").current == "inactive"  # stopped all the same, as in Pebble
+    assert await sup.stop("immortal") == 'Service "immortal" already stopped.'
+    pid = sup.pid("immortal")
+    await sup.stop_all(within=0.5)  # the shutdown still kills what is left
+    await until(lambda: pid_dead(pid))
 
 
 async def test_stop_kills_the_whole_process_group(sup, tmp_path):

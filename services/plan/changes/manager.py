@@ -372,6 +372,11 @@ class ChangeManager:
         runnable ones (returns their ids), hold Abort tasks that are not running,
         put Undo tasks back to Done (nothing to undo) once their waiters are ready."""
         started = []
+        by_id = {t.id: t for t in change.tasks}
+        waiters: dict[str, list[Task]] = {}
+        for t in change.tasks:
+            for w in t.wait_tasks:
+                waiters.setdefault(w, []).append(t)
         moved = True
         while moved:
             moved = False
@@ -383,7 +388,7 @@ class ChangeManager:
                     continue
                 if running or task.ready or task.status == WAIT:
                     continue
-                if self._must_wait(change, task):
+                if _must_wait(task, by_id, waiters):
                     continue
                 if task.status == UNDO:
                     task.set_status(DONE)
@@ -398,17 +403,6 @@ class ChangeManager:
         handler, on_abort = self._handlers[task.kind]
         task.set_status(DOING)
         self._jobs[task.id] = _Job(asyncio.ensure_future(handler(task, change)), on_abort)
-
-    @staticmethod
-    def _must_wait(change: Change, task: Task) -> bool:
-        """Pebble's rule: a Do task waits until every task it waits for is Done; an
-        Undo task until every task waiting for it is ready."""
-        if task.status == DO:
-            by_id = {t.id: t for t in change.tasks}
-            return any(by_id[w].status != DONE for w in task.wait_tasks if w in by_id)
-        if task.status == UNDO:
-            return any(not t.ready for t in change.tasks if task.id in t.wait_tasks)
-        return False
 
     def _settle(self, change: Change, task: Task, future: asyncio.Future) -> None:
         """A handler has finished: the task moves on from its result."""
@@ -591,6 +585,16 @@ class ChangeManager:
     def _bump(self, counter: str, value: str) -> None:
         if value.isdigit():
             self._last[counter] = max(self._last[counter], int(value))
+
+
+def _must_wait(task: Task, by_id: Mapping[str, Task], waiters: Mapping[str, list[Task]]) -> bool:
+    """Pebble's rule: a Do task waits until every task it waits for is Done; an
+    Undo task until every task waiting for it is ready."""
+    if task.status == DO:
+        return any(by_id[w].status != DONE for w in task.wait_tasks if w in by_id)
+    if task.status == UNDO:
+        return any(not t.ready for t in waiters.get(task.id, ()))
+    return False
 
 
 def _effective_status(task: Task) -> str:

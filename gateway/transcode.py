@@ -325,8 +325,49 @@ def _has_loose_numbers(descriptor) -> bool:
     return False
 
 
+def _omits_empty(field) -> bool:
+    return field.GetOptions().Extensions[options_pb2.omit_empty]
+
+
+@cache
+def _has_omit_empty(descriptor) -> bool:
+    """Whether a message type, or one it holds, has an `omit_empty` field."""
+    seen: set[str] = set()
+    pending = [descriptor]
+    while pending:
+        current = pending.pop()
+        if current.full_name in seen or current.full_name.startswith("google.protobuf."):
+            continue
+        seen.add(current.full_name)
+        for field in current.fields:
+            if _omits_empty(field):
+                return True
+            if field.message_type is not None:
+                pending.append(field.message_type)
+    return False
+
+
+def _drop_empty(descriptor, data: dict) -> None:
+    """Leave out the empty `omit_empty` fields, here and in the messages held."""
+    for field in descriptor.fields:
+        value = data.get(field.json_name)
+        if value is None:
+            continue
+        if _omits_empty(field) and value in ([], {}):
+            del data[field.json_name]
+            continue
+        held = field.message_type
+        if held is None or held.GetOptions().map_entry or not _has_omit_empty(held):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                _drop_empty(held, item)
+
+
 def message_json(message: Message) -> dict:
     data = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    if _has_omit_empty(message.DESCRIPTOR):
+        _drop_empty(message.DESCRIPTOR, data)
     return whole_numbers(data) if _has_loose_numbers(message.DESCRIPTOR) else data
 
 

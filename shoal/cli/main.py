@@ -11,7 +11,11 @@ import sys
 # service while other threads are inside gRPC, and the child can die before
 # exec ("exited quickly with code -1"). Shoal never forks a gRPC user, so
 # they are off for every process started from here (before grpc is imported).
-os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+if "GRPC_ENABLE_FORK_SUPPORT" not in os.environ:
+    os.environ["GRPC_ENABLE_FORK_SUPPORT"] = "false"
+    # Named so that the node agent leaves it out of what its services and execs
+    # inherit (services.plan.childsetup.daemon_environment).
+    os.environ["SHOAL_LAUNCHER_ENV"] = "GRPC_ENABLE_FORK_SUPPORT"
 
 
 def _event_loop() -> None:

@@ -59,6 +59,8 @@ GO_TYPE_FIELD_NUMBER: _ClassVar[int]
 go_type: _descriptor.FieldDescriptor
 GO_SHAPE_FIELD_NUMBER: _ClassVar[int]
 go_shape: _descriptor.FieldDescriptor
+OMIT_EMPTY_FIELD_NUMBER: _ClassVar[int]
+omit_empty: _descriptor.FieldDescriptor
 
 class LongPoll(_message.Message):
     __slots__ = ("timeout_field", "empty_waits_forever")

@@ -25,7 +25,10 @@ SEQUENCES = {s.name: s for s in load() if not s.uses_cli}
 def shoal_answers(request) -> dict[str, list[dict]]:
     wanted = {item.callspec.params["name"] for item in request.session.items
               if item.path == request.path and hasattr(item, "callspec")}
-    return harness.run_shoal([SEQUENCES[name] for name in sorted(wanted)])
+    # In file order: a `suite` group's members run one after another in the order
+    # they were recorded in (services-autostart leaves enabled services behind it,
+    # so it must come after services-autostart-no-default, as in the file).
+    return harness.run_shoal([seq for name, seq in SEQUENCES.items() if name in wanted])
 
 
 @pytest.mark.parametrize("name", sorted(SEQUENCES))

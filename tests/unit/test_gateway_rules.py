@@ -73,6 +73,16 @@ def test_optional_fields_are_omitted_until_set():
     assert to_json_value(M["RefreshCheck"], plan_pb2.RefreshCheckResponse(info=info))["info"]["failures"] == 0
 
 
+def test_omit_empty_fields_are_left_out_while_empty_at_any_depth():
+    quiet = plan_pb2.Task(id="2", status="Done")
+    talkative = plan_pb2.Task(id="3", status="Error", log=["2024-01-01T00:00:00Z ERROR boom"])
+    listed = to_json_value(M["ListChanges"], plan_pb2.ListChangesResponse(changes=[
+        plan_pb2.Change(id="1", tasks=[quiet, talkative]), plan_pb2.Change(id="4", status="Done")]))
+    assert "log" not in listed[0]["tasks"][0] and listed[0]["tasks"][1]["log"] == [talkative.log[0]]
+    assert "tasks" not in listed[1] and listed[1]["ready"] is False  # other empty fields stay
+    assert "tasks" not in to_json_value(M["GetChange"], plan_pb2.Change(id="5"))
+
+
 @pytest.mark.parametrize(
     "uid,daemon,access", [(0, 1000, "admin"), (1000, 1000, "admin"), (42, 1000, "read"), (None, 1000, "untrusted")]
 )

@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     listeners(gateway)
     gateway.set_defaults(func=cmd_gateway)
 
-    from shoal.cli.client_commands import add_commands
+    from shoal.cli.commands.base import add_commands
 
     add_commands(sub)
     return parser

@@ -19,6 +19,14 @@ from shoal.cli.commands.base import (
 from shoal.cli.commands.services import required
 
 MAX_ERROR = 70
+# Pebble's CheckInfo, field by field (its JSON and YAML keep this order).
+CHECK_FIELDS = ("name", "level", "startup", "status", "successes", "failures", "threshold", "change-id",
+                "prev-change-id")
+
+
+def pebble_check(raw: dict) -> dict:
+    ordered = {key: raw[key] for key in CHECK_FIELDS if key in raw}
+    return {**ordered, **{k: v for k, v in raw.items() if k not in ordered}}
 LEVEL = arg("--level", default="", choices=["", "alive", "ready"], help="check level to filter for")
 
 
@@ -59,7 +67,7 @@ async def _change_info(conn, check: client.Check) -> str:
 async def _checks(conn, args):
     checks = await conn.checks(args.level, args.names)
     if args.format != "text":
-        print_formatted({"checks": {c.name: c.raw for c in sorted(checks, key=lambda c: c.name)}}, args.format)
+        print_formatted({"checks": {c.name: pebble_check(c.raw) for c in sorted(checks, key=lambda c: c.name)}}, args.format)
         return
     if not checks:
         err("No matching health checks." if args.names or args.level else "Plan has no health checks.")
@@ -86,14 +94,14 @@ async def _task_logs(conn, change_id: str) -> str:
 async def _check(conn, args):
     if args.refresh:
         result = await conn.refresh_check(args.name)
-        info = dict(result.get("info") or {})
+        info = pebble_check(result.get("info") or {})
         if result.get("error"):
             info["error"] = result["error"]
     else:
         checks = await conn.checks("", [args.name])
         if not checks:
             raise CommandError(f'cannot find check "{args.name}"')
-        info = dict(checks[0].raw)
+        info = pebble_check(checks[0].raw)
     if (info.get("failures") or info.get("error")) and info.get("change-id"):
         for change_id in (info["change-id"], info.get("prev-change-id")):
             if not change_id:

@@ -170,8 +170,8 @@ def test_errors_are_one_line_and_exit_codes_are_pebbles(suite, tmp_path):
     bad_layer = tmp_path / "bad.yaml"
     bad_layer.write_text("services:\n  cli-bad:\n    command: x\n")
     added = shoal(suite, "add", "cli-bad", str(bad_layer))
-    assert (added.returncode, added.stderr) == (1, 'error: layer "cli-bad" must define "override" for service '
-                                                   '"cli-bad"\n')
+    message = 'error: layer "cli-bad" must define "override" for service "cli-bad"\n'
+    assert (added.returncode, added.stderr) == (1, message)
 
 
 def test_yaml_format_is_pebbles(suite):

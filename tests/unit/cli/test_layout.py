@@ -47,7 +47,7 @@ def test_daemon_errors_wrap_under_the_message(message, wrapped):
 
 
 def test_wrapping_prefers_punctuation_and_keeps_indented_lines():
-    lines = wrap.wrap_words("aaaa bbbb, cccc dddd".split(), 12)
+    lines = wrap.wrap_words(["aaaa", "bbbb,", "cccc", "dddd"], 12)
     assert [" ".join(line) for line in lines] == ["aaaa bbbb,", "cccc dddd"]
     assert wrap.fill("one\n    indented\ntwo", 7, width=80) == "one\n\n           indented\n\n       two"
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from shoal.cli import times
 
-UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 10, 33, 15, tzinfo=UTC)
 
 

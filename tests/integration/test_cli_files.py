@@ -71,7 +71,7 @@ def test_mkdir_ls_and_rm(suite, tmp_path):
     assert re.fullmatch(rf"-rw-r--r--  root    root         5B  {TODAY}  one\.txt", long[1])
     assert re.fullmatch(rf"-rw-r--r--  root    root         0B  {TODAY}  two\.log", long[2])
     absolute = ok(suite, "ls", "-l", "--abs-time", f"{base}/one*").splitlines()
-    assert re.fullmatch(r"-rw-r--r--  root  root  5B  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  one\.txt", absolute[0])
+    assert re.fullmatch(r"-rw-r--r--  root  root      5B  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  one\.txt", absolute[0])
     listed = as_json(suite, "ls", f"{base}/one*")["files"]
     assert [(f["name"], f["type"], f["size"], f["permissions"]) for f in listed] == [("one.txt", "file", 5, "644")]
     glob = shoal(suite, "ls", f"{base}/*/b")

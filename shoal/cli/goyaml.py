@@ -11,6 +11,21 @@ TIME_KEYS = {"spawn-time", "ready-time", "current-since", "first-occurred", "las
              "time", "last-modified"}
 
 
+# Keys whose values are Go maps in Pebble's client types: Go writes a map's
+# keys sorted (a struct's fields stay in their order).
+MAP_KEYS = {"last-data", "data", "services", "checks", "identities", "environment", "labels"}
+
+
+def sort_maps(value, key: str = ""):
+    """`value` with the dicts that are Go maps in Pebble's types sorted by key."""
+    if isinstance(value, dict):
+        items = sorted(value.items()) if key in MAP_KEYS else value.items()
+        return {k: sort_maps(v, k) for k, v in items}
+    if isinstance(value, list):
+        return [sort_maps(v) for v in value]
+    return value
+
+
 class Time(str):
     """A timestamp, written plain as yaml.v3 writes a time.Time."""
 
@@ -57,5 +72,5 @@ def mark_times(value):
 
 
 def dump(value) -> str:
-    return yaml.dump(mark_times(value), Dumper=_Dumper, indent=4, sort_keys=False, allow_unicode=True,
+    return yaml.dump(mark_times(sort_maps(value)), Dumper=_Dumper, indent=4, sort_keys=False, allow_unicode=True,
                      width=1 << 30, default_flow_style=False)

@@ -98,7 +98,7 @@ def go_json(value) -> str:
 def print_formatted(value, fmt: str) -> None:
     """`--format json|yaml` as Pebble's CLI prints it."""
     if fmt == "json":
-        out(go_json(value))
+        out(go_json(goyaml.sort_maps(value)))
     else:
         sys.stdout.write(goyaml.dump(value))
         sys.stdout.flush()

@@ -101,3 +101,9 @@ def test_globs_on_the_last_element(path, split):
                                                (3600, "60.0m"), (7200, "2h00m"), (604800, "7d00h")])
 def test_durations_as_warnings_verbose_prints_them(seconds, text):
     assert format_seconds(seconds) == text
+
+
+def test_go_maps_are_written_sorted_and_structs_in_field_order():
+    notice = {"id": "2", "type": "custom", "last-data": {"size": "big", "colour": "blue"}}
+    assert goyaml.dump(notice) == 'id: "2"\ntype: custom\nlast-data:\n    colour: blue\n    size: big\n'
+    assert list(goyaml.sort_maps({"services": {"b": {}, "a": {}}})["services"]) == ["a", "b"]

@@ -33,7 +33,11 @@ def daemon_environment(environ: Mapping[str, str] | None = None) -> dict[str, st
     return {k: v for k, v in environ.items() if k not in added and k != LAUNCHER_ENV}
 
 
-def preexec(account: Account | None = None, take_terminal: bool = False) -> Callable[[], None]:
+def preexec(account: Account | None = None, take_terminal: int | None = None) -> Callable[[], None]:
+    """`take_terminal`: the pty's fd that becomes the child's controlling
+    terminal. uvloop runs this before its own setsid() and before the child's
+    stdio is in place, so the child starts its session here and names the
+    pty by the fd it inherited."""
     switch = account is not None and account.switches_from_daemon()
     uid, gid = (account.uid, account.gid) if switch else (None, None)
     groups = list(account.groups) if switch else []
@@ -41,8 +45,10 @@ def preexec(account: Account | None = None, take_terminal: bool = False) -> Call
     def setup() -> None:
         for sig in _RESTORED:
             signal.signal(sig, signal.SIG_DFL)
-        if take_terminal:  # after setsid: stdin (the pty) becomes the controlling terminal
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        if take_terminal is not None:
+            if os.getsid(0) != os.getpid():
+                os.setsid()
+            fcntl.ioctl(take_terminal, termios.TIOCSCTTY, 0)
         if switch:
             os.setgroups(groups)
             os.setgid(gid)

@@ -262,7 +262,8 @@ class ExecSession:
                 process = await asyncio.create_subprocess_exec(
                     *spec.argv, executable=spec.executable, stdin=stdin_child, stdout=stdout_child,
                     stderr=stderr_child, env=spec.environment, cwd=spec.working_dir, start_new_session=True,
-                    preexec_fn=preexec(spec.account, take_terminal=spec.terminal and spec.interactive))
+                    preexec_fn=preexec(spec.account,
+                                       take_terminal=stdin_child if spec.terminal and spec.interactive else None))
             except (OSError, ValueError) as error:
                 for fd, _ in outputs:
                     os.close(fd)

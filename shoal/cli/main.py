@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     recovery.add_argument("--minutes", type=int, default=15, help="how long it stays valid, 1 to 60 (default 15)")
     recovery.set_defaults(func=cmd_recovery_token)
 
-    from shoal.cli.client_commands import add_commands
+    from shoal.cli.commands.base import add_commands
 
     add_commands(sub)
     return parser

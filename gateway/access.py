@@ -10,6 +10,9 @@ pause.
 
 Transports as Pebble: the unix socket and HTTPS are concealed. Plain HTTP
 reaches open routes only, plus /v1/metrics for a metrics-level credential.
+A route whose `transports` option is "concealed" (it carries a password or
+a one-time token) or "unix" answers nowhere else, whoever calls. An open
+route with `resolve_caller` still has its caller resolved and signed.
 
 An API token reaches exactly the routes whose `scopes` option names one of
 its scopes (`*` reaches every route); the call is signed with the higher of
@@ -18,12 +21,23 @@ service sees a caller entitled to that route and no other. Sessions and
 identities are not scoped: their access level decides.
 
 A state-changing request authenticated by a session cookie must echo the
-session's CSRF token in X-CSRF-Token.
+session's CSRF token in X-CSRF-Token; so must a websocket upgrade whose
+Origin is not the gateway's own (or that has none): a cookie alone opens no
+cross-site websocket.
+
+On Pebble's `/v1`, as Pebble answers: every caller below a route's level
+gets 401 `access denied` (kind login-required), whatever it is, and refused
+credentials (a wrong password, a lockout, an unknown token) are that same
+401; a `Basic` header that does not decode is no credential at all, so the
+socket's uid decides. The other families say what was refused (401 for no
+or bad credentials, 403 for too low).
 
 What the identity service said about some credentials is kept a second
 (keyed by an HMAC of them under a per-process key, so no password or token
-is held in the clear): an identity change reaches every gateway replica
-within that time.
+is held in the clear). A write through this gateway to the identity service
+drops every kept answer at once (`callers_changed`), so an identity change
+made here applies to the very next request; another gateway replica sees
+it within that second.
 """
 
 from __future__ import annotations
@@ -61,6 +75,7 @@ CACHE_MAX = 10_000
 SEEN_TTL = 600.0
 LOCKOUT_TTL = 2.0
 REFUSAL_DELAY = 1.0  # seconds before refusing credentials
+ACCESS_DENIED = "access denied"  # Pebble's one refusal on /v1
 
 ANONYMOUS = Caller(identity="", access="untrusted")
 
@@ -88,21 +103,28 @@ def session_cookie_name(request: web.Request) -> str:
     return SECURE_SESSION_COOKIE if transport_kind(request) == "https" else SESSION_COOKIE
 
 
-def read_credentials(request: web.Request) -> Credentials:
-    """Every credential `request` carries, with its transport's peer uid."""
+def _basic(value: str) -> tuple[str, str] | None:
+    """The (user, password) of a Basic header's value; None when it does not decode."""
+    try:
+        user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (user, password) if sep else None
+
+
+def read_credentials(request: web.Request, lenient: bool = False) -> Credentials:
+    """Every credential `request` carries, with its transport's peer uid. A
+    Basic header that does not decode is refused (MalformedCredentials), or
+    with `lenient` (Pebble's rule on /v1) ignored."""
     transport = transport_kind(request)
     basic = None
     token = request.headers.get("X-API-Token", "")
     authorization = request.headers.get("Authorization", "")
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "basic" and value:
-        try:
-            user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise MalformedCredentials("malformed Basic credentials") from None
-        if not sep:
+        basic = _basic(value)
+        if basic is None and not lenient:
             raise MalformedCredentials("malformed Basic credentials")
-        basic = (user, password)
     elif scheme.lower() == "bearer" and value and not token:
         token = value.strip()
     session = request.cookies.get(session_cookie_name(request), "")
@@ -138,6 +160,18 @@ def csrf_token(secret: bytes, session: str) -> str:
     return hmac.new(secret, b"shoal.csrf\x00" + session.encode(), hashlib.sha256).hexdigest()
 
 
+def is_websocket_upgrade(request: web.Request) -> bool:
+    return (request.headers.get("Upgrade", "").lower() == "websocket"
+            and "upgrade" in request.headers.get("Connection", "").lower())
+
+
+def same_origin(request: web.Request) -> bool:
+    """Whether the request's Origin is this gateway as the client addressed it."""
+    origin = request.headers.get("Origin", "")
+    scheme = "https" if transport_kind(request) == "https" else "http"
+    return bool(origin) and origin.rstrip("/").lower() == f"{scheme}://{request.host}".lower()
+
+
 def check_csrf(request: web.Request, secret: bytes, session: str) -> None:
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent or not hmac.compare_digest(sent.encode(), csrf_token(secret, session).encode()):
@@ -152,7 +186,22 @@ def default_caller(uid: int | None, daemon_uid: int | None = None) -> Caller:
         return ANONYMOUS
     daemon_uid = os.getuid() if daemon_uid is None else daemon_uid
     level = "admin" if uid in (0, daemon_uid) else "read"
-    return Caller(identity=f"uid:{uid}", access=level, uid=uid)
+    return Caller(identity=f"uid:{uid}", access=level, uid=uid, method="peer")
+
+
+_WHERE = {
+    "concealed": (("unix", "https"), ("this route answers only over the unix socket or HTTPS: "
+                                     "what it carries never crosses plain HTTP")),
+    "unix": (("unix",), "this route answers only over the unix socket"),
+}
+
+
+def transport_refusal(method: Method, transport: str) -> HTTPError | None:
+    """The refusal of a route on a transport its `transports` option excludes."""
+    if method.transports not in _WHERE:
+        return None
+    allowed, message = _WHERE[method.transports]
+    return None if transport in allowed else HTTPError(403, message, "insecure_transport")
 
 
 def may_call(method: Method, caller: Caller, transport: str) -> bool:
@@ -192,11 +241,16 @@ class Authenticated:
 
 
 class CallerCache:
+    """Resolved callers for `ttl` seconds. `generation` counts the times
+    everything kept was dropped; an answer asked for before a drop is not
+    kept (it may predate the change that caused the drop)."""
+
     def __init__(self, ttl: float = CACHE_TTL):
         self._key = secrets.token_bytes(32)
         self._ttl = ttl
         self._entries: dict[bytes, tuple[float, Authenticated]] = {}
         self._seen: dict[bytes, float] = {}
+        self.generation = 0
 
     def key(self, credentials: Credentials) -> bytes:
         parts = [
@@ -218,7 +272,10 @@ class CallerCache:
             return None
         return value
 
-    def put(self, key: bytes, value: Authenticated) -> None:
+    def put(self, key: bytes, value: Authenticated, generation: int | None = None) -> None:
+        """Keep `value`, unless everything was dropped since `generation`."""
+        if generation is not None and generation != self.generation:
+            return
         if len(self._entries) >= CACHE_MAX:
             self._entries.clear()
         if len(self._seen) >= CACHE_MAX:
@@ -230,6 +287,11 @@ class CallerCache:
     def forget(self, key: bytes) -> None:
         """Drop an answer at once (its session just ended here)."""
         self._entries.pop(key, None)
+
+    def drop_all(self) -> None:
+        """Drop every answer at once (who a caller is may have changed)."""
+        self._entries.clear()
+        self.generation += 1
 
     def seen(self, key: bytes) -> bool:
         """These credentials let their caller in within the last SEEN_TTL
@@ -266,6 +328,9 @@ class LockoutMemory:
         if credentials.client_ip and "address" in locked_by:
             self._until["ip:" + credentials.client_ip] = (expires, refusal)
 
+    def clear(self) -> None:
+        self._until.clear()
+
     def refusal(self, credentials: Credentials) -> HTTPError | None:
         """The remembered refusal for these Basic credentials, or None."""
         if not credentials.basic:
@@ -283,12 +348,15 @@ class LockoutMemory:
 # -- the gate ------------------------------------------------------------------------
 class Authorizer(Protocol):
     """What a route handler asks before calling: the caller to sign (or an
-    HTTPError refusing the request), and to forget credentials whose session
-    ended."""
+    HTTPError refusing the request); to forget credentials whose session
+    ended; and to drop every resolved caller after a write that may change
+    who callers are."""
 
     async def authorize(self, request: web.Request, method: Method) -> Caller: ...
 
     def forget(self, request: web.Request) -> None: ...
+
+    def callers_changed(self) -> None: ...
 
 
 class Gatekeeper:
@@ -305,11 +373,12 @@ class Gatekeeper:
         self.lockouts = LockoutMemory()
         self._authenticate = calls.callable(methods_by_path()["/shoal.v1.Identity/Authenticate"])
 
-    async def authenticate(self, request: web.Request) -> tuple[Authenticated, str]:
-        """Who sent `request`, and its transport (unix, http or https)."""
+    async def authenticate(self, request: web.Request, lenient: bool = False) -> tuple[Authenticated, str]:
+        """Who sent `request`, and its transport (unix, http or https);
+        `lenient` ignores a Basic header that does not decode (as Pebble)."""
         transport = transport_kind(request)
         try:
-            credentials = read_credentials(request)
+            credentials = read_credentials(request, lenient)
         except MalformedCredentials as error:
             raise HTTPError(401, str(error)) from None
         if credentials.empty:
@@ -321,6 +390,7 @@ class Gatekeeper:
             if refused is not None:
                 await asyncio.sleep(self.refusal_delay)
                 raise refused
+            generation = self.callers.generation
             try:
                 known = await self._ask_identity(credentials, request.path)
             except HTTPError as error:
@@ -332,7 +402,7 @@ class Gatekeeper:
                     # taking the gateway's time from everyone else.
                     await asyncio.sleep(self.refusal_delay)
                 raise
-            self.callers.put(key, known)  # only answers that let the caller in are cached
+            self.callers.put(key, known, generation)  # only answers that let the caller in are cached
         return known, transport
 
     async def _ask_identity(self, credentials: Credentials, path: str) -> Authenticated:
@@ -354,19 +424,30 @@ class Gatekeeper:
         if answer.matched:
             uid = credentials.uid if answer.method == "local" else None
             caller = Caller(answer.name, answer.access, uid=uid, scopes=tuple(answer.scopes),
-                            origin=credentials.client_ip)
+                            origin=credentials.client_ip, method=answer.method)
             session = credentials.session if answer.method == "session" else ""
             return Authenticated(caller, answer.method, session)
         return Authenticated(replace(default_caller(credentials.uid, self.daemon_uid), origin=credentials.client_ip))
 
     async def authorize(self, request: web.Request, method: Method) -> Caller:
-        if method.access == "untrusted":
+        refused = transport_refusal(method, transport_kind(request))
+        if refused is not None:
+            raise refused
+        if method.access == "untrusted" and not method.resolve_caller:
             return anonymous(request)  # open routes resolve no caller (as Pebble)
-        known, transport = await self.authenticate(request)
+        pebble = method.family == "pebble"
+        try:
+            known, transport = await self.authenticate(request, lenient=pebble)
+        except HTTPError as error:
+            if pebble and error.status in (401, 403):
+                # Pebble's words for refused credentials, a lockout included.
+                raise HTTPError(401, ACCESS_DENIED) from None
+            raise
         caller = known.caller
-        if known.method == "session" and request.method not in SAFE_METHODS:
+        if known.method == "session" and (request.method not in SAFE_METHODS
+                                          or (is_websocket_upgrade(request) and not same_origin(request))):
             check_csrf(request, self.secret, known.session)
-        if known.method == "token" and transport != "http":
+        if known.method == "token" and transport != "http" and method.access != "untrusted":
             scope = scope_for(method, caller.scopes)
             if scope is None:
                 needed = required_scopes(method)
@@ -375,16 +456,24 @@ class Gatekeeper:
             return replace(caller, access=signed_access(method, scope))
         if may_call(method, caller, transport):
             return caller
+        if pebble:
+            raise HTTPError(401, ACCESS_DENIED)  # as Pebble, whoever the caller is
         if caller.access == "untrusted" or transport == "http":
-            raise HTTPError(401, "access denied" if method.family == "pebble" else "authentication required")
-        if method.family == "pebble":
-            raise HTTPError(403, "access denied")
+            raise HTTPError(401, "authentication required")
         raise HTTPError(403, f"{method.access} access required")
 
     def forget(self, request: web.Request) -> None:
         """Stop honouring the request's credentials at once (its session ended)."""
-        try:
-            credentials = read_credentials(request)
-        except MalformedCredentials:
+        for lenient in (False, True):
+            try:
+                credentials = read_credentials(request, lenient)
+            except MalformedCredentials:
+                continue
+            self.callers.forget(self.callers.key(credentials))
             return
-        self.callers.forget(self.callers.key(credentials))
+
+    def callers_changed(self) -> None:
+        """Who callers are may have changed (an identity, token, session or
+        lockout written through this gateway): ask again from the next request."""
+        self.callers.drop_all()
+        self.lockouts.clear()

@@ -12,8 +12,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.access import REFUSAL_DELAY, Gatekeeper
-from gateway.calls import ServiceCalls
+from gateway.calls import MAX_WAITS, ServiceCalls
 from gateway.openapi import openapi_document
+from gateway.paths import redirect_unclean_paths
 from gateway.route_table import grouped_routes
 from gateway.routes.context import Handler, RouteContext
 from gateway.routes.proxy import add_proxy_routes
@@ -34,14 +35,15 @@ def _not_allowed(allowed: list[str]) -> Handler:
 
 
 def build_app(settings: Settings, *, refusal_delay: float = REFUSAL_DELAY,
-              daemon_uid: int | None = None) -> web.Application:
-    """The aiohttp application. Start-up fails when an RPC names a
-    hand-written handler the gateway does not have."""
+              daemon_uid: int | None = None, max_waits: int = MAX_WAITS) -> web.Application:
+    """The aiohttp application (at most `max_waits` long-polls held open at
+    once). Start-up fails when an RPC names a hand-written handler the
+    gateway does not have."""
     check_bindings(all_methods())
-    calls = ServiceCalls(settings)
+    calls = ServiceCalls(settings, max_waits)
     gate = Gatekeeper(settings, calls, daemon_uid=daemon_uid, refusal_delay=refusal_delay)
     ctx = RouteContext(settings=settings, gate=gate, calls=calls)
-    app = web.Application(middlewares=[shape_errors], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[redirect_unclean_paths, shape_errors], client_max_size=MAX_BODY)
     app[CALLS] = calls
 
     resources: dict[str, web.Resource] = {}

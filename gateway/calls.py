@@ -1,5 +1,5 @@
 """Calling the services: one channel per service, one call object per RPC,
-the signed caller in metadata, and every call's deadline.
+the signed caller in metadata, and every call's deadline, and the bound on the long-polls held open at once.
 
 Every unary RPC has a deadline: the default, its own (the
 `deadline_seconds` method option), or for a long-poll (the `long_poll`
@@ -11,11 +11,14 @@ a refused stream still gets its family's error response.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import grpc
 from google.protobuf.message import Message
 
+from gateway.errors import HTTPError
 from services.common import signing
 from services.common.channels import open_channel
 from services.common.config import Settings
@@ -25,9 +28,12 @@ from shoal.descriptors import Method
 DEFAULT_DEADLINE = 10.0
 LONG_POLL_MARGIN = 10.0
 NO_TIMEOUT_DEADLINE = 3600.0
+MAX_POLL_DEADLINE = 7 * 24 * 3600.0  # a longer wait (Go allows ~292 years) is cut here, with a 504
 SIGNED_TTL = 60.0  # how long a signed caller is valid
 SIGNED_REUSE = 30.0  # reused for this long, so every use has ≥ 30 s of validity left
 MAX_SIGNED = 10_000
+MAX_WAITS = 1024  # long-polls this gateway holds open at once; past it, 503
+
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -44,9 +50,38 @@ def call_object(channel: grpc.aio.Channel, method: Method):
     )
 
 
+class WaitSlots:
+    """The long-polls held open at once (a wait for a change, notices with a
+    timeout): past `limit`, a clear 503 at once instead of more open calls
+    (2,000 at once once ended in CANCELLED and ENOTCONN)."""
+
+    def __init__(self, limit: int = MAX_WAITS):
+        self.limit = limit
+        self.held = 0
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        if self.held >= self.limit:
+            raise HTTPError(503, f"too many requests waiting at once (the limit is {self.limit}); try again shortly",
+                            "busy")
+        self.held += 1
+        try:
+            yield
+        finally:
+            self.held -= 1
+
+
+def waits(method: Method, message: Message) -> bool:
+    """Whether this call of `method` may be held open (a long-poll with a wait)."""
+    poll = method.long_poll
+    return poll is not None and (bool(getattr(message, poll.timeout_field)) or poll.empty_waits_forever)
+
+
 class Calls(Protocol):
     """What a route handler calls through: the gateway's own services
     (ServiceCalls), or one instance's plan agent behind the proxy."""
+
+    waits: WaitSlots
 
     def callable(self, method: Method): ...
 
@@ -56,8 +91,9 @@ class Calls(Protocol):
 class ServiceCalls:
     """The gateway's channels to the services, and the signed caller."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, max_waits: int = MAX_WAITS):
         self.settings = settings
+        self.waits = WaitSlots(max_waits)
         self.channels: dict[str, grpc.aio.Channel] = {}
         self._calls: dict[str, object] = {}
         self._signed: dict[signing.Caller, tuple[float, Metadata]] = {}
@@ -106,7 +142,7 @@ def deadline_for(method: Method, message: Message) -> float:
         seconds = parse_duration(text)
     except ValueError:
         return DEFAULT_DEADLINE  # the service answers 400 for it
-    return (seconds + LONG_POLL_MARGIN) if seconds > 0 else NO_TIMEOUT_DEADLINE
+    return min(seconds + LONG_POLL_MARGIN, MAX_POLL_DEADLINE) if seconds > 0 else NO_TIMEOUT_DEADLINE
 
 
 async def first_message(call):

@@ -14,6 +14,7 @@ from gateway.access import REFUSAL_DELAY
 from gateway.app import CALLS, build_app
 from gateway.client_certs import ClientCertificates
 from gateway.listeners import fingerprint, self_signed, split_address
+from gateway.serving import EdgeRunner, TLSSite, tcp_site, unix_site
 from services.common.config import Settings
 
 log = logging.getLogger("shoal.gateway")
@@ -31,15 +32,15 @@ async def run_gateway(
 ) -> None:
     refusal_delay = float(os.environ.get("SHOAL_REFUSAL_DELAY", REFUSAL_DELAY))  # seconds before refusing credentials
     app = build_app(settings, refusal_delay=refusal_delay)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=settings.grace)
+    runner = EdgeRunner(app, handle_signals=False, access_log=None, shutdown_timeout=settings.grace)
     await runner.setup()
     path = Path(socket_path or settings.home / SOCKET_NAME)
     path.unlink(missing_ok=True)
-    sites = [web.UnixSite(runner, str(path))]
+    sites: list[web.BaseSite] = [unix_site(runner, path)]
     client_certs = None
     if http:
         host, port = split_address(http)
-        sites.append(web.TCPSite(runner, host, port))
+        sites.append(tcp_site(runner, host, port))
     if https:
         if tls_cert and tls_key:
             cert, key = Path(tls_cert), Path(tls_key)
@@ -49,7 +50,7 @@ async def run_gateway(
         host, port = split_address(https)
         client_certs = ClientCertificates(cert, key)
         client_certs.start(app[CALLS])
-        sites.append(web.TCPSite(runner, host, port, ssl_context=client_certs.listener))
+        sites.append(TLSSite(runner, host, port, ssl_context=client_certs.listener))
     for site in sites:
         await site.start()
     os.chmod(path, 0o666)  # as Pebble: access is decided per request

@@ -98,6 +98,7 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    408: "request_timeout",
     413: "request_too_large",
     429: "rate_limit",
     502: "service_unavailable",

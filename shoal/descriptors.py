@@ -2,7 +2,8 @@
 
 The protos are the single source of truth: each method's HTTP route
 (`google.api.http`) and Shoal options (`access`, `async_change`, `handler`,
-`scopes`, `long_poll`, `healthy_field`, `deadline_seconds`) are read here, and both the
+`scopes`, `long_poll`, `healthy_field`, `deadline_seconds`, `transports`,
+`resolve_caller`, `go_body`) are read here, and both the
 gateway's route table and the services' caller interceptor use this one
 table.
 """
@@ -20,7 +21,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from shoal.access import ACCESS_NAMES, ACCESS_RANK
 from shoal.v1 import application_pb2, beacon_pb2, identity_pb2, options_pb2, plan_pb2
 
-__all__ = ["ACCESS_RANK", "SERVICES", "LongPoll", "Method", "all_methods", "family_of_path", "methods_by_path",
+__all__ = ["ACCESS_RANK", "SERVICES", "GoBody", "LongPoll", "Method", "all_methods", "family_of_path", "methods_by_path",
            "service_methods"]
 
 # service name used on the command line and in config -> (proto service, module)
@@ -35,12 +36,15 @@ _PATH_VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 def family_of_path(path: str) -> str:
-    """The API family whose shapes a path's answers take."""
-    if path.startswith("/v1/") or path == "/v1":
-        return "pebble"
+    """The API family whose shapes a path's answers take: Lighthouse under
+    /api/v0.2/, the security routes under the rest of /api/, Pebble
+    everywhere else (a path no route serves, such as `/` or `/v2/x`, is
+    answered as Pebble answers it)."""
     if path.startswith("/api/v0.2/"):
         return "lighthouse"
-    return "security"
+    if path.startswith("/api/") or path == "/api":
+        return "security"
+    return "pebble"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,15 @@ class LongPoll:
 
     timeout_field: str  # the request's Go-duration field
     empty_waits_forever: bool
+
+
+@dataclass(frozen=True)
+class GoBody:
+    """A Pebble route's JSON body, decoded as Pebble decodes it (the `go_body` option)."""
+
+    error_prefix: str  # "cannot decode request body"
+    go_type: str  # the Go type's name, as Go prints it in errors
+    found_first: str  # an RPC whose NOT_FOUND answer comes before a body error, or ""
 
 
 @dataclass(frozen=True)
@@ -68,10 +81,13 @@ class Method:
     long_poll: LongPoll | None
     healthy_field: str  # the answer's bool field whose false means 502, or ""
     deadline_seconds: int  # the call's own deadline, or 0 for the gateway's default
+    go_body: GoBody | None  # how Pebble decodes the JSON body (Pebble's routes), or None
     client_streaming: bool
     server_streaming: bool
     request_class: type
     response_class: type
+    transports: str = "any"  # "any", "concealed" (unix socket or HTTPS) or "unix"
+    resolve_caller: bool = False  # an open route whose caller is still resolved and signed
 
     @property
     def path_params(self) -> list[str]:
@@ -103,6 +119,18 @@ def _long_poll(opts) -> LongPoll | None:
     return LongPoll(option.timeout_field, option.empty_waits_forever)
 
 
+_TRANSPORTS = {
+    options_pb2.TRANSPORT_ANY: "any",
+    options_pb2.TRANSPORT_CONCEALED: "concealed",
+    options_pb2.TRANSPORT_UNIX: "unix",
+}
+def _go_body(opts) -> GoBody | None:
+    if not opts.HasExtension(options_pb2.go_body):
+        return None
+    option = opts.Extensions[options_pb2.go_body]
+    return GoBody(option.error_prefix, option.go_type, option.found_first)
+
+
 def _method(service: str, md: MethodDescriptor) -> Method:
     opts = md.GetOptions()
     rule = opts.Extensions[annotations_pb2.http]
@@ -126,10 +154,13 @@ def _method(service: str, md: MethodDescriptor) -> Method:
         long_poll=_long_poll(opts),
         healthy_field=opts.Extensions[options_pb2.healthy_field],
         deadline_seconds=opts.Extensions[options_pb2.deadline_seconds],
+        go_body=_go_body(opts),
         client_streaming=md.client_streaming,
         server_streaming=md.server_streaming,
         request_class=_message_class(md.input_type),
         response_class=_message_class(md.output_type),
+        transports=_TRANSPORTS[opts.Extensions[options_pb2.transports]],
+        resolve_caller=opts.Extensions[options_pb2.resolve_caller],
     )
 
 

@@ -8,6 +8,11 @@ beacon for reads, ≥ 1 for writes and for the admin-level Pebble routes.
 The rest is exactly the local `/v1` route — the same route table, handlers,
 request transcoding and Pebble envelopes — served over a channel to the
 instance with its beacon token instead of the signed caller.
+
+The channel dials the target the beacon service checked (never the address
+text). An instance that cannot be reached answers one message whatever was
+at its address (what answered there is logged, once a minute per instance:
+services/common/agent_channels.py, which also bounds reconnecting).
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ ROUTE = "/api/v0.2/d/{host}/v1/{tail:.*}"
 PREFIX_PARTS = 5  # "", "api", "v0.2", "d", host
 READ_LEVEL, WRITE_LEVEL = 0, 1
 MAX_CHANNELS = 64
+# Codes that mean no agent answered as one (a closed or filtered port, another
+# kind of server): one message for them all.
+UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNIMPLEMENTED)
 
 
 def min_level(method: Method) -> int:
@@ -51,19 +59,99 @@ def outer_route(method: Method) -> Method:
                                http_path="/api/v0.2/d/{host}" + method.http_path)
 
 
+class _InstanceCall:
+    """One call to an instance, as the handlers use a grpc.aio call (await,
+    iterate, read, write, cancel ...), whose failures to reach the agent
+    become one message."""
+
+    def __init__(self, call, reached):
+        self._call = call
+        self._reached = reached
+        self._iterator = None
+
+    async def _guard(self, awaitable):
+        try:
+            return await awaitable
+        except grpc.aio.AioRpcError as error:
+            raise self._reached.failure(error) from None
+
+    def __await__(self):
+        return self._finish().__await__()
+
+    async def _finish(self):
+        answer = await self._guard(self._call)
+        self._reached.succeeded()
+        return answer
+
+    def __aiter__(self):
+        if self._iterator is None:
+            self._iterator = self._messages()
+        return self._iterator
+
+    async def _messages(self):
+        iterator = self._call.__aiter__()
+        while True:
+            try:
+                item = await self._guard(iterator.__anext__())
+            except StopAsyncIteration:
+                return
+            yield item
+
+    async def read(self):
+        return await self._guard(self._call.read())
+
+    async def write(self, message):
+        return await self._guard(self._call.write(message))
+
+    async def done_writing(self):
+        return await self._guard(self._call.done_writing())
+
+    def __getattr__(self, name):  # cancel, code, details, ...
+        return getattr(self._call, name)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reached:
+    """Where one proxied request's calls go, and what their failures say."""
+
+    host: str
+    target: str
+    channels: AgentChannels
+
+    def failure(self, error: grpc.aio.AioRpcError) -> grpc.aio.AioRpcError:
+        if error.code() not in UNREACHABLE:
+            return error  # the agent's own answer (a Pebble error), as it gave it
+        self.channels.failed(self.target, f"instance {self.host}: {error.code().name}: {error.details()}")
+        return grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(),
+                                    details=f"instance {self.host} unreachable")
+
+    def succeeded(self) -> None:
+        self.channels.succeeded(self.target)
+
+
 class InstanceCalls:
     """Every plan call goes to one instance with its beacon token; any other
     service's calls are the gateway's own."""
 
-    def __init__(self, own: ServiceCalls, channel: grpc.aio.Channel, token: str):
+    def __init__(self, own: ServiceCalls, channel: grpc.aio.Channel, token: str, reached: _Reached | None = None):
         self._own = own
+        self.waits = own.waits  # one bound per gateway, proxied waits included
         self._channel = channel
         self._token = token
+        self._reached = reached
 
     def callable(self, method: Method):
         if method.service != "plan":
             return self._own.callable(method)
-        return call_object(self._channel, method)
+        call = call_object(self._channel, method)
+        if self._reached is None:
+            return call
+        reached = self._reached
+
+        def start(*args, **kwargs):
+            return _InstanceCall(call(*args, **kwargs), reached)
+
+        return start
 
     def metadata(self, caller: signing.Caller):
         return token_metadata(self._token)
@@ -75,12 +163,16 @@ class Authorized:
     this instance."""
 
     caller: signing.Caller
+    gate: object  # the gateway's own gate, told when callers may have changed
 
     async def authorize(self, request: web.Request, method: Method) -> signing.Caller:
         return self.caller
 
     def forget(self, request: web.Request) -> None:
         pass  # no session routes behind the proxy
+
+    def callers_changed(self) -> None:
+        self.gate.callers_changed()  # identity calls behind the proxy are the gateway's own
 
 
 def _marker(methods: list[Method]) -> Handler:
@@ -105,7 +197,7 @@ class InstanceProxy:
         self.calls = calls
         self.router = pebble_router()
         self.resolve_instance = calls.callable(methods_by_path()["/shoal.v1.Beacon/ResolveInstance"])
-        self.channels = AgentChannels(MAX_CHANNELS)
+        self.channels = AgentChannels(MAX_CHANNELS, idle=ctx.settings.agent_idle_seconds)
 
     def channel_to(self, address: str) -> grpc.aio.Channel:
         return self.channels.channel(address)
@@ -135,8 +227,10 @@ class InstanceProxy:
             caller = await self.ctx.gate.authorize(request, outer)
             resolved = await self._resolve(host, min_level(method), caller)
             log.debug("%s %s %s via %s", caller.identity, request.method, inner_url, resolved.instance_address)
-            calls = InstanceCalls(self.calls, self.channel_to(resolved.instance_address), resolved.token)
-            handler = handler_for(dataclasses.replace(self.ctx, gate=Authorized(caller), calls=calls), methods)
+            target = resolved.dial_target or resolved.instance_address
+            reached = _Reached(host, target, self.channels)
+            calls = InstanceCalls(self.calls, self.channel_to(target), resolved.token, reached)
+            handler = handler_for(dataclasses.replace(self.ctx, gate=Authorized(caller, self.ctx.gate), calls=calls), methods)
             inner._match_info = match  # the /v1 route's own path parameters
             return await handler(inner)
 

@@ -10,6 +10,7 @@ from gateway.routes.context import Handler, HandlerFactory, RouteContext
 from gateway.routes.files import pebble_files_get, pebble_files_post
 from gateway.routes.generic import generic_handler
 from gateway.routes.logs import pebble_logs
+from gateway.routes.not_implemented import pebble_not_implemented
 from gateway.routes.raw_text import raw_text
 from gateway.routes.sessions import session_login, session_logout
 from gateway.routes.websocket import pebble_websocket
@@ -21,6 +22,7 @@ HANDLERS: dict[str, HandlerFactory] = {
     "pebble_files_get": pebble_files_get,
     "pebble_files_post": pebble_files_post,
     "pebble_websocket": pebble_websocket,
+    "pebble_not_implemented": pebble_not_implemented,
     "session_login": session_login,
     "session_logout": session_logout,
 }

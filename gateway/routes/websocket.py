@@ -3,8 +3,10 @@ task, carried as one ExecIO bidi stream (spec §2.9).
 
 The stream is opened and the plan service asked to connect it *before* the
 upgrade, so an unknown task or websocket answers Pebble's error instead of a
-websocket that closes at once. After that, frames pass through unchanged:
-binary frames are data, text frames are JSON commands.
+websocket that closes at once; a stream the service ends before accepting
+(an exec task whose command has finished) is Pebble's empty 200. After that,
+frames pass through unchanged: binary frames are data, text frames are JSON
+commands.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import asyncio
 import grpc
 from aiohttp import WSMsgType, web
 
-from gateway.errors import HTTPError
 from gateway.routes.context import Handler, RouteContext
 from gateway.shaping import REFUSALS, failure_response
 from shoal.descriptors import Method
@@ -35,7 +36,10 @@ def pebble_websocket(ctx: RouteContext, methods: list[Method]) -> Handler:
                                                 websocket_id=request.match_info["websocket_id"]))
             accepted = await call.read()
             if accepted is grpc.aio.EOF:
-                raise HTTPError(500, "the plan service closed the websocket stream")
+                # The task has no websocket left to connect (its command has
+                # finished): Pebble then answers 200 with nothing, no upgrade.
+                call.cancel()
+                return web.Response(status=200)
         except REFUSALS as err:
             if call is not None:
                 call.cancel()

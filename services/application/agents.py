@@ -1,6 +1,9 @@
 """What the application service asks of an instance's plan agent, reached
 at the beacon-resolved address with the beacon token: push a layer, see
-whether a service runs, start/stop/restart it and wait for the change."""
+whether a service runs, start/stop/restart it and wait for the change.
+
+An instance that cannot be reached fails with one message whatever the
+cause (what answered at its address is for the log, once per interval)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import grpc
 
 from services.application import stream
 from services.application.stream import Outcome
-from services.common.agent_channels import AgentChannels, token_metadata
+from services.common.agent_channels import IDLE_SECONDS, AgentChannels, token_metadata
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
 CALL_TIMEOUT = 10.0
@@ -22,7 +25,7 @@ RUNNING = ("active", "backoff")
 @dataclass(frozen=True)
 class Target:
     instance: str  # as the application names it
-    address: str
+    address: str  # the gRPC target to dial (the beacon service checked it)
     token: str
 
 
@@ -35,7 +38,7 @@ class AgentCallError(Exception):
 def call_failure(instance: str, error: grpc.aio.AioRpcError) -> Outcome:
     code, details = error.code(), error.details() or error.code().name
     if code == grpc.StatusCode.UNAVAILABLE:
-        return stream.failed(instance, f"instance {instance} unreachable: {details}", 502)
+        return stream.failed(instance, f"instance {instance} unreachable", 502)
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return stream.failed(instance, f"instance {instance} did not answer in time", 504)
     if code == grpc.StatusCode.UNAUTHENTICATED:
@@ -46,19 +49,23 @@ def call_failure(instance: str, error: grpc.aio.AioRpcError) -> Outcome:
 
 
 class Agents:
-    def __init__(self) -> None:
-        self._channels = AgentChannels(MAX_CHANNELS)
+    def __init__(self, idle: float = IDLE_SECONDS) -> None:
+        self._channels = AgentChannels(MAX_CHANNELS, idle=idle)
 
     async def close(self) -> None:
         await self._channels.close()
 
     async def _call(self, target: Target, rpc: str, request, timeout: float = CALL_TIMEOUT):
         try:
-            return await getattr(plan_pb2_grpc.PlanStub(self._channels.channel(target.address)), rpc)(
+            answer = await getattr(plan_pb2_grpc.PlanStub(self._channels.channel(target.address)), rpc)(
                 request, metadata=token_metadata(target.token), timeout=timeout
             )
         except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                self._channels.failed(target.address, f"instance {target.instance}: {error.details()}")
             raise AgentCallError(call_failure(target.instance, error)) from None
+        self._channels.succeeded(target.address)
+        return answer
 
     async def running(self, target: Target, service: str) -> bool:
         answer = await self._call(target, "ListServices", plan_pb2.ListServicesRequest(names=[service]))

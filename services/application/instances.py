@@ -84,6 +84,6 @@ class Instances:
                 else:
                     outcome = stream.failed(instance, f"beacon service unavailable: {error.details()}", 502)
                 raise AgentCallError(outcome) from None
-            return Target(instance, found.instance_address, found.token)
+            return Target(instance, found.dial_target or found.instance_address, found.token)
 
         return resolve

@@ -67,6 +67,11 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
         async for event in await self.manager.revert(current_caller(), request.id, request.target):
             yield event
 
+    async def RevertApplicationPost(self, request, context):
+        """POST /applications/revert/{Id}, as documented: the same revert."""
+        async for event in await self.manager.revert(current_caller(), request.id, request.target):
+            yield event
+
     async def UpdateApplication(self, request, context):
         change = request.change
         command = json_format.MessageToDict(change.command) if change.HasField("command") else None
@@ -80,7 +85,7 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
 async def run(settings: Settings, args) -> None:
     store = await ApplicationStore.open(settings)
     directory = Directory(settings, "application")
-    agents = Agents()
+    agents = Agents(idle=settings.agent_idle_seconds)
     instances = Instances(settings)
     manager = ApplicationManager(store, directory, agents, instances)
 

@@ -5,6 +5,11 @@ address), the gRPC target of a node agent. An alias is a short name that
 stands for an address in `/d/{Host}` and `{Beacon}` paths; each instance
 gets `{beaconAlias}.{name}` when its beacon is polled. Aliases never contain
 `:`, so an alias can never shadow an address.
+
+An alias names one thing. A dotted alias `{beacon}.{name}` is reserved for
+the instance called `name` behind the beacon aliased `beacon`, whether that
+beacon is registered yet or not, so nobody can claim the alias a later
+beacon's instance would get (and a beacon's own alias holds no `.`).
 """
 
 from __future__ import annotations
@@ -63,6 +68,13 @@ def check_alias(alias: str) -> str:
             f'alias "{alias}" may hold only letters, digits, ".", "_" and "-", starting with a letter or digit'
         )
     return alias
+
+
+def reserved_for(alias: str) -> tuple[str, str] | None:
+    """(beacon alias, instance name) when `alias` is the name an instance
+    gets behind a beacon, else None."""
+    beacon, dot, name = alias.partition(".")
+    return (beacon, name) if dot and beacon and name else None
 
 
 def instance_alias(beacon_alias: str, name: str) -> str | None:

@@ -1,4 +1,11 @@
-"""Polling a beacon: the node agent at its address, reached with its token."""
+"""Polling a beacon: the node agent at its address, reached with its token.
+
+The poll dials the gRPC target the address policy gave (networks.py: the
+checked IP addresses), never the address text, with a short deadline. Why a
+poll failed is for the service's log (`PollError.reason`); callers are told
+one thing whatever happened (`PollError.message`), so the answer says
+nothing about what listens at an address.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +17,25 @@ from services.beacon.addresses import is_address
 from services.common.agent_channels import open_agent_channel, token_metadata
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
-POLL_TIMEOUT = 10.0
+POLL_TIMEOUT = 3.0
 
 
 class PollError(Exception):
-    """The beacon could not be polled; the message says why."""
+    """The beacon could not be polled. `message` is all a caller is told;
+    `reason` says why, for the log."""
+
+    def __init__(self, address: str, reason: str):
+        super().__init__(reason)
+        self.address = address
+        self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return refused_message(self.address)
+
+
+def refused_message(address: str) -> str:
+    return f"beacon {address} did not answer as a beacon with this token"
 
 
 @dataclass(frozen=True)
@@ -36,16 +57,16 @@ def poll_failure(address: str, error: grpc.aio.AioRpcError, timeout: float = POL
     return f"beacon {address} answered {code.name}: {error.details()}"
 
 
-async def poll(address: str, token: str, timeout: float = POLL_TIMEOUT) -> list[Reported]:
-    """The instances behind the beacon at `address`; an instance reported
-    without an address is the agent itself, at `address`."""
-    channel = open_agent_channel(address)
+async def poll(address: str, target: str, token: str, timeout: float = POLL_TIMEOUT) -> list[Reported]:
+    """The instances behind the beacon at `address`, dialled at `target`;
+    an instance reported without an address is the agent itself."""
+    channel = open_agent_channel(target)
     try:
         answer = await plan_pb2_grpc.PlanStub(channel).ListAgentInstances(
             plan_pb2.ListAgentInstancesRequest(), metadata=token_metadata(token), timeout=timeout
         )
     except grpc.aio.AioRpcError as error:
-        raise PollError(poll_failure(address, error, timeout)) from None
+        raise PollError(address, poll_failure(address, error, timeout)) from None
     finally:
         await channel.close()
     reported = []

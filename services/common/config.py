@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -10,6 +11,10 @@ from pathlib import Path
 from shoal.descriptors import SERVICES
 
 SECRET_FILE = "secret"
+
+# Where beacons (node agents) may be: loopback and the private ranges. Link-local
+# and cloud-metadata addresses are refused whatever this holds (services/beacon/networks.py).
+DEFAULT_BEACON_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,10 @@ class Settings:
     hash_concurrency: int = 2  # hashes computed at once
     hash_pending: int = 64  # checks waiting beyond those; more → busy
     audit_key_file: str = ""  # "" = home / "audit-signing.key" (replicas point at one shared key)
+    # beacon: the networks beacon and instance addresses must be in (SHOAL_BEACON_NETWORKS, CIDRs)
+    beacon_networks: tuple[str, ...] = DEFAULT_BEACON_NETWORKS
+    # channels to node agents (beacon, application, the gateway's proxy) close after this long unused
+    agent_idle_seconds: float = 60.0
 
     def address(self, service: str) -> str:
         return self.addresses[service]
@@ -63,6 +72,22 @@ def load_secret(home: Path, env: dict[str, str]) -> bytes:
     return value
 
 
+def parse_networks(text: str) -> tuple[str, ...]:
+    """SHOAL_BEACON_NETWORKS: comma-separated CIDRs (`10.0.0.0/8, ::1/128`),
+    normalised; ValueError naming an entry that is not one."""
+    networks = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ValueError(f'SHOAL_BEACON_NETWORKS: "{entry}" is not a network (CIDR such as 10.0.0.0/8)') from None
+    if not networks:
+        raise ValueError("SHOAL_BEACON_NETWORKS names no network")
+    return tuple(networks)
+
+
 def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
     env = dict(os.environ if env is None else env)
     home = Path(overrides.pop("home", None) or env.get("SHOAL_HOME") or default_home())
@@ -87,6 +112,9 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         "hash_concurrency": int(env.get("SHOAL_HASH_CONCURRENCY", "2")),
         "hash_pending": int(env.get("SHOAL_HASH_PENDING", "64")),
         "audit_key_file": env.get("SHOAL_AUDIT_KEY_FILE", ""),
+        "beacon_networks": (parse_networks(env["SHOAL_BEACON_NETWORKS"]) if env.get("SHOAL_BEACON_NETWORKS")
+                            else DEFAULT_BEACON_NETWORKS),
+        "agent_idle_seconds": float(env.get("SHOAL_AGENT_IDLE_SECONDS", "60")),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

@@ -1,4 +1,5 @@
-"""Durations in Go's syntax, which Pebble's API and plan YAML use.
+"""Durations in Go's syntax, which Pebble's API and plan YAML use, within
+Go's limits (an int64 of nanoseconds: beyond about 2562047h is invalid).
 
 `parse_duration("1m30s") == 90.0` and `format_duration(90.0) == "1m30s"`.
 Seconds are floats here; formatting works on whole nanoseconds as Go does.
@@ -19,6 +20,7 @@ _UNITS = {
     "h": 3_600_000_000_000,
 }
 _PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([a-zµμ]+)")
+_MAX_NANOS = 2**63 - 1  # Go's Duration is an int64 of nanoseconds: ~2562047h47m16.854775807s
 
 
 def parse_duration(text: str) -> float:
@@ -47,6 +49,8 @@ def parse_duration(text: str) -> float:
         if fraction:
             total += int(fraction) * scale // 10 ** len(fraction)
         position = match.end()
+        if total > _MAX_NANOS + (sign < 0):
+            raise ValueError(f'invalid duration "{text}"')  # beyond what Go's Duration holds, as Go refuses it
     return sign * total / 1e9
 
 

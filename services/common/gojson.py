@@ -554,6 +554,28 @@ def check(node, go_type: GoType):
     return None if value is _NO_EFFECT else value
 
 
+def from_plain(value):
+    """A plain Python JSON value (a google.protobuf.Struct's, say) as the
+    scanner keeps one, so that `check` can hold it to a Go type (a number
+    keeps only the digits Python shows)."""
+    root: list = [None]
+    pending: list = [(value, root, 0, None)]  # (value, container, slot, key for an object's pair)
+    while pending:
+        item, parent, slot, key = pending.pop()
+        if isinstance(item, dict):
+            node: object = Object((k, None) for k in item)
+            pending.extend((v, node, index, k) for index, (k, v) in enumerate(item.items()))
+        elif isinstance(item, list):
+            node = [None] * len(item)
+            pending.extend((v, node, index, None) for index, v in enumerate(item))
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            node = Number(repr(item))
+        else:
+            node = item
+        parent[slot] = (key, node) if isinstance(parent, Object) else node
+    return root[0]
+
+
 def decode(data: bytes, go_type: GoType):
     """The first JSON value of `data` decoded into `go_type` as Go decodes it
     (see the module's docstring)."""

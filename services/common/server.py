@@ -33,11 +33,15 @@ async def serve(
     register: Callable[[grpc.aio.Server], Awaitable[Callable[[], Awaitable[None]] | None]],
     address: str | None = None,
     authenticators: tuple[Authenticator, ...] = (),
+    stopping: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run `service` until SIGTERM/SIGINT.
 
     `register(server)` adds the servicer(s) and may return an async cleanup
     run after the server stopped taking RPCs and finished in-flight ones.
+    `stopping()`, if given, runs as soon as the stop begins, beside the
+    in-flight RPCs' grace (the plan service stops its processes then, within
+    the grace that whoever stopped it allows).
     """
     address = address or settings.address(service)
     server = grpc.aio.server(
@@ -69,7 +73,10 @@ async def serve(
 
     log.info("%s stopping (grace %.0fs)", service, settings.grace)
     await health_servicer.enter_graceful_shutdown()
-    await server.stop(settings.grace)
+    if stopping is not None:
+        await asyncio.gather(server.stop(settings.grace), stopping())
+    else:
+        await server.stop(settings.grace)
     if cleanup is not None:
         await cleanup()
     log.info("%s stopped", service)

@@ -2,8 +2,9 @@
 
 The gateway (and each service calling another) puts the authenticated caller
 in metadata: `shoal-identity`, `shoal-access`, `shoal-uid`, `shoal-scopes`,
-`shoal-origin` (the client's address: an IP, or "local" for the unix socket)
-and `shoal-caller`, which is `v1.<expiry>.<hex HMAC-SHA256>` over a domain string
+`shoal-origin` (the client's address: an IP, or "local" for the unix socket),
+`shoal-method` (how it was recognised: cert, basic, token, session, local, or
+peer for a unix uid's default) and `shoal-caller`, which is `v1.<expiry>.<hex HMAC-SHA256>` over a domain string
 and the length-prefixed values with the cluster secret. A service trusts no
 caller value it cannot verify this way.
 """
@@ -23,8 +24,9 @@ ACCESS = "shoal-access"
 UID = "shoal-uid"
 SCOPES = "shoal-scopes"
 ORIGIN = "shoal-origin"
+METHOD = "shoal-method"
 SIGNATURE = "shoal-caller"
-CALLER_KEYS = (IDENTITY, ACCESS, UID, SCOPES, ORIGIN, SIGNATURE)
+CALLER_KEYS = (IDENTITY, ACCESS, UID, SCOPES, ORIGIN, METHOD, SIGNATURE)
 
 DEFAULT_TTL = 60.0
 _DOMAIN = b"shoal.caller\x00v1\x00"
@@ -39,6 +41,9 @@ class Caller:
     uid: int | None = None
     scopes: tuple[str, ...] = field(default_factory=tuple)
     origin: str = ""  # the client's IP, "local" (unix socket), or "" (a service)
+    # How the gateway recognised it: cert | basic | token | session | local
+    # (a local identity) | peer (a unix uid's default) | "" (nobody, a service)
+    method: str = ""
 
     def at_least(self, access: str) -> bool:
         return ACCESS_RANK.get(self.access, 0) >= ACCESS_RANK[access]
@@ -59,6 +64,7 @@ def _mac(secret: bytes, caller: Caller, expiry: int) -> str:
         "" if caller.uid is None else str(caller.uid),
         ",".join(caller.scopes),
         caller.origin,
+        caller.method,
         str(expiry),
     ]
     message = bytearray(_DOMAIN)
@@ -77,6 +83,7 @@ def sign(secret: bytes, caller: Caller, ttl: float = DEFAULT_TTL) -> tuple[tuple
         (UID, "" if caller.uid is None else str(caller.uid)),
         (SCOPES, ",".join(caller.scopes)),
         (ORIGIN, caller.origin),
+        (METHOD, caller.method),
         (SIGNATURE, f"v1.{expiry}.{_mac(secret, caller, expiry)}"),
     )
 
@@ -107,6 +114,7 @@ def verify(secret: bytes, metadata) -> Caller:
             uid=int(uid_text) if uid_text else None,
             scopes=tuple(s for s in values.get(SCOPES, "").split(",") if s),
             origin=values.get(ORIGIN, ""),
+            method=values.get(METHOD, ""),
         )
     except ValueError:
         raise CallerError("malformed caller uid") from None

@@ -1,6 +1,13 @@
-"""GET /api/audit and /api/audit/{id}/verify over the signed audit log."""
+"""GET /api/audit and /api/audit/{id}/verify over the signed, chained audit
+log: verify checks the event's own signature and its place in the chain
+(its neighbours and the signed head), so an edited, deleted or cut-off
+event is found. RecordAuditEvent (INTERNAL) is how other services add to it."""
 
 from __future__ import annotations
+
+import re
+
+from google.protobuf import empty_pb2
 
 from services.common import errors
 from services.identity import audit
@@ -11,6 +18,8 @@ from shoal.v1 import identity_pb2
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+EVENT_NAME = re.compile(r"^[a-z][a-z_]{0,63}$")
+MAX_FIELD = 1024
 
 
 def _int(text: str, default: int, kind: str, what: str, minimum: int) -> int:
@@ -53,6 +62,7 @@ def _message(event: audit.AuditEvent) -> identity_pb2.AuditEvent:
     return identity_pb2.AuditEvent(
         id=event.id, timestamp=format_rfc3339(event.timestamp), event=event.event, user=event.user,
         ip=event.ip, path=event.path, success=event.success, details=event.details, signature=event.signature,
+        sequence=event.seq, previous_signature=event.previous or "",
     )
 
 
@@ -69,8 +79,17 @@ class AuditRPC(IdentityCore):
         event = await self.store.audit_event(request.id)
         if event is None:
             raise errors.not_found("audit event not found", kind="not_found")
-        ok = audit.verify(self.audit_key, event)
-        return identity_pb2.VerifyAuditEventResponse(
-            available=True, verified=ok,
-            message="Event signature verified" if ok else "Event signature verification failed",
-        )
+        before, after, head = await self.store.audit_neighbours(event)
+        checked = audit.check_chain(self.audit_key, event, before, after, head)
+        return identity_pb2.VerifyAuditEventResponse(available=True, verified=checked.verified,
+                                                     message=checked.message)
+
+    async def RecordAuditEvent(self, request, context):
+        if not EVENT_NAME.match(request.event):
+            raise errors.invalid("event must be a lower-case name (letters and _, at most 64)")
+        fields = (request.user, request.ip, request.path, request.details)
+        if any(len(text) > MAX_FIELD for text in fields):
+            raise errors.invalid(f"audit fields are limited to {MAX_FIELD} characters")
+        await self.record(request.event, user=request.user, ip=request.ip, path=request.path,
+                          success=request.success, details=request.details)
+        return empty_pb2.Empty()

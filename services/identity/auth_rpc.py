@@ -1,5 +1,5 @@
 """Who is calling (Authenticate, for the gateway), logins and sessions,
-lockout reset, recovery and the public security status.
+lockout reset and recovery.
 
 Authenticate tries, first match wins: a client certificate equal to a
 `cert` identity's; Basic credentials of a `basic` identity; an API token
@@ -23,8 +23,9 @@ from google.protobuf import empty_pb2
 from services.common import errors
 from services.common.errors import Failure
 from services.common.interceptor import current_caller
-from services.identity import audit
-from services.identity.core import IdentityCore, lock_keys, refusal
+from services.identity import audit, lockout
+from services.identity.core import IdentityCore, refusal
+from services.identity.privileges import is_socket_admin
 from services.identity.recovery import RecoveryTokens, hash_recovery_token
 from services.identity.store import Session
 from services.identity.tokens import hash_token
@@ -33,17 +34,19 @@ from shoal.v1 import identity_pb2
 SESSION_HOURS = 24
 REMEMBER_DAYS = 30
 TOUCH_EVERY = timedelta(minutes=1)
-LOOPBACK = ("local", "127.0.0.1", "::1")
+RECOVERY_PATH = "/api/security/recovery"
+RECOVERY_ONLY_HERE = ("Recovery tokens are made only for an admin on the unix socket (root or the daemon's own "
+                      "user) or by `shoal recovery-token` on this machine, never for a TCP caller")
+AUTH_ALWAYS_ON = ("Shoal never turns authentication off, not even for one local browser: a session without "
+                  "credentials is what an attacker on this machine or behind a local proxy would use. To get back "
+                  "in, clear lockouts with a recovery token (`shoal recovery-token`, or generate_token as root on "
+                  "the unix socket, then reset_lockout), or act as root on the unix socket")
 INVALID_TOKEN = {"error": "invalid_token", "message": "Invalid API token"}
 SESSION_EXPIRED = {"error": "session_expired", "message": "session expired or invalid; log in again"}
 
 
 def session_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def is_loopback(origin: str) -> bool:
-    return origin in LOOPBACK or origin.startswith("127.") or origin == "::ffff:127.0.0.1"
 
 
 def _matched(name: str, access: str, method: str, scopes=()) -> identity_pb2.AuthenticateResponse:
@@ -153,8 +156,8 @@ class AuthRPC(IdentityCore):
             kind, hashed, version = "identity", stored.identity.basic.password, ("identity", stored.revision)
         else:
             user = await self.store.user(name)
-            if user is not None:
-                hashed, version = user.password_hash, ("user", user.password_hash)
+            if user is not None:  # found ignoring case: the session is in the user's own spelling
+                name, hashed, version = user.user.email, user.password_hash, ("user", user.password_hash)
         check = await self.check_password(name, password, hashed, version, origin, path, "login")
         if not check.ok:
             if not identities and check.failure is Failure.UNAUTHENTICATED:
@@ -183,13 +186,13 @@ class AuthRPC(IdentityCore):
                 await self.record(audit.LOGOUT, user=session.subject, ip=current_caller().origin, path=path)
         return empty_pb2.Empty()
 
-    # -- lockout, recovery, status --------------------------------------------------
+    # -- lockout and recovery ---------------------------------------------------------
     async def ResetLockout(self, request, context):
         identifier = request.identifier.strip()
         if not identifier:
             raise errors.invalid("identifier is required", kind="missing_identifier")
         caller = current_caller()
-        await self.store.reset_lockouts(lock_keys(identifier, identifier))
+        await self.store.reset_lockouts(lockout.reset_keys(identifier))
         await self.record(audit.LOCKOUT_RESET, user=caller.identity, ip=caller.origin,
                           path="/api/security/reset-lockout", details=f"reset {identifier}")
         return identity_pb2.ResetLockoutResponse(success=True, message=f"Lockout reset for {identifier}")
@@ -197,43 +200,49 @@ class AuthRPC(IdentityCore):
     async def Recovery(self, request, context):
         caller = current_caller()
         origin = caller.origin
-        path = "/api/security/recovery"
         if request.action == "generate_token":
-            if not is_loopback(origin):
-                raise errors.denied("Recovery tokens can only be generated from this machine", kind="forbidden")
-            raw, record = RecoveryTokens().create(origin, self.now(), request.duration or None)
-            await self.store.add_recovery_token(record)
-            minutes = int((record.expires_at - record.created_at).total_seconds() // 60)
-            await self.record(audit.RECOVERY_TOKEN_CREATED, user=caller.identity, ip=origin, path=path)
-            return identity_pb2.RecoveryResponse(
-                success=True, token=raw, expires_in_minutes=minutes,
-                message=f"Recovery token valid for {minutes} minutes, once, from {origin}",
-            )
+            return await self._recovery_token(caller, request.duration or None)
         if request.action == "reset_lockout":
             if not request.token or not await self.store.consume_recovery_token(
-                hash_recovery_token(request.token), origin, self.now()
+                hash_recovery_token(request.token), self.now()
             ):
-                await self.record(audit.LOCKOUT_RESET, ip=origin, path=path, success=False,
+                await self.record(audit.LOCKOUT_RESET, ip=origin, path=RECOVERY_PATH, success=False,
                                   details="recovery token refused")
-                raise errors.denied("Recovery requires a valid recovery token from the address that made it",
+                raise errors.denied("Recovery requires a valid recovery token (once, before it expires)",
                                     kind="forbidden")
             if request.identifier:
-                await self.store.reset_lockouts(lock_keys(request.identifier, request.identifier))
+                await self.store.reset_lockouts(lockout.reset_keys(request.identifier))
                 what = request.identifier
             else:
                 await self.store.reset_all_lockouts()
                 what = "every account and address"
-            await self.record(audit.LOCKOUT_RESET, ip=origin, path=path, details=f"recovery: reset {what}")
+            await self.record(audit.LOCKOUT_RESET, ip=origin, path=RECOVERY_PATH, details=f"recovery: reset {what}")
             return identity_pb2.RecoveryResponse(success=True, message=f"Lockout reset for {what}")
+        if request.action in ("disable_auth", "enable_auth"):
+            raise errors.denied(AUTH_ALWAYS_ON, kind="auth_always_on", extra={"success": False})
         # Pulse answers 200 with success false; bad input is a 400 here (same body fields).
         raise errors.invalid("Invalid action. Use 'generate_token' or 'reset_lockout'",
                              kind="invalid_action", extra={"success": False})
 
-    async def GetSecurityStatus(self, request, context):
-        identities = await self.store.count("identities")
-        tokens = await self.store.count("tokens")
-        users = await self.store.count("users")
-        return identity_pb2.SecurityStatus(
-            has_authentication=bool(identities or tokens or users),
-            api_token_count=tokens, identity_count=identities, user_count=users,
+    async def _recovery_token(self, caller, duration):
+        """A recovery token, only for an admin peer on the unix socket or a
+        Shoal service (`shoal recovery-token`, which writes it to a file)."""
+        if not (caller.is_service or is_socket_admin(caller)):
+            await self.record(audit.RECOVERY_TOKEN_CREATED, user=caller.identity, ip=caller.origin,
+                              path=RECOVERY_PATH, success=False, details="refused: not an admin on the unix socket")
+            raise errors.denied(RECOVERY_ONLY_HERE, kind="forbidden")
+        raw, record = RecoveryTokens().create(caller.origin or caller.identity, self.now(), duration)
+        await self.store.add_recovery_token(record)
+        minutes = int((record.expires_at - record.created_at).total_seconds() // 60)
+        await self.record(audit.RECOVERY_TOKEN_CREATED, user=caller.identity, ip=caller.origin, path=RECOVERY_PATH)
+        return identity_pb2.RecoveryResponse(
+            success=True, token=raw, expires_in_minutes=minutes,
+            message=f"Recovery token valid for {minutes} minutes, once: reset_lockout with it over HTTPS or the "
+                    "unix socket",
+        )
+
+    async def GetRecoveryStatus(self, request, context):
+        return identity_pb2.RecoveryStatus(
+            recovery_mode=False, pending_tokens=await self.store.count_recovery_tokens(self.now()),
+            message="Authentication is always on; a recovery token clears lockouts (reset_lockout), once",
         )

@@ -1,17 +1,22 @@
 """What every identity RPC shares: the store, the password hasher and its
-verified-credential cache, the audit signer, who is calling, and the one
+verified-credential cache, the audit log, who is calling, and the one
 password check that honours lockout.
 
 Lockout (lockout.py) counts failures per username and per client address,
 across logins and Basic credentials. A password this process already
 verified (a hit in the verified-credential cache) is not a guess, so it is
-let in even while its address is locked: a flood of wrong passwords from one
-address cannot lock out the good clients behind it.
+let in while only its *address* is locked: a flood of wrong passwords from
+one address cannot lock out the good clients behind it. A locked *user*
+stays locked for every password, verified before or not. Attempts refused
+while locked are counted and recorded in aggregate (`LockedRefusals`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,9 +26,10 @@ from services.common.errors import DomainError, Failure
 from services.common.signing import Caller
 from services.identity import audit, lockout
 from services.identity.passwords import BoundedHasher, HasherBusy, VerifiedCache
+from services.identity.privileges import holding, operator_resources
 from services.identity.store import IdentityStore
 from services.identity.times import utcnow
-from services.identity.userlevels import KINDS, OWNER, LighthouseUser
+from services.identity.userlevels import LighthouseUser
 
 # An admin caller that is not a Lighthouse user (the machine's operator)
 # stands above every user.
@@ -42,8 +48,7 @@ def refusal(failure: Failure, body: dict) -> DomainError:
     return DomainError(message, failure, kind=kind, extra=body)
 
 
-def lock_keys(name: str, origin: str) -> list[str]:
-    return ["user:" + name, "ip:" + (origin or "unknown")]
+lock_keys = lockout.lock_keys
 
 
 @dataclass(frozen=True)
@@ -66,24 +71,36 @@ class IdentityCore:
             max_concurrency=settings.hash_concurrency, max_pending=settings.hash_pending,
             cache=VerifiedCache(os.urandom(32), ttl=3600),
         )
-        self.audit_key = audit.load_or_create_key(audit_key_path(settings))
+        self.audit_key = store.audit_key
+        self.locked_refusals = lockout.LockedRefusals()
+        self.started = time.monotonic()
 
     async def lighthouse_caller(self, caller: Caller, requested: dict | None = None) -> LighthouseUser:
-        """The caller as a Lighthouse user: its own user record; an admin
-        operator stands above everyone and owns every resource in `requested`
-        (kind → keys); anyone else is a level-0 user with no resources."""
-        user = await self.store.lighthouse_user(caller.identity) if "@" in caller.identity else None
+        """The caller as a Lighthouse user: its own user record (a user logs
+        in with a session only); an admin that is no user, the operator,
+        stands above everyone and owns every resource in `requested` (kind →
+        keys) that it may own (privileges.operator_resources); anyone else
+        is a level-0 user with no resources."""
+        user = await self.store.lighthouse_user(caller.identity) if caller.method == "session" else None
         if user is not None:
             return user
-        if caller.at_least("admin"):
-            owned = {kind: {key: OWNER for key in (requested or {}).get(kind, {})} for kind in KINDS}
+        held = holding(caller)
+        if held.level == "admin":
+            owned = {kind: {key: 2 for key in (requested or {}).get(kind, {})} for kind in operator_resources(held)}
             return LighthouseUser(caller.identity, OPERATOR_LEVEL, owned)
         return LighthouseUser(caller.identity, 0)
 
+    @staticmethod
+    def event(event: str, caller: Caller | None = None, **fields) -> audit.AuditEvent:
+        """An audit event (unsigned: the store chains and signs it), by `caller`."""
+        if caller is not None:
+            fields.setdefault("user", caller.identity)
+            fields.setdefault("ip", caller.origin)
+        return audit.AuditEvent.new(event, **fields)
+
     async def record(self, event: str, *, user: str = "", ip: str = "", path: str = "",
                      success: bool = True, details: str = "") -> None:
-        entry = audit.AuditEvent.new(event, user=user, ip=ip, path=path, success=success, details=details)
-        await self.store.add_audit(audit.signed(self.audit_key, entry))
+        await self.store.add_audit(self.event(event, user=user, ip=ip, path=path, success=success, details=details))
 
     async def check_password(
         self, name: str, password: str, hashed: str | None, version, origin: str, path: str, how: str
@@ -91,16 +108,20 @@ class IdentityCore:
         """Verify `name`'s password with lockout and audit. `hashed` None:
         no such account (the same cost is paid)."""
         cache = self.hasher.cache
-        if hashed is not None and cache is not None and cache.check(name, password, version):
-            return PasswordCheck(True)
         keys = lock_keys(name, origin)
         now = utcnow()
-        records = await self.store.lock_records(keys)
-        refused = lockout.check_login(records[keys[0]], records[keys[1]], now)
+        verified = hashed is not None and cache is not None and cache.check(name, password, version)
+        records = await self.store.lock_records(keys[:1] if verified else keys)
+        user_record, ip_record = records.get(keys[0]), records.get(keys[1])
+        if verified and not lockout.is_locked(user_record, now):
+            return PasswordCheck(True)
+        refused = lockout.check_login(user_record, ip_record, now)
         if refused is not None:
             failure, body = refused
-            body["lockedBy"] = [kind for kind, key in (("user", keys[0]), ("address", keys[1]))
-                                if lockout.is_locked(records[key], now)]
+            locked = [(kind, key) for kind, key in (("user", keys[0]), ("address", keys[1]))
+                      if lockout.is_locked(records.get(key), now)]
+            body["lockedBy"] = [kind for kind, _ in locked]
+            await self._refused_while_locked(locked[0][1], name, origin, path)
             return PasswordCheck(False, failure, body)
         try:
             ok = await self.hasher.verify_identity(name, password, hashed, version)
@@ -122,6 +143,31 @@ class IdentityCore:
             await self.record(audit.ACCOUNT_LOCKED, user=name, ip=origin, path=path, success=False,
                               details=f"locked after {lockout.THRESHOLD} failed attempts")
         return PasswordCheck(False, failure, body)
+
+    # -- refusals while locked, in aggregate ------------------------------------------
+    async def _refused_while_locked(self, key: str, name: str, origin: str, path: str) -> None:
+        report = self.locked_refusals.note(key, name, origin, time.monotonic())
+        if report is not None:
+            await self._record_refusals(report, path)
+
+    async def _record_refusals(self, report: lockout.RefusalReport, path: str = "") -> None:
+        what = "other locked keys" if report.key == lockout.OTHER_KEYS else report.key
+        await self.record(audit.LOGIN_REFUSED_LOCKED, user=report.user, ip=report.ip, path=path, success=False,
+                          details=f"{report.count} login attempt(s) refused while {what} is locked")
+
+    async def report_locked_refusals(self, interval: float | None = None) -> None:
+        """Record the counts that are due, every `interval` seconds, until
+        cancelled; then whatever is still counted."""
+        every = interval or self.locked_refusals.interval
+        try:
+            while True:
+                await asyncio.sleep(every)
+                for report in self.locked_refusals.due(time.monotonic()):
+                    await self._record_refusals(report)
+        finally:
+            for report in self.locked_refusals.drain():
+                with contextlib.suppress(Exception):  # stopping: a failed write must not hide the stop
+                    await self._record_refusals(report)
 
     def now(self) -> datetime:
         return utcnow()

@@ -3,9 +3,17 @@
 An identity is a name, an access level and one or more ways to recognise the
 caller: `local` (a unix user-id seen through peer credentials), `basic` (an
 `Authorization: Basic` password checked against a sha512-crypt hash) and
-`cert` (a TLS client certificate). This module parses and validates the API
-JSON with Pebble's exact messages, applies the four POST actions to the
-current mapping, and renders the masked GET shape. No I/O.
+`cert` (a TLS client certificate). This module decodes the API JSON as
+Pebble's Go decoder reads it (`decode_identities`: the same type errors,
+word for word), validates it with Pebble's exact messages, applies the four
+POST actions to the current mapping in Pebble's order, and renders the
+masked GET shape. No I/O.
+
+Stricter than Pebble, on purpose, for what a request brings in (not for
+what storage holds): a name is at most 256 characters, and a basic
+password must be a well-formed sha512-crypt hash (Pebble stores any text,
+which then never verifies) — except the mask "*****" that GET shows, which
+keeps the identity's current hash when it has one.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from typing import Any
 from cryptography import x509
 
 from services.common.errors import DomainError
+from services.identity.passwords import is_well_formed_sha512_crypt
 
 ADMIN = "admin"
 READ = "read"
@@ -31,8 +40,10 @@ ACCESS_LEVELS: tuple[str, ...] = (UNTRUSTED, METRICS, READ, ADMIN)
 ACTIONS: tuple[str, ...] = ("add", "update", "replace", "remove")
 MASK = "*****"
 MAX_USER_ID = 2**32 - 1
+MAX_NAME_LENGTH = 256
 NAME_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_\-]*$"
 _NAME_RE = re.compile(NAME_PATTERN)
+_NAME_RULE = "must start with an alphabetic character and only contain alphanumeric characters, underscore, and hyphen"
 
 _ACCESS_CHOICES = '"admin", "read", "metrics", or "untrusted"'
 _TYPE_CHOICES = '"local", "basic", or "cert"'
@@ -112,13 +123,21 @@ def render_identities(identities: Mapping[str, Identity]) -> dict[str, dict[str,
     return {name: identities[name].to_api() for name in sorted(identities)}
 
 
-def parse_identity(name: str, data: Any) -> Identity:
+def parse_identity(name: str, data: Any, *, new: bool = False) -> Identity:
     """Validate one identity from the API JSON; errors are wrapped as
-    `invalid identity for "name": ...`."""
+    `invalid identity for "name": ...`. `new`: it comes in with a request,
+    so Shoal's stricter input rules apply too (storage is read as it is)."""
+    if new and isinstance(name, str) and len(name) > MAX_NAME_LENGTH:
+        raise IdentityError(_too_long(name))
     try:
-        return _parse(name, data)
+        return _parse(name, data, new)
     except _Invalid as e:
         raise IdentityError(f"invalid identity for {_q(name)}: {e}") from None
+
+
+def _too_long(name: str) -> str:
+    # The name itself is not repeated: it is what is wrong.
+    return f"invalid identity name: {len(name)} characters, at most {MAX_NAME_LENGTH}"
 
 
 def apply_identity_action(
@@ -126,25 +145,18 @@ def apply_identity_action(
 ) -> dict[str, Identity]:
     """Apply one POST /v1/identities action and return the new mapping.
 
-    `payload` is the request's `identities` object: name → identity JSON (or an
-    `Identity`) or None. `current` is never changed. Raises IdentityError.
+    `payload` is the request's `identities` object (see `decode_identities`):
+    name → identity JSON (or an `Identity`) or None. `current` is never
+    changed. Raises IdentityError. Pebble's order: every identity given is
+    validated first, then the action, the null rules, existence and the
+    uniqueness of user ids.
     """
-    if action not in ACTIONS:
-        raise IdentityError(
-            f'invalid action {_q(str(action))}, must be "add", "update", "replace", or "remove"'
-        )
     if not isinstance(payload, Mapping):
         raise IdentityError("identities must be an object mapping names to identities")
     names = sorted(payload)
-
     for name in names:
-        value = payload[name]
-        if action in ("add", "update") and value is None:
-            raise IdentityError(
-                f"identity value for {_q(name)} must not be null for {action} operation"
-            )
-        if action == "remove" and value is not None:
-            raise IdentityError(f"identity value for {_q(name)} must be null for remove operation")
+        if len(name) > MAX_NAME_LENGTH:
+            raise IdentityError(_too_long(name))
 
     parsed: dict[str, Identity | None] = {}
     for name in names:
@@ -154,7 +166,20 @@ def apply_identity_action(
         else:
             if isinstance(value, Identity):
                 value = value.to_dict()
-            parsed[name] = parse_identity(name, value)
+            parsed[name] = parse_identity(name, _unmasked(value, current.get(name)), new=True)
+
+    if action not in ACTIONS:
+        raise IdentityError(
+            f'invalid action {_q(str(action))}, must be "add", "update", "replace", or "remove"'
+        )
+    for name in names:
+        value = parsed[name]
+        if action in ("add", "update") and value is None:
+            raise IdentityError(
+                f"identity value for {_q(name)} must not be null for {action} operation"
+            )
+        if action == "remove" and value is not None:
+            raise IdentityError(f"identity value for {_q(name)} must be null for remove operation")
 
     if action == "add":
         existing = [n for n in names if n in current]
@@ -174,6 +199,20 @@ def apply_identity_action(
             result[name] = identity
     check_unique_user_ids(result)
     return result
+
+
+def _unmasked(value: Any, existing: Identity | None) -> Any:
+    """`value` with a basic password of "*****" (what GET shows, and what a
+    client sends back after a GET, as ops' own suite does) replaced by the
+    existing identity's hash: the password stays as it is. Pebble stores the
+    five stars themselves, a password nothing matches; Shoal keeps the real
+    one. With no existing hash to keep it is refused as any other non-hash."""
+    basic = value.get("basic") if isinstance(value, Mapping) else None
+    if not isinstance(basic, Mapping) or basic.get("password") != MASK:
+        return value
+    if existing is None or existing.basic is None:
+        return value
+    return {**value, "basic": {**basic, "password": existing.basic.password}}
 
 
 def check_unique_user_ids(identities: Mapping[str, Identity]) -> None:
@@ -197,6 +236,117 @@ def find_by_user_id(identities: Mapping[str, Identity], uid: int) -> tuple[str, 
     return None
 
 
+# --- decoding: what Pebble's Go JSON decoder makes of the request body --------
+
+_DECODE = "cannot decode request body: json: cannot unmarshal {value} into Go struct field .{path} of type {type}"
+_MAP_TYPE = "map[string]*daemon.apiIdentity"
+_IDENTITY_TYPE = "daemon.apiIdentity"
+_ACCESS_TYPE = "identities.Access"
+# identity field -> (its Go type, its one field, that field's Go type)
+_TYPES = {
+    "local": ("daemon.apiLocalIdentity", "user-id", "uint32"),
+    "basic": ("daemon.apiBasicIdentity", "password", "string"),
+    "cert": ("daemon.apiCertIdentity", "pem", "string"),
+}
+
+
+class _WrongType(Exception):
+    def __init__(self, value: str, path: str, go_type: str):
+        super().__init__(_DECODE.format(value=value, path=path, type=go_type))
+
+
+def decode_identities(value: Any) -> dict[str, dict[str, Any] | None]:
+    """The body's `identities` as Pebble decodes it into
+    `map[string]*apiIdentity`: absent or null is no identities; a null value
+    is a null identity; field names match as Go matches them (exactly, else
+    ignoring case); unknown fields are dropped. A value of the wrong JSON
+    type is Go's decode error, word for word (`cannot decode request body:
+    json: cannot unmarshal number -1 into Go struct field
+    .identities.x.local.user-id of type uint32`); the first in name order is
+    raised (Go reports the first in the document, whose order a decoded
+    body no longer has)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise IdentityError(str(_WrongType(_kind(value), "identities", _MAP_TYPE)))
+    decoded: dict[str, dict[str, Any] | None] = {}
+    first: _WrongType | None = None
+    for name in sorted(value):
+        try:
+            decoded[name] = _decode_identity(name, value[name])
+        except _WrongType as wrong:
+            first = first or wrong
+    if first is not None:
+        raise IdentityError(str(first))
+    return decoded
+
+
+def _decode_identity(name: str, value: Any) -> dict[str, Any] | None:
+    path = f"identities.{name}"
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _WrongType(_kind(value), path, _IDENTITY_TYPE)
+    out: dict[str, Any] = {}
+    access = _field(value, "access")
+    if access is not None:
+        if not isinstance(access, str):
+            raise _WrongType(_kind(access), f"{path}.access", _ACCESS_TYPE)
+        out["access"] = access
+    for kind, (go_type, inner, inner_type) in _TYPES.items():
+        part = _field(value, kind)
+        if part is None:
+            continue
+        if not isinstance(part, Mapping):
+            raise _WrongType(_kind(part), f"{path}.{kind}", go_type)
+        item = _field(part, inner)
+        where = f"{path}.{kind}.{inner}"
+        if item is None:
+            out[kind] = {}
+        elif inner_type == "uint32":
+            if isinstance(item, bool) or not isinstance(item, int | float):
+                raise _WrongType(_kind(item), where, inner_type)
+            if (isinstance(item, float) and not item.is_integer()) or not 0 <= item <= MAX_USER_ID:
+                raise _WrongType(f"number {_literal(item)}", where, inner_type)
+            out[kind] = {inner: int(item)}
+        else:
+            if not isinstance(item, str):
+                raise _WrongType(_kind(item), where, inner_type)
+            out[kind] = {inner: item}
+    return out
+
+
+def _field(obj: Mapping[str, Any], name: str) -> Any:
+    """`obj`'s value for the Go field `name`: its exact key, else a key equal
+    to it but for case (the last one, as later keys overwrite earlier)."""
+    if name in obj:
+        return obj[name]
+    found = None
+    for key, item in obj.items():
+        if isinstance(key, str) and key.lower() == name:
+            found = item
+    return found
+
+
+def _kind(value: Any) -> str:
+    """The JSON kind Go names in a type error."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    return "array"
+
+
+def _literal(number: float) -> str:
+    if isinstance(number, float) and number.is_integer():
+        return str(int(number))
+    return str(number)
+
+
 # --- parsing -----------------------------------------------------------------
 
 
@@ -209,11 +359,11 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _parse(name: str, data: Any) -> Identity:
+def _parse(name: str, data: Any, new: bool = False) -> Identity:
     if not isinstance(name, str) or not _NAME_RE.match(name):
         # Pebble's inner message prints the name as "" (the wrapper names it);
         # kept for compatibility.
-        raise _Invalid(f'identity name "" invalid: must match {NAME_PATTERN}')
+        raise _Invalid(f'identity name "" invalid: {_NAME_RULE}')
     if not isinstance(data, Mapping):
         raise _Invalid("identity must be an object")
 
@@ -224,7 +374,7 @@ def _parse(name: str, data: Any) -> Identity:
         raise _Invalid(f"invalid access value {_q(str(access))}, must be {_ACCESS_CHOICES}")
 
     local = _parse_local(data.get("local"))
-    basic = _parse_basic(data.get("basic"))
+    basic = _parse_basic(data.get("basic"), new)
     cert = _parse_cert(data.get("cert"))
     if local is None and basic is None and cert is None:
         raise _Invalid(f"identity must have at least one type ({_TYPE_CHOICES})")
@@ -244,7 +394,7 @@ def _parse_local(value: Any) -> LocalIdentity | None:
     return LocalIdentity(user_id=uid)
 
 
-def _parse_basic(value: Any) -> BasicIdentity | None:
+def _parse_basic(value: Any, new: bool = False) -> BasicIdentity | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
@@ -254,6 +404,10 @@ def _parse_basic(value: Any) -> BasicIdentity | None:
         raise _Invalid("basic identity must specify password (hashed)")
     if not isinstance(password, str):
         raise _Invalid("basic identity password must be a string")
+    if new and not is_well_formed_sha512_crypt(password):
+        raise _Invalid(
+            'basic identity password must be a sha512-crypt hash ("$6$salt$...", as "openssl passwd -6" makes it)'
+        )
     return BasicIdentity(password=password)
 
 
@@ -269,7 +423,7 @@ def _parse_cert(value: Any) -> CertIdentity | None:
     try:
         x509.load_der_x509_certificate(der)
     except ValueError as e:
-        raise _Invalid(f"cannot parse certificate: {e}") from None
+        raise _Invalid(f"cannot parse certificate from cert identity: {e}") from None
     return CertIdentity(pem=pem)
 
 
@@ -290,13 +444,11 @@ def _pem_certificate_der(pem: str) -> bytes:
     if label != "CERTIFICATE":
         raise _Invalid(f"cert identity PEM block must be a CERTIFICATE, not {_q(label)}")
     if pem[end + len(end_marker) :].strip():
-        raise _Invalid(
-            "cert identity must include exactly one PEM certificate with nothing after it"
-        )
+        raise _Invalid("cert identity cannot have extra data after the PEM block")
     body = pem[begin.end() : end]
     if ":" in body:
         raise _Invalid("cert identity PEM block must not have headers")
     try:
         return base64.b64decode("".join(body.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise _Invalid("cannot parse certificate: invalid base64 in PEM block") from None
+        raise _Invalid("cannot parse certificate from cert identity: invalid base64 in PEM block") from None

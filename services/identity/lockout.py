@@ -9,6 +9,15 @@ the two unlock times is reported.
 
 Records are immutable; every function returns the new record for the
 caller to store. Times are aware datetimes.
+
+Keys: `user:<name>` (the name ignoring case: Lighthouse users are one user
+whatever the case) and `ip:<address>`. A reset names either, or a bare
+word meaning both.
+
+Refusals while locked are counted, not each recorded: `LockedRefusals`
+reports the first refusal of a locked key at once and the rest as a count,
+at most once per interval per key (and one count for every key beyond the
+ones it tracks), so a flood cannot fill the audit log.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from typing import Any
 
 from services.common.errors import Failure
 from services.identity.times import as_utc, format_rfc3339
+from services.identity.userlevels import name_key
 
 THRESHOLD = 5
 PERIOD = 900  # seconds locked
@@ -28,6 +38,24 @@ STALE_AFTER = 1800  # seconds since the last attempt before an unlocked record m
 
 LOCKED = Failure.FORBIDDEN  # a login refused because the user or address is locked
 INVALID_CREDENTIALS = Failure.UNAUTHENTICATED  # a wrong password (even the one that locks)
+
+
+def lock_keys(name: str, origin: str) -> list[str]:
+    """The keys a login attempt by `name` from `origin` counts against: its
+    user, then its address."""
+    return ["user:" + name_key(name), "ip:" + (origin or "unknown")]
+
+
+def reset_keys(identifier: str) -> list[str]:
+    """The keys a reset of `identifier` clears: `ip:ADDRESS` that address,
+    `user:NAME` that user, anything else both the user and the address so
+    named."""
+    kind, sep, rest = identifier.partition(":")
+    if sep and rest and kind == "ip":
+        return ["ip:" + rest]
+    if sep and rest and kind == "user":
+        return ["user:" + name_key(rest)]
+    return ["user:" + name_key(identifier), "ip:" + identifier]
 
 
 @dataclass(frozen=True)
@@ -179,3 +207,82 @@ def login_failed(
         return new_user, new_ip, INVALID_CREDENTIALS, lock_triggered_body(period)
     worst = new_user if new_user.failures >= new_ip.failures else new_ip
     return new_user, new_ip, INVALID_CREDENTIALS, invalid_credentials_body(worst, now, threshold)
+
+
+# --- refusals while locked, aggregated ------------------------------------------
+
+REPORT_EVERY = 60.0  # seconds: at most one audit event per locked key in this time
+MAX_TRACKED = 10_000
+OTHER_KEYS = "*"  # where refusals for keys beyond MAX_TRACKED are counted
+
+
+@dataclass(frozen=True)
+class RefusalReport:
+    key: str  # the locked key ("user:…", "ip:…"), or OTHER_KEYS
+    user: str  # the name of the last refused attempt
+    ip: str
+    count: int  # refusals since the last report of this key
+
+
+@dataclass
+class _Tally:
+    user: str
+    ip: str
+    count: int = 0
+    reported_at: float | None = None  # monotonic seconds of the last report
+
+
+class LockedRefusals:
+    """Counts login attempts refused because a key is locked. `note` answers
+    a report when one is due (the first refusal of a key at once, then at
+    most one per `interval`); `due` the counts whose interval has passed;
+    `drain` everything still counted (at shutdown). Times are monotonic
+    seconds. Memory is bounded: beyond `max_keys` keys, refusals are counted
+    under OTHER_KEYS."""
+
+    def __init__(self, interval: float = REPORT_EVERY, max_keys: int = MAX_TRACKED):
+        self.interval = interval
+        self.max_keys = max_keys
+        self._tallies: dict[str, _Tally] = {}
+
+    def __len__(self) -> int:
+        return len(self._tallies)
+
+    def note(self, key: str, user: str, ip: str, now: float) -> RefusalReport | None:
+        tally = self._tallies.get(key)
+        if tally is None:
+            if len(self._tallies) >= self.max_keys:
+                key = OTHER_KEYS
+                tally = self._tallies.setdefault(key, _Tally(user, ip))
+            else:
+                tally = self._tallies[key] = _Tally(user, ip)
+        tally.user, tally.ip = user, ip
+        tally.count += 1
+        if tally.reported_at is None or now - tally.reported_at >= self.interval:
+            return self._report(key, tally, now)
+        return None
+
+    def due(self, now: float) -> list[RefusalReport]:
+        """Reports of the counts whose interval has passed; keys quiet for a
+        whole interval are forgotten."""
+        reports = []
+        for key, tally in list(self._tallies.items()):
+            if tally.reported_at is not None and now - tally.reported_at < self.interval:
+                continue
+            if tally.count:
+                reports.append(self._report(key, tally, now))
+            else:
+                del self._tallies[key]
+        return reports
+
+    def drain(self) -> list[RefusalReport]:
+        reports = [RefusalReport(k, t.user, t.ip, t.count) for k, t in self._tallies.items() if t.count]
+        self._tallies.clear()
+        return reports
+
+    @staticmethod
+    def _report(key: str, tally: _Tally, now: float) -> RefusalReport:
+        report = RefusalReport(key, tally.user, tally.ip, tally.count)
+        tally.count = 0
+        tally.reported_at = now
+        return report

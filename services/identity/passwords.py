@@ -48,6 +48,18 @@ def is_sha512_crypt(hashed: str) -> bool:
         return False
 
 
+def is_well_formed_sha512_crypt(hashed: str) -> bool:
+    """A complete `$6$` hash (salt, optional rounds, an 86-character
+    checksum), not merely one with the right prefix."""
+    if not is_sha512_crypt(hashed):
+        return False
+    try:
+        sha512_crypt.from_string(hashed)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def verify_password(password: str, hashed: str | None) -> bool:
     """True if `password` matches the sha512-crypt `hashed`. A missing or
     malformed hash (or an oversized password) is simply False; with

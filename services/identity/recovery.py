@@ -1,11 +1,17 @@
-"""Recovery tokens: single-use, bound to the IP that created them.
+"""Recovery tokens: single-use, short-lived.
 
 A token is 32 random bytes as hex, shown once; only its SHA-256 is kept,
-with the creating client's IP and an expiry of 1–60 minutes (default 15).
-`consume` accepts a token once, from the same IP, before it expires, and
-marks it used. `cleanup` drops expired tokens and tokens used more than a
-day ago. `RecoveryTokens` holds the records in memory; the owner persists
-`to_dict()` of each if it wants them to survive a restart.
+with where it was made (Pulse binds it to that client IP) and an expiry of
+1–60 minutes (default 15). `consume` accepts a token once, from the same
+address, before it expires, and marks it used. `cleanup` drops expired
+tokens and tokens used more than a day ago. `RecoveryTokens` holds the
+records in memory; the owner persists `to_dict()` of each if it wants them
+to survive a restart.
+
+Shoal's identity service makes a token only for an admin peer on the unix
+socket or for `shoal recovery-token` (a Shoal service on this machine), and
+its store lets the token be used once from wherever it is presented (HTTPS
+or the socket): where it was made is recorded, not required.
 """
 
 from __future__ import annotations

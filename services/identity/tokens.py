@@ -31,6 +31,10 @@ TOKEN_BYTES = 32
 PREFIX_LEN = 6
 SUFFIX_LEN = 4
 MIN_EXPIRY = timedelta(minutes=1)
+# Pulse parses `expiresIn` with Go's time.ParseDuration: nothing beyond an
+# int64 of nanoseconds (about 292 years) is a duration.
+MAX_GO_DURATION_SECONDS = (2**63 - 1) / 1e9
+PRIMARY_ID = "primary"  # the token POST /api/security/regenerate-token renews
 
 ALL = "*"
 MONITORING_READ = "monitoring:read"
@@ -213,16 +217,20 @@ def validate_name(name: Any) -> str:
 
 
 def parse_go_duration(text: str) -> timedelta:
-    """A Go duration string ("720h", "1h30m", "90s", "1.5h") as a timedelta."""
+    """A Go duration string ("720h", "1h30m", "90s", "1.5h") as a timedelta,
+    within Go's range; else Go's own words (`time: invalid duration "…"`)."""
     try:
-        return timedelta(seconds=parse_duration(text))
+        seconds = parse_duration(text)
     except ValueError:
-        raise TokenError(f"invalid duration {_quote(text)}") from None
+        raise TokenError(f"invalid expiresIn: time: invalid duration {_quote(text)}") from None
+    if abs(seconds) > MAX_GO_DURATION_SECONDS:
+        raise TokenError(f"invalid expiresIn: time: invalid duration {_quote(text)}")
+    return timedelta(seconds=seconds)
 
 
 def parse_expires_in(value: Any) -> timedelta | None:
     """The `expiresIn` of a create body: absent/empty → no expiry; else a Go
-    duration of at least 1m."""
+    duration from 1m up to Go's largest (2562047h47m16.854775807s)."""
     if value is None or value == "":
         return None
     duration = parse_go_duration(value)

@@ -1,7 +1,12 @@
-"""API tokens: /api/security/tokens*, validate-token (rules in tokens.py).
+"""API tokens: /api/security/tokens*, validate-token, regenerate-token
+(rules in tokens.py).
 
 A caller that is itself a token may only manage tokens whose scopes it
-holds (the escalation guard); every outcome, refusals too, is audited."""
+holds (the escalation guard); every outcome, refusals too, is audited, and
+a token written is written with its audit event, in one transaction.
+`regenerate-token` renews Shoal's primary token (id "primary", all scopes,
+the one quick-setup may set), making it if there is none; since it makes a
+"*" token, only a full admin may."""
 
 from __future__ import annotations
 
@@ -13,7 +18,10 @@ from services.common import errors
 from services.common.interceptor import current_caller
 from services.identity import audit
 from services.identity.core import IdentityCore
+from services.identity.privileges import FULL_ADMIN, PrivilegeError, holding
 from services.identity.tokens import (
+    ALL,
+    PRIMARY_ID,
     EscalationError,
     TokenRecord,
     check_escalation,
@@ -67,9 +75,8 @@ class TokensRPC(IdentityCore):
         expires_in = parse_expires_in(request.expires_in)
         await self._guarded(caller, "create", scopes, audit.TOKEN_CREATED, name)
         raw, record = create_token(name, self.now(), scopes, expires_in)
-        await self.store.add_token(record)
-        await self.record(audit.TOKEN_CREATED, user=caller.identity, ip=caller.origin, path=PATH,
-                          details=f"{record.id} {name} scopes={','.join(scopes)}")
+        await self.store.add_token(record, self.event(audit.TOKEN_CREATED, caller, path=PATH,
+                                                      details=f"{record.id} {name} scopes={','.join(scopes)}"))
         return identity_pb2.TokenWithSecret(token=raw, record=_record(record))
 
     async def GetToken(self, request, context):
@@ -88,20 +95,19 @@ class TokensRPC(IdentityCore):
         if update.scopes is not None:
             await self._guarded(caller, "grant", update.scopes, audit.TOKEN_UPDATED, record.id)
         new = replace(record, name=update.name or record.name, scopes=update.scopes or record.scopes)
-        if not await self.store.save_token(new, record.hash):
+        event = self.event(audit.TOKEN_UPDATED, caller, path=PATH,
+                           details=f"{record.id} {new.name} scopes={','.join(new.scopes)}")
+        if not await self.store.save_token(new, record.hash, event):
             raise errors.conflict("the token changed meanwhile; try again")
-        await self.record(audit.TOKEN_UPDATED, user=caller.identity, ip=caller.origin, path=PATH,
-                          details=f"{record.id} {new.name} scopes={','.join(new.scopes)}")
         return identity_pb2.TokenRecordResponse(record=_record(new))
 
     async def DeleteToken(self, request, context):
         caller = current_caller()
         record = await self._existing(request.id)
         await self._guarded(caller, "delete", record.scopes, audit.TOKEN_DELETED, record.id)
-        if not await self.store.delete_token(record.id):
+        event = self.event(audit.TOKEN_DELETED, caller, path=PATH, details=f"{record.id} {record.name}")
+        if not await self.store.delete_token(record.id, event):
             raise errors.not_found("Token not found", kind="not_found")
-        await self.record(audit.TOKEN_DELETED, user=caller.identity, ip=caller.origin, path=PATH,
-                          details=f"{record.id} {record.name}")
         return empty_pb2.Empty()
 
     async def RotateToken(self, request, context):
@@ -109,11 +115,33 @@ class TokensRPC(IdentityCore):
         record = await self._existing(request.id)
         await self._guarded(caller, "rotate", record.scopes, audit.TOKEN_ROTATED, record.id)
         raw, new = rotate_token(record)
-        if not await self.store.save_token(new, record.hash):
+        event = self.event(audit.TOKEN_ROTATED, caller, path=PATH, details=f"{record.id} {record.name}")
+        if not await self.store.save_token(new, record.hash, event):
             raise errors.conflict("the token changed meanwhile; try again")
-        await self.record(audit.TOKEN_ROTATED, user=caller.identity, ip=caller.origin, path=PATH,
-                          details=f"{record.id} {record.name}")
         return identity_pb2.TokenWithSecret(token=raw, record=_record(new))
+
+    async def RegenerateToken(self, request, context):
+        caller = current_caller()
+        path = "/api/security/regenerate-token"
+        if not holding(caller).full_admin:
+            await self.record(audit.TOKEN_ROTATED, user=caller.identity, ip=caller.origin, path=path,
+                              success=False, details="primary token: not a full admin")
+            raise PrivilegeError(f"the primary API token has every scope: only {FULL_ADMIN} may renew it",
+                                 kind="forbidden")
+        current = await self.store.token(PRIMARY_ID)
+        if current is None:
+            raw, new = create_token("primary API token", self.now(), (ALL,), token_id=PRIMARY_ID)
+            await self.store.add_token(new, self.event(audit.TOKEN_CREATED, caller, path=path,
+                                                       details=f"{PRIMARY_ID} {new.name} scopes={ALL}"))
+        else:
+            raw, new = rotate_token(replace(current, scopes=(ALL,)))
+            event = self.event(audit.TOKEN_ROTATED, caller, path=path, details=f"{PRIMARY_ID} {new.name}")
+            if not await self.store.save_token(new, current.hash, event):
+                raise errors.conflict("the token changed meanwhile; try again")
+        return identity_pb2.RegenerateTokenResponse(
+            success=True, token=raw, deployment_type="shoal", requires_restart=False,
+            message="New API token generated and active immediately! Save this token - it won't be shown again.",
+        )
 
     async def ValidateToken(self, request, context):
         record = await self.store.token_by_hash(hash_token(request.token)) if request.token else None

@@ -10,7 +10,11 @@
 - Granting beacon (and, beyond Lighthouse, application) levels through
   `PUT /users/{Email}` needs the caller to hold at least MODIFY on that
   resource and the level to be at most the caller's own there; one bad
-  entry fails the whole update.
+  entry fails the whole update. `-1` on a resource the target holds no
+  level on is a no-op (not a grant, so not refused).
+- An OWNER's level on a resource is changed or removed only by another
+  owner of it (or the operator, who owns every resource): Lighthouse let a
+  MODIFY user with a higher AuthLevel demote or remove an owner.
 
 Refusals raise `UserLevelError(failure, cause, message)`; the cause is
 Lighthouse's `Cause` (the error's kind), so the gateway answers Lighthouse's
@@ -72,12 +76,23 @@ class LighthouseUser:
 # --- users -------------------------------------------------------------------
 
 
+def name_key(name: str) -> str:
+    """How Lighthouse user names compare (ignoring case), and identity names
+    against them."""
+    return name.casefold()
+
+
+
+def _same(a: LighthouseUser, b: LighthouseUser) -> bool:
+    return name_key(a.email) == name_key(b.email)
+
+
 def can_view(caller: LighthouseUser, target: LighthouseUser) -> bool:
-    return caller.email == target.email or caller.auth_level > target.auth_level
+    return _same(caller, target) or caller.auth_level > target.auth_level
 
 
 def can_modify(caller: LighthouseUser, target: LighthouseUser) -> bool:
-    return caller.email == target.email or caller.auth_level > target.auth_level
+    return _same(caller, target) or caller.auth_level > target.auth_level
 
 
 def can_create_user(caller: LighthouseUser) -> bool:
@@ -145,10 +160,15 @@ def validate_user_update(
             isinstance(k, str) and _is_int(v) for k, v in entries.items()
         ):
             raise UserLevelError(Failure.INVALID, CAUSE, UPDATE_REFUSED)
+        grants[kind] = {}
         for key, level in entries.items():
+            if level < 0 and resource_level(target.permissions, kind, key) == NO_ACCESS:
+                continue  # removing a level the target does not hold: nothing to do, nothing to check
             if not can_grant(caller.permissions, kind, key, level):
                 raise UserLevelError(Failure.FORBIDDEN, CAUSE, UPDATE_REFUSED)
-        grants[kind] = dict(entries)
+            if not can_change_holder(caller.permissions, target.permissions, kind, key):
+                raise UserLevelError(Failure.FORBIDDEN, CAUSE, UPDATE_REFUSED)
+            grants[kind][key] = level
 
     return UserUpdate(
         auth_level=auth_level,
@@ -204,6 +224,19 @@ def can_grant(
     """The caller holds MODIFY or more on `key` and `level` is no higher than its own."""
     own = resource_level(caller_permissions, kind, key)
     return own >= MODIFY and level <= own
+
+
+def can_change_holder(
+    caller_permissions: Mapping[str, Mapping[str, int]],
+    target_permissions: Mapping[str, Mapping[str, int]],
+    kind: str,
+    key: str,
+) -> bool:
+    """An owner's level on `key` is changed (lowered, removed) only by
+    another owner of it (the operator owns everything)."""
+    if resource_level(target_permissions, kind, key) < OWNER:
+        return True
+    return resource_level(caller_permissions, kind, key) >= OWNER
 
 
 def has_resource_level(

@@ -1,5 +1,6 @@
 """Who a process or file belongs to: user/user-id/group/group-id resolved the
-way Pebble resolves them for services, exec and files.
+way Pebble resolves them for services, exec and files, with its messages
+(Go's `user: unknown user X`, `group: unknown group X`, `user: unknown userid N`).
 
 A user without a group means the user's primary group; a group without a
 user is an error; a name and an id given together must agree.
@@ -10,7 +11,6 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -37,40 +37,54 @@ class Account:
         return self.uid is not None and (os.geteuid() == 0 or (self.uid, self.gid) != (os.getuid(), os.getgid()))
 
 
-def _lookup(kind: str, name: str, getter: Callable[[str], object]):
+def _user_by_name(name: str):
     try:
-        return getter(name)
+        return pwd.getpwnam(name)
     except KeyError:
-        raise AccountError(f'{kind} "{name}" not found') from None
+        raise AccountError(f"user: unknown user {name}") from None
+
+
+def _group_by_name(name: str):
+    try:
+        return grp.getgrnam(name)
+    except KeyError:
+        raise AccountError(f"group: unknown group {name}") from None
+
+
+def _user_by_id(uid: int):
+    try:
+        return pwd.getpwuid(uid)
+    except (KeyError, OverflowError, ValueError):
+        return None
 
 
 def resolve(user_id: int | None = None, user: str = "", group_id: int | None = None, group: str = "") -> Account:
-    has_user = bool(user) or user_id is not None
-    has_group = bool(group) or group_id is not None
-    if has_group and not has_user:
-        raise AccountError("must specify user, not just group")
-    if not has_user:
+    """The account, resolved in Pebble's order and with its words: the user
+    name, then the group name (each must agree with its id), then the user's
+    primary group when no group is given, and a group needs a user."""
+    if user_id is None and not user and group_id is None and not group:
         return Account()
+    entry = None
+    uid = user_id
     if user:
-        entry = _lookup("user", user, pwd.getpwnam)
+        entry = _user_by_name(user)
         if user_id is not None and user_id != entry.pw_uid:
-            raise AccountError(f'user "{user}" and user-id {user_id} do not match')
-    else:
-        try:
-            entry = pwd.getpwuid(user_id)
-        except KeyError:
-            entry = None
-    uid = entry.pw_uid if entry is not None else user_id
+            raise AccountError(f'user "{user}" UID ({entry.pw_uid}) does not match user-id ({user_id})')
+        uid = entry.pw_uid
+    gid = group_id
     if group:
-        gid = _lookup("group", group, grp.getgrnam).gr_gid
-        if group_id is not None and group_id != gid:
-            raise AccountError(f'group "{group}" and group-id {group_id} do not match')
-    elif group_id is not None:
-        gid = group_id
-    elif entry is not None:
+        found = _group_by_name(group).gr_gid
+        if group_id is not None and group_id != found:
+            raise AccountError(f'group "{group}" GID ({found}) does not match group-id ({group_id})')
+        gid = found
+    if gid is None:  # a user without a group: the user's primary group
+        entry = entry or _user_by_id(uid)
+        if entry is None:
+            raise AccountError(f"user: unknown userid {uid}")
         gid = entry.pw_gid
-    else:
-        raise AccountError(f"user-id {uid} has no passwd entry; set group-id")
+    if uid is None:
+        raise AccountError("must specify user, not just group")
+    entry = entry or _user_by_id(uid)
     if entry is None:
         return Account(uid, gid, (gid,))
     return Account(uid, gid, tuple(os.getgrouplist(entry.pw_name, gid)), entry.pw_dir, entry.pw_name)

@@ -9,9 +9,10 @@ import logging
 from pathlib import Path
 
 from services.common.errors import DomainError
-from services.plan.changes.manager import ChangeManager, TaskSpec
+from services.plan.changes.manager import NOTIFY, ChangeManager, TaskSpec
 from services.plan.changes.model import Change
 from services.plan.checks import CheckManager
+from services.plan.childsetup import daemon_environment
 from services.plan.execution import ExecFailed, ExecManager, ExecSpec, prepare
 from services.plan.logforward.manager import LogManager
 from services.plan.notices import Notice, NoticeBook
@@ -38,11 +39,16 @@ def _summary(action: str, first: str, count: int) -> str:
 
 
 class PlanDaemon:
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, shutdown_kill_delay: float | None = None):
+        """`shutdown_kill_delay` bounds how long a service may take to go after
+        SIGTERM when the node agent stops (None: its own kill-delay)."""
         self.home = home
+        self.shutdown_kill_delay = shutdown_kill_delay
         self.store: PlanStore | None = None
         self.plan_state = PlanState(home / "layers", home / "plan-layers.json")
-        self.supervisor = Supervisor(pids_file=home / "run" / "plan-processes.json", on_shutdown=self._shutdown)
+        self.child_env = daemon_environment()  # what services and execs inherit
+        self.supervisor = Supervisor(pids_file=home / "run" / "plan-processes.json", on_shutdown=self._shutdown,
+                                     base_env=self.child_env)
         self.log_forwarding = LogManager(self.supervisor.logs)  # hook: log forwarding
         self.supervisor.logs.on_write = self.log_forwarding.on_write
         self.changes = ChangeManager(
@@ -52,8 +58,9 @@ class PlanDaemon:
         )
         self.notices = NoticeBook(on_saved=self._notice_saved, on_removed=self._notice_removed)
         self.checks = CheckManager(self.changes, on_failure=self._check_failed, environment=self._check_env)
-        self.changes.register("start", self._start_task)
-        self.changes.register("stop", self._stop_task)
+        # An aborted start kills its process; an aborted stop goes on (its signals are sent).
+        self.changes.register("start", self._start_task, on_abort=NOTIFY)
+        self.changes.register("stop", self._stop_task, on_abort=NOTIFY)
         self.changes.register("exec", self._exec_task)
         self.execs = ExecManager()
         self.exit_code: asyncio.Future | None = None
@@ -79,12 +86,17 @@ class PlanDaemon:
                 log.warning("autostart at start-up: %s", error.message)
         self._pruner = asyncio.get_running_loop().create_task(self._prune_forever())
 
-    async def stop(self) -> None:
+    async def stop_services(self) -> None:
+        """The first step of stopping: changes stop running (so no task starts
+        a service any more), then every service is stopped, within the bound."""
         if self._pruner is not None:
             self._pruner.cancel()
-        await self.supervisor.stop_all()
-        await self.log_forwarding.stop()  # hook: log forwarding (bounded: a few seconds)
         await self.changes.close()
+        await self.supervisor.stop_all(within=self.shutdown_kill_delay)
+
+    async def stop(self) -> None:
+        await self.stop_services()  # (done already when the server began stopping)
+        await self.log_forwarding.stop()  # hook: log forwarding (bounded: a few seconds)
         if self.store is not None:
             await self.store.close()
 
@@ -174,34 +186,37 @@ class PlanDaemon:
             raise ActionError(f"cannot {action} services: {error}") from None
 
     def _replan(self) -> Change:
+        """As Pebble: every service ever started whose config differs from the
+        plan's takes the plan's config and is stopped (with what requires it) and
+        started again, and every startup-enabled service is started."""
         plan = self.plan
         changed = []
-        for name in self.supervisor.started_services():
-            started_with = self.supervisor.config_at_start(name)
+        for name in self.supervisor.known_services():
             current = plan.services.get(name)
-            if (
-                current is not None
-                and started_with is not None
-                and started_with != current
-                and self.supervisor.status(name).current in ("active", "backoff")
-            ):
+            if current is not None and self.supervisor.config_at_start(name) != current:
+                self.supervisor.set_config(current)
                 changed.append(name)
         enabled = [n for n, s in plan.services.items() if s.enabled]
         to_start = sorted(set(changed) | set(enabled))
         self.checks.start_enabled_inactive()
         stop_lanes = stop_order(plan, changed) if changed else []
         start_lanes = start_order(plan, to_start) if to_start else []
-        affected = sorted(set(changed) | set(to_start))
-        if not affected:
+        replanned = sorted({n for lane in (*stop_lanes, *start_lanes) for n in lane})
+        if not replanned:
             return self.changes.create("replan", "Replan - no services", status="Done",
                                        data={"service-names": []})
-        return self._create("replan", affected, affected, stop=stop_lanes, start=start_lanes)
+        return self._create("replan", replanned, replanned, stop=stop_lanes, start=start_lanes,
+                            count=len(replanned))
 
     def _create(self, action: str, requested: list[str], service_names: list[str],
-                start: list[list[str]] | None = None, stop: list[list[str]] | None = None) -> Change:
+                start: list[list[str]] | None = None, stop: list[list[str]] | None = None,
+                count: int | None = None) -> Change:
+        """The change: its stops, then its starts; the summary names the first service
+        requested and counts those of the last lanes (or `count`), as Pebble does."""
         stop_specs = [[TaskSpec("stop", f'Stop service "{n}"', {"service": n}) for n in lane] for lane in stop or []]
         start_specs = [[TaskSpec("start", f'Start service "{n}"', {"service": n}) for n in lane] for lane in start or []]
-        count = sum(len(l) for l in start or []) if start else sum(len(l) for l in stop or [])
+        if count is None:
+            count = sum(len(l) for l in start or []) if start else sum(len(l) for l in stop or [])
         if not stop_specs and not start_specs:
             return self.changes.create(action, f"{action.capitalize()} - no services", status="Done",
                                        data={"service-names": service_names})
@@ -220,10 +235,10 @@ class PlanDaemon:
         if service is None:
             raise RuntimeError(f'cannot find service "{name}" in plan')
         try:
-            started = await self.supervisor.start(service)
+            started = await self.supervisor.start(service, aborted=self.changes.aborted(task))
         except StartError as error:
-            if error.output:
-                task.log_info("Most recent service output:\n" + "\n".join(f"    {line}" for line in error.output))
+            if error.output is not None:
+                task.log_info("Most recent service output:\n" + error.output)
             raise
         if started is False:
             task.log_info(f'Service "{name}" already started.')
@@ -237,7 +252,7 @@ class PlanDaemon:
     def exec(self, command: list[str], **options) -> tuple[Change, str, ExecSpec]:
         """Start an exec change for `command` (see execution.prepare for the
         options); its task waits for the client's websockets."""
-        spec = prepare(command, plan=self.plan, **options)
+        spec = prepare(command, plan=self.plan, base_environment=self.child_env, **options)
         summary = f'Execute command "{spec.argv[0]}"'
         change = self.changes.create("exec", summary, [[TaskSpec("exec", summary, {})]])
         task_id = change.tasks[0].id
@@ -247,8 +262,9 @@ class PlanDaemon:
     async def _exec_task(self, task, change) -> None:
         try:
             code = await self.execs.run(task.id)
-        except ExecFailed:
-            task.set_api_data({"exit-code": -1})
+        except ExecFailed as failure:
+            if failure.exit_code is not None:  # it ran (or was to): Pebble's -1
+                task.set_api_data({"exit-code": failure.exit_code})
             raise
         task.set_api_data({"exit-code": code})
 

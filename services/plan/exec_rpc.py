@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 
 from services.common import errors
+from services.plan.changes.model import ChangeWaitTimeout
 from services.plan.execution import BINARY, TEXT
 from services.plan.supervisor import SignalError
 from shoal.v1 import plan_pb2
+
+FINISHING_WAIT = 10.0  # seconds an exec's change may take to be ready once its command is gone
 
 
 def _optional(message, name: str):
@@ -39,9 +42,20 @@ class ExecRPC:
         found = self.daemon.changes.get_task(first.task_id)
         if found is None:
             raise errors.DomainError(f'cannot find task "{first.task_id}"', errors.Failure.NOT_FOUND)
-        task, _ = found
+        task, change = found
         if task.kind != "exec":
             raise errors.invalid(f'"{task.kind}" tasks do not have websockets')
+        if task.id not in self.daemon.execs.sessions:
+            # Its command has finished (or is finishing): as Pebble, wait for the
+            # change, then answer its error, or nothing at all (the stream ends
+            # unconnected, which the gateway answers with an empty 200).
+            try:
+                await self.daemon.changes.wait(change.id, FINISHING_WAIT)
+            except ChangeWaitTimeout:
+                raise errors.internal(f"exec {task.id}: its command is gone but its change is not ready") from None
+            if change.err:
+                raise errors.internal(change.err)
+            return
         channel = self.daemon.execs.attach(first.task_id, first.websocket_id)
 
         async def feed():

@@ -31,7 +31,7 @@ from services.common.durations import format_duration, parse_duration
 from services.common.errors import DomainError, Failure
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
-from services.plan.childsetup import preexec
+from services.plan.childsetup import preexec, signal_number
 
 log = logging.getLogger("shoal.plan.exec")
 
@@ -48,7 +48,12 @@ class ExecRequestError(DomainError):
 
 
 class ExecFailed(Exception):
-    """The command could not run to completion (the task's error)."""
+    """The command could not run to completion (the task's error). `exit_code`
+    is the task's data, when the command got as far as being started (-1)."""
+
+    def __init__(self, message: str, exit_code: int | None = None):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass
@@ -107,7 +112,7 @@ def prepare(command: list[str], *, service_context: str = "", environment: dict[
     if interactive and not terminal:
         raise ExecRequestError("cannot call exec: cannot use interactive mode without a terminal", Failure.INTERNAL)
     env = dict(os.environ if base_environment is None else base_environment)
-    if account.given:
+    if account.given and account.uid != os.getuid():  # another user: their HOME and USER
         env.pop("HOME", None)
         env.pop("USER", None)
     env.update(merged_env)
@@ -185,6 +190,13 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
+def _signal_process(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 class ExecSession:
     def __init__(self, task_id: str, spec: ExecSpec):
         self.task_id = task_id
@@ -198,9 +210,10 @@ class ExecSession:
     def attach(self, websocket_id: str) -> Channel:
         channel = self.channels.get(websocket_id)
         if channel is None:
-            raise ExecRequestError(f'websocket for id "{websocket_id}" not found', Failure.NOT_FOUND)
+            raise ExecRequestError(f'cannot find {websocket_id} websocket for task "{self.task_id}"',
+                                   Failure.NOT_FOUND)
         if channel.attached:
-            raise ExecRequestError(f'websocket "{websocket_id}" already connected', Failure.INTERNAL)
+            raise ExecRequestError(f"{websocket_id} websocket already connected", Failure.INTERNAL)
         channel.attached = True
         if all(self.channels[n].attached for n in self.channels if n != "control"):
             self.connected.set()
@@ -213,7 +226,8 @@ class ExecSession:
         try:
             await asyncio.wait_for(self.connected.wait(), CONNECT_TIMEOUT)
         except TimeoutError:
-            raise ExecFailed("timeout waiting for websocket connections") from None
+            raise ExecFailed(f"exec {self.task_id}: timeout waiting for websocket connections:"
+                             " context deadline exceeded") from None
         spec = self.spec
         loop = asyncio.get_running_loop()
         child_fds: list[int] = []
@@ -248,13 +262,14 @@ class ExecSession:
                 process = await asyncio.create_subprocess_exec(
                     *spec.argv, executable=spec.executable, stdin=stdin_child, stdout=stdout_child,
                     stderr=stderr_child, env=spec.environment, cwd=spec.working_dir, start_new_session=True,
-                    preexec_fn=preexec(spec.account, take_terminal=spec.terminal and spec.interactive))
+                    preexec_fn=preexec(spec.account,
+                                       take_terminal=stdin_child if spec.terminal and spec.interactive else None))
             except (OSError, ValueError) as error:
                 for fd, _ in outputs:
                     os.close(fd)
                 if stdin_fd is not None and stdin_fd != self._master:
                     os.close(stdin_fd)
-                raise ExecFailed(f"cannot start command: {error}") from None
+                raise ExecFailed(_describe_start_error(error, spec.executable), exit_code=-1) from None
         finally:
             for fd in child_fds:
                 os.close(fd)
@@ -290,7 +305,8 @@ class ExecSession:
                 else:
                     channel.detach()
         if timed_out:
-            raise ExecFailed(f"timed out after {format_duration(spec.timeout)}: context deadline exceeded")
+            raise ExecFailed(f"timed out after {format_duration(spec.timeout)}: context deadline exceeded",
+                             exit_code=-1)
         return _exit_code(returncode)
 
     async def _pump_out(self, fd: int, channel: Channel) -> None:
@@ -350,11 +366,11 @@ class ExecSession:
             command = message.get("command") if isinstance(message, dict) else None
             if command == "signal":
                 name = (message.get("signal") or {}).get("name", "")
-                sig = signal.Signals.__members__.get(name) if isinstance(name, str) else None
+                sig = signal_number(name) if isinstance(name, str) else None
                 if sig is None:
                     log.warning("exec %s: invalid signal name %r", self.task_id, name)
                 elif self.pgid:
-                    _signal_group(self.pgid, sig)
+                    _signal_process(self.pgid, sig)  # the command itself, as Pebble forwards it
             elif command == "resize" and self._master is not None:
                 size = message.get("resize") or {}
                 try:
@@ -363,6 +379,14 @@ class ExecSession:
                     log.warning("exec %s: invalid resize %r", self.task_id, size)
             else:
                 log.warning("exec %s: unknown control command %r", self.task_id, command)
+
+
+def _describe_start_error(error: Exception, executable: str) -> str:
+    """A spawn failure in Go's words: `fork/exec PATH: permission denied`."""
+    if isinstance(error, OSError) and error.errno:
+        reason = os.strerror(error.errno)
+        return f"fork/exec {executable}: {reason[:1].lower()}{reason[1:]}"
+    return str(error)
 
 
 def _command_of(text: str) -> str:

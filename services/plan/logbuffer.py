@@ -1,8 +1,10 @@
 """Service output kept in memory (spec §2.11).
 
 Each service that has been started gets a `LogBuffer`: a ring of lines bounded
-to 100 KiB of text, each line stamped with its arrival time (UTC, millisecond
-precision). `LogStore` holds the buffers of every service and answers the two
+to 100 KiB of text, each line stamped with the arrival time of its first byte
+(UTC, millisecond precision). A line still waiting for its newline is shown by
+reads of the last lines (as Pebble shows it) but reaches followers and log
+forwarding only once it is complete. `LogStore` holds the buffers of every service and answers the two
 questions `GET /v1/logs` asks: "the last n lines of these services, merged by
 time" and "every new line from now on" (follow mode).
 """
@@ -12,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 MAX_BYTES = 100 * 1024  # per service
+MAX_LINE = 64 * 1024  # a line without a newline is cut into pieces this long
 
 
 def utc_now_ms() -> datetime:
@@ -47,6 +51,15 @@ class LogEntry:
 
     def to_api(self) -> dict[str, str]:
         return {"time": self.time_text, "service": self.service, "message": self.message}
+
+
+def format_prefix_time(dt: datetime) -> str:
+    """The time in front of each line of Pebble's raw service log."""
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{dt.microsecond // 1000:03d}Z"
+
+
+_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z \[[^]]+\] ")
 
 
 def _size(message: str) -> int:
@@ -79,6 +92,7 @@ class LogBuffer:
         self._first = 0  # position of self._entries[0]
         self._on_write = on_write
         self._written = asyncio.Event()
+        self._pending: LogEntry | None = None  # a line still waiting for its newline
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -97,7 +111,34 @@ class LogBuffer:
     def first_position(self) -> int:
         return self._first
 
-    def write(self, message: str, time: datetime | None = None) -> LogEntry:
+    @property
+    def has_partial(self) -> bool:
+        """Whether a line is waiting for its newline."""
+        return self._pending is not None
+
+    def write_partial(self, text: str) -> None:
+        """The start (or more) of a line whose newline has not come yet; the
+        next `write` completes it. A line that grows to MAX_LINE is cut there."""
+        if not text:
+            return
+        if self._pending is None:
+            self._pending = LogEntry(utc_now_ms(), self.service, "")
+        message = self._pending.message + text
+        while len(message) >= MAX_LINE:
+            self.write(message[:MAX_LINE], keep_pending=False)
+            message = message[MAX_LINE:]
+        if message:
+            if self._pending is None:
+                self._pending = LogEntry(utc_now_ms(), self.service, "")
+            self._pending = LogEntry(self._pending.time, self.service, message)
+
+    def write(self, message: str, time: datetime | None = None, *, keep_pending: bool = True) -> LogEntry:
+        """A whole line; it completes the pending partial line, if any."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            if keep_pending:
+                message = pending.message + message
+            time = time or pending.time
         message = _clip(message.rstrip("\n"), self.max_bytes)
         entry = LogEntry(time or utc_now_ms(), self.service, message)
         size = _size(message)
@@ -114,11 +155,24 @@ class LogBuffer:
         return entry
 
     def tail(self, n: int) -> list[LogEntry]:
-        """The last n lines; n < 0 means all of them."""
+        """The last n lines, a pending partial line last; n < 0 means all of them."""
         if n == 0:
             return []
         entries = [e for e, _ in self._entries]
+        if self._pending is not None:
+            entries.append(self._pending)
         return entries if n < 0 else entries[-n:]
+
+    def last_lines(self, n: int, indent: str) -> str:
+        """The last n lines as Pebble's task logs quote them: each indented, a
+        first line "(...)" when there were more, the whole text trimmed of
+        surrounding white space first (so an empty last line keeps its
+        timestamp), and nothing but the indent when there is no output."""
+        raw = "\n".join(f"{format_prefix_time(e.time)} [{e.service}] {e.message}" for e in self.tail(n + 1))
+        lines = raw.strip().split("\n")
+        if len(lines) > n:
+            lines[0] = "(...)"
+        return "\n".join(indent + _PREFIX.sub("", line, count=1) for line in lines)
 
     def since(self, position: int) -> tuple[list[LogEntry], int]:
         """Lines at or after `position` (those already dropped are skipped)

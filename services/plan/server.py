@@ -3,6 +3,7 @@ the node agent (daemon.py)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import grpc
@@ -22,6 +23,8 @@ from services.plan.notices import NoticeFilter, validate_add
 from services.plan.plan.dump import plan_to_yaml
 from shoal import __version__
 from shoal.v1 import plan_pb2, plan_pb2_grpc
+
+_GO_INT = re.compile(r"[+-]?[0-9]+")
 
 
 def boot_id() -> str:
@@ -82,9 +85,9 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         self.daemon.changes.get(request.id)
         if request.action != "abort":
             raise errors.invalid(f'invalid action "{request.action}"')
-        change = self.daemon.changes.abort(request.id)
+        answer = _change(self.daemon.changes.abort(request.id))  # as aborted, before handlers react
         await self.daemon.flush()
-        return _change(change)
+        return answer
 
     async def WaitChange(self, request, context):
         self.daemon.changes.get(request.id)
@@ -179,17 +182,14 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
 
     # -- logs -------------------------------------------------------------------
     async def GetLogs(self, request, context):
-        if request.n in ("",):
+        if request.follow not in ("", "true", "false"):  # checked first, as Pebble does
+            raise errors.invalid('follow parameter must be "true" or "false"')
+        if request.n == "":
             n = 0 if request.follow == "true" else 30
         else:
-            try:
-                n = int(request.n)
-            except ValueError:
-                n = -2
+            n = int(request.n) if _GO_INT.fullmatch(request.n) else -2  # Go's strconv.Atoi
             if n < -1:
                 raise errors.invalid("n must be -1, 0, or a positive integer")
-        if request.follow not in ("", "true", "false"):
-            raise errors.invalid('follow must be "true" or "false"')
         names = list(request.services) or sorted(self.daemon.plan.services)
         logs = self.daemon.supervisor.logs
         for entry in logs.last(names, n):
@@ -211,7 +211,9 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
 
 async def run(settings: Settings, args) -> None:
     files.temporaries_for(settings.home).clean()  # what a crash mid-upload left behind
-    daemon = PlanDaemon(settings.home)
+    # Whoever stopped us gives us settings.grace before SIGKILL (shoal run does):
+    # services get half of it after SIGTERM, so none outlives the plan service.
+    daemon = PlanDaemon(settings.home, shutdown_kill_delay=settings.grace / 2)
     address = getattr(args, "listen", "") or None
     token, generated = beacon_agent.load_token(settings.home, getattr(args, "beacon_token", "") or "")
     if generated:
@@ -224,4 +226,5 @@ async def run(settings: Settings, args) -> None:
         plan_pb2_grpc.add_PlanServicer_to_server(servicer, server)
         return daemon.stop
 
-    await serve("plan", settings, register, address=address, authenticators=(beacon_agent.authenticator(token),))
+    await serve("plan", settings, register, address=address, authenticators=(beacon_agent.authenticator(token),),
+                stopping=daemon.stop_services)

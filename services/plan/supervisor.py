@@ -21,17 +21,19 @@ import json
 import logging
 import os
 import random
+import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
-from services.plan.childsetup import preexec
+from services.plan.childsetup import preexec, signal_number
 from services.plan.logbuffer import LogBuffer, LogStore
 from services.plan.plan.commands import parse_command
 from services.plan.plan.model import Service
@@ -41,7 +43,6 @@ log = logging.getLogger("shoal.plan.supervisor")
 OKAY_DELAY = 1.0  # a start counts as successful once the process has lived this long
 KILL_GRACE = 5.0  # how long to wait after SIGKILL before giving up
 OUTPUT_LINES = 20  # lines of output carried by an "exited quickly" error
-MAX_LINE = 64 * 1024  # a line without a newline is cut into pieces this long
 
 # Internal states (spec §4.1).
 INITIAL = "initial"
@@ -77,11 +78,12 @@ class SupervisorError(Exception):
 
 
 class StartError(SupervisorError):
-    """A start that failed; `output` holds the last lines the process wrote."""
+    """A start that failed; `output`, for a process that exited quickly, is the
+    service's last lines of output as the task log quotes them."""
 
-    def __init__(self, message: str, output: list[str] | None = None):
+    def __init__(self, message: str, output: str | None = None):
         super().__init__(message)
-        self.output = output or []
+        self.output = output
 
 
 class StopError(SupervisorError):
@@ -193,41 +195,39 @@ def write_pids_file(path: Path, groups: Mapping[str, int]) -> None:
 
 
 def _credentials(service: Service) -> Account:
-    """The account a service runs as (spec §3.1), refusals as start errors."""
+    """The account a service runs as (spec §3.1), refusals as start errors (in
+    Pebble's words, which these are as they are)."""
     try:
         return accounts.resolve(service.user_id, service.user, service.group_id, service.group)
     except AccountError as error:
-        raise StartError(f"cannot start service: {error.message}") from None
+        raise StartError(error.message) from None
 
 
 class _Output(asyncio.Protocol):
-    """Reads the service's merged stdout/stderr and writes whole lines to its buffer."""
+    """Reads the service's merged stdout/stderr into its buffer, line by line;
+    a line still without its newline is there as a partial line."""
 
     def __init__(self, buffer: LogBuffer):
         self.buffer = buffer
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.partial = ""
         self.closed = asyncio.get_running_loop().create_future()
 
     def data_received(self, data: bytes) -> None:
         self._feed(self.decoder.decode(data))
 
     def _feed(self, text: str) -> None:
-        *lines, self.partial = (self.partial + text).split("\n")
+        *lines, rest = text.split("\n")
         for line in lines:
             self.buffer.write(line)
-        while len(self.partial) >= MAX_LINE:
-            self.buffer.write(self.partial[:MAX_LINE])
-            self.partial = self.partial[MAX_LINE:]
+        self.buffer.write_partial(rest)
 
     def eof_received(self) -> bool:
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._feed(self.decoder.decode(b"", final=True))
-        if self.partial:
-            self.buffer.write(self.partial)
-            self.partial = ""
+        if self.buffer.has_partial:
+            self.buffer.write("")  # the output ended: the partial line is a whole one
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -249,7 +249,8 @@ class _Record:
     backoff_timer: asyncio.Task | None = None
     restart_after_stop: bool = False  # terminate for on-check-failure: restart
     last_action: str = ""  # exit action applied on the latest exit
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    spawning: bool = False  # a process is being started (a start or a backoff restart)
+    stopped_early: asyncio.Future | None = None  # set by a stop during the okay delay
 
 
 ShutdownHook = Callable[[int], object]
@@ -279,6 +280,7 @@ class Supervisor:
         self.logs = logs or LogStore()
         self._records: dict[str, _Record] = {}
         self._background: set[asyncio.Task] = set()
+        self._closing = False  # stop_all has begun: no process is started again
 
     # -- queries --------------------------------------------------------------
     def status(self, name: str) -> ServiceStatus:
@@ -293,8 +295,19 @@ class Supervisor:
         return rec.state if rec else None
 
     def config_at_start(self, name: str) -> Service | None:
+        """The config the service was last started (or asked to start) with."""
         rec = self._records.get(name)
         return rec.config if rec else None
+
+    def set_config(self, service: Service) -> None:
+        """Take the plan's new config for a known service (replan does, as Pebble)."""
+        rec = self._records.get(service.name)
+        if rec is not None:
+            rec.config = copy.deepcopy(service)
+
+    def known_services(self) -> list[str]:
+        """Services a start has been asked of since the supervisor was created, sorted."""
+        return sorted(n for n, r in self._records.items() if r.config is not None)
 
     def start_count(self, name: str) -> int:
         rec = self._records.get(name)
@@ -343,44 +356,66 @@ class Supervisor:
         return task
 
     # -- starting -------------------------------------------------------------
-    async def start(self, service: Service) -> bool:
+    async def start(self, service: Service, aborted: asyncio.Event | None = None) -> bool:
         """Start the service and wait the okay delay. False if it was already
         starting or running (the caller logs `Service "x" already started.`).
-        Raises StartError if it cannot be spawned or exits within the okay delay."""
+        Either way the service's config is now `service` (as Pebble records it,
+        so a later replan compares with it). Raises StartError if it cannot be
+        spawned, exits within the okay delay, is stopped meanwhile, or `aborted`
+        is set meanwhile (the process is then killed and the service stopped).
+
+        As in Pebble, nothing is held while waiting: a stop or another start
+        meanwhile sees the service starting."""
         rec = self._record(service.name)
-        async with rec.lock:
-            if rec.state in (STARTING, RUNNING):
-                return False
-            if rec.state in (TERMINATING, KILLING):
-                raise StartError(
-                    "cannot start service: process still running after SIGTERM and SIGKILL"
-                )
-            self._cancel_backoff(rec)
-            rec.backoff = 0.0
-            try:
-                await self._spawn(rec, service)
-            except StartError:
-                if rec.state == INITIAL:
-                    self._transition(rec, INITIAL)  # never ran: reported as error
-                raise
-            self._transition(rec, STARTING)
-            exited = rec.exited
-            try:
-                done, _ = await asyncio.wait({exited}, timeout=self.okay_delay)
-            except asyncio.CancelledError:
-                if rec.state == STARTING:
-                    self._transition(rec, RUNNING)
-                raise
-            if not done:
-                if rec.state == STARTING:
-                    self._transition(rec, RUNNING)
-                return True
-            code = exited.result()
-            lines = [e.message for e in self.logs.buffer(rec.name).since(rec.output_start)[0]]
+        rec.config = copy.deepcopy(service)
+        if rec.spawning or rec.state in (STARTING, RUNNING):
+            return False
+        if rec.state in (TERMINATING, KILLING):
+            raise StartError(f"cannot start service while {rec.state}")
+        self._cancel_backoff(rec)
+        rec.backoff = 0.0
+        rec.spawning = True
+        try:
+            await self._spawn(rec, service)
+        except StartError:
+            self._transition(rec, STOPPED)  # it could not start: stopped, as Pebble has it
+            raise
+        finally:
+            rec.spawning = False
+        self._transition(rec, STARTING)
+        exited = rec.exited
+        stopped = rec.stopped_early = asyncio.get_running_loop().create_future()
+        waits: set[asyncio.Future] = {exited, stopped}
+        abort = asyncio.ensure_future(aborted.wait()) if aborted is not None else None
+        if abort is not None:
+            waits.add(abort)
+        try:
+            done, _ = await asyncio.wait(waits, timeout=self.okay_delay, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            if rec.state == STARTING:
+                self._transition(rec, RUNNING)
+            raise
+        finally:
+            if abort is not None:
+                abort.cancel()
+            if rec.stopped_early is stopped:
+                rec.stopped_early = None
+        output = self.logs.buffer(rec.name).last_lines(OUTPUT_LINES, "    ")
+        if stopped in done:
+            raise StartError(f"service start attempt: {stopped.result()}", output)
+        if exited in done:
             raise StartError(
-                f"service start attempt: exited quickly with code {code}, will {rec.last_action}",
-                lines[-OUTPUT_LINES:],
+                f"service start attempt: exited quickly with code {exited.result()}, will {rec.last_action}",
+                output,
             )
+        if abort is not None and abort in done:
+            # All an aborted start can do: kill the process, and the service is stopped.
+            self._transition(rec, STOPPED)
+            _signal_group(rec.pgid, signal.SIGKILL)
+            raise StartError("start aborted, sent SIGKILL to process")
+        if rec.state == STARTING:
+            self._transition(rec, RUNNING)
+        return True
 
     def _environment(self, service: Service, creds: Account) -> dict[str, str]:
         env = dict(os.environ if self.base_env is None else self.base_env)
@@ -394,6 +429,8 @@ class Supervisor:
 
     async def _spawn(self, rec: _Record, service: Service) -> None:
         """Start a process for the service (state is left to the caller)."""
+        if self._closing:
+            raise StartError("cannot start service: the node agent is stopping")
         try:
             argv = _split_command(service.command)
         except ValueError as error:
@@ -402,6 +439,8 @@ class Supervisor:
             raise StartError("cannot start service: empty command")
         creds = _credentials(service)
         env = self._environment(service, creds)
+        daemon_env = os.environ if self.base_env is None else self.base_env
+        executable = _look_path(argv[0], daemon_env.get("PATH", ""))
         buffer = self.logs.buffer(rec.name)
         output_start = buffer.position
         loop = asyncio.get_running_loop()
@@ -416,7 +455,7 @@ class Supervisor:
             raise
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv,
+                *argv,  # (not executable=: uvloop would put it in argv[0])
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=write_fd,
                 stderr=write_fd,
@@ -427,7 +466,7 @@ class Supervisor:
             )
         except (OSError, ValueError, subprocess.SubprocessError) as error:
             transport.close()
-            raise StartError(f"cannot start service: {_describe(error)}") from None
+            raise StartError(f"cannot start service: {_describe(error, executable)}") from None
         except BaseException:
             transport.close()
             raise
@@ -496,6 +535,9 @@ class Supervisor:
             self._enter_backoff(rec)
 
     def _enter_backoff(self, rec: _Record) -> None:
+        if self._closing:  # the node agent is stopping: nothing restarts
+            self._transition(rec, STOPPED)
+            return
         config = rec.config or Service(rec.name)
         rec.backoff = next_backoff(rec.backoff, config)
         self._transition(rec, BACKOFF)
@@ -506,16 +548,19 @@ class Supervisor:
 
     async def _backoff_restart(self, rec: _Record, delay: float) -> None:
         await asyncio.sleep(delay)
-        async with rec.lock:
-            if rec.state != BACKOFF or rec.backoff_timer is not asyncio.current_task():
-                return
-            rec.backoff_timer = None
-            try:
-                await self._spawn(rec, rec.config or Service(rec.name))
-            except StartError as error:
-                log.warning('cannot restart service "%s": %s', rec.name, error.message)
-                self._transition(rec, EXITED)
-                return
+        if rec.state != BACKOFF or rec.spawning or rec.backoff_timer is not asyncio.current_task():
+            return
+        rec.backoff_timer = None
+        rec.spawning = True
+        try:
+            await self._spawn(rec, rec.config or Service(rec.name))
+        except StartError as error:
+            # As Pebble: it stays in backoff, with no restart to come (a start ends it).
+            log.warning('cannot restart service "%s": %s', rec.name, error.message)
+            return
+        finally:
+            rec.spawning = False
+        if rec.state == BACKOFF:
             self._transition(rec, RUNNING)
 
     def _shutdown(self, code: int) -> None:
@@ -529,57 +574,84 @@ class Supervisor:
     # -- stopping -------------------------------------------------------------
     async def stop(self, name: str) -> str | None:
         """Stop the service. Returns a message for the task log when there was
-        nothing to do; raises StopError if the process survives SIGKILL."""
+        nothing to do; raises StopError if the process survives SIGKILL. A
+        start still in its okay delay fails ("stopped before the okay delay")."""
         rec = self._records.get(name)
         if rec is None or rec.state == INITIAL:
             return f'Service "{name}" has never been started.'
-        async with rec.lock:
-            if rec.state == BACKOFF:
-                self._cancel_backoff(rec)
-                self._transition(rec, STOPPED)
-                return None
-            if rec.state == STOPPED:
-                return f'Service "{name}" already stopped.'
-            if rec.state == EXITED:
-                self._transition(rec, STOPPED)
-                return f'Service "{name}" had already exited.'
-            if rec.state in (STARTING, RUNNING, TERMINATING, KILLING):
-                await self._terminate(rec)
+        if rec.state in (TERMINATING, KILLING):
+            return f'Service "{name}" already stopping.'
+        if rec.state == STOPPED:
+            return f'Service "{name}" already stopped.'
+        if rec.state == EXITED:
+            self._transition(rec, STOPPED)
+            return f'Service "{name}" had already exited.'
+        if rec.state == BACKOFF:
+            self._cancel_backoff(rec)
+            self._transition(rec, STOPPED)
             return None
+        if rec.state == STARTING and rec.stopped_early is not None and not rec.stopped_early.done():
+            rec.stopped_early.set_result(f"stopped before the {format_duration(self.okay_delay)} okay delay")
+        await self._terminate(rec)
+        return None
 
     async def _terminate(self, rec: _Record) -> None:
         """SIGTERM the group, wait kill-delay, SIGKILL, wait; the exit handler
-        then moves the service to stopped (or backoff when restarting)."""
+        then moves the service to stopped (or backoff when restarting). A
+        process that outlives SIGKILL leaves the service stopped all the same."""
         exited = rec.exited
         if exited is None or exited.done():
             return
         config = rec.config or Service(rec.name)
+        self._transition(rec, TERMINATING)
+        _signal_group(rec.pgid, signal.SIGTERM)
+        done, _ = await asyncio.wait({exited}, timeout=config.effective_kill_delay())
+        if done or rec.state != TERMINATING:  # gone, or the shutdown took it over
+            return
+        self._transition(rec, KILLING)
+        _signal_group(rec.pgid, signal.SIGKILL)
+        done, _ = await asyncio.wait({exited}, timeout=self.kill_grace)
+        if not done and rec.state == KILLING:
+            self._transition(rec, STOPPED)
+            if not rec.restart_after_stop:
+                raise StopError("cannot stop service: process still running after SIGTERM and SIGKILL")
+
+    async def stop_all(self, within: float | None = None) -> None:
+        """Daemon shutdown: stop every service that has a process or a restart
+        to come, and start none again. Locks are not waited for (a stop under
+        way may hold one for its whole kill-delay). With `within`, a process
+        gets at most that long after SIGTERM before SIGKILL, whatever its
+        kill-delay, and at most that long again to go: the shutdown is bounded."""
+        self._closing = True
+        for rec in self._records.values():
+            self._cancel_backoff(rec)
+            if rec.state == BACKOFF:
+                self._transition(rec, STOPPED)
+        live = [r for r in self._records.values() if r.exited is not None and not r.exited.done()]
+        await asyncio.gather(*(self._shut_down(rec, within) for rec in live))
+        for rec in live:
+            if rec.exited is not None and not rec.exited.done():
+                log.warning('service "%s": process group %s still running after SIGTERM and SIGKILL',
+                            rec.name, rec.pgid)
+        self._save_pids()
+
+    async def _shut_down(self, rec: _Record, within: float | None) -> None:
+        exited = rec.exited
+        config = rec.config or Service(rec.name)
+        delay = config.effective_kill_delay()
+        grace = self.kill_grace
+        if within is not None:
+            delay, grace = min(delay, within), min(grace, within)
         if rec.state != KILLING:
-            self._transition(rec, TERMINATING)
-            _signal_group(rec.pgid, signal.SIGTERM)
-            done, _ = await asyncio.wait({exited}, timeout=config.effective_kill_delay())
+            if rec.state != TERMINATING:
+                self._transition(rec, TERMINATING)
+                _signal_group(rec.pgid, signal.SIGTERM)
+            done, _ = await asyncio.wait({exited}, timeout=delay)
             if done:
                 return
             self._transition(rec, KILLING)
         _signal_group(rec.pgid, signal.SIGKILL)
-        done, _ = await asyncio.wait({exited}, timeout=self.kill_grace)
-        if not done:
-            raise StopError("cannot stop service: process still running after SIGTERM and SIGKILL")
-
-    async def stop_all(self) -> None:
-        """Daemon shutdown: stop every starting/running/backoff service."""
-        names = [
-            n
-            for n, r in self._records.items()
-            if r.state in (STARTING, RUNNING, BACKOFF, TERMINATING, KILLING)
-        ]
-        results = await asyncio.gather(*(self.stop(n) for n in names), return_exceptions=True)
-        for name, result in zip(names, results, strict=True):
-            if isinstance(result, BaseException):
-                log.warning('cannot stop service "%s": %s', name, result)
-        for rec in self._records.values():
-            self._cancel_backoff(rec)
-        self._save_pids()
+        await asyncio.wait({exited}, timeout=grace)
 
     # -- checks and signals ---------------------------------------------------
     async def check_failed(self, name: str, action: str) -> None:
@@ -595,29 +667,25 @@ class Supervisor:
         rec = self._records.get(name)
         if rec is None:
             return
-        async with rec.lock:
-            if rec.state in (STARTING, RUNNING):
-                rec.restart_after_stop = True
-                try:
-                    await self._terminate(rec)
-                except StopError as error:
-                    log.warning(
-                        'cannot restart service "%s" after check failure: %s', name, error.message
-                    )
-            elif rec.state == EXITED:
-                self._enter_backoff(rec)
+        if rec.state == RUNNING:  # as Pebble: a starting service is left alone, one backing off waits
+            rec.restart_after_stop = True
+            await self._terminate(rec)
+        elif rec.state == EXITED:
+            self._enter_backoff(rec)
 
     async def send_signal(self, name: str, signal_name: str) -> None:
+        """Send the signal to the service's main process (not its group, as Pebble)."""
         rec = self._records.get(name)
         if rec is None or rec.state not in (STARTING, RUNNING) or rec.process is None:
             raise SignalError(f'cannot send signal to "{name}": service is not running')
-        sig = signal.Signals.__members__.get(signal_name) if signal_name.startswith("SIG") else None
+        sig = signal_number(signal_name)
         if sig is None:
-            raise SignalError(f'invalid signal name "{signal_name}"')
+            raise SignalError(f'cannot send signal to "{name}": invalid signal name "{signal_name}"')
         try:
-            os.killpg(rec.pgid or rec.process.pid, sig)  # the whole group, as kill-delay does
-        except ProcessLookupError:
-            raise SignalError(f'cannot send signal to "{name}": service is not running') from None
+            os.kill(rec.process.pid, sig)
+        except OSError as error:
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            raise SignalError(f'cannot send signal to "{name}": {reason[:1].lower()}{reason[1:]}') from None
 
     # -- orphans --------------------------------------------------------------
     def _save_pids(self) -> None:
@@ -679,8 +747,20 @@ async def _await(awaitable) -> None:
         log.exception("on_shutdown hook failed")
 
 
-def _describe(error: Exception) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        target = f": {error.filename}" if error.filename else ""
-        return f"{error.strerror}{target}"
+def _look_path(name: str, path: str) -> str:
+    """The executable a command names, looked up in the daemon's PATH as Go's
+    exec.LookPath does (a name with a slash is taken as it is)."""
+    if "/" in name:
+        return name
+    found = shutil.which(name, path=path)
+    if found is None:
+        raise StartError(f'cannot start service: exec: "{name}": executable file not found in $PATH')
+    return found
+
+
+def _describe(error: Exception, executable: str) -> str:
+    """A spawn failure in Go's words: `fork/exec PATH: no such file or directory`."""
+    if isinstance(error, OSError) and error.errno:
+        reason = os.strerror(error.errno)
+        return f"fork/exec {executable}: {reason[:1].lower()}{reason[1:]}"
     return str(error)

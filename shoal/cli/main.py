@@ -11,7 +11,11 @@ import sys
 # service while other threads are inside gRPC, and the child can die before
 # exec ("exited quickly with code -1"). Shoal never forks a gRPC user, so
 # they are off for every process started from here (before grpc is imported).
-os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+if "GRPC_ENABLE_FORK_SUPPORT" not in os.environ:
+    os.environ["GRPC_ENABLE_FORK_SUPPORT"] = "false"
+    # Named so that the node agent leaves it out of what its services and execs
+    # inherit (services.plan.childsetup.daemon_environment).
+    os.environ["SHOAL_LAUNCHER_ENV"] = "GRPC_ENABLE_FORK_SUPPORT"
 
 
 def _event_loop() -> None:
@@ -67,6 +71,12 @@ def cmd_gateway(args) -> int:
     return 0
 
 
+def cmd_recovery_token(args) -> int:
+    from shoal.cli.recovery import cmd_recovery_token as run
+
+    return run(args, _settings(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shoal", description="Shoal: a control plane for running services.")
     parser.add_argument("--home", help="state directory (default $SHOAL_HOME or ~/.shoal)")
@@ -92,7 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     listeners(gateway)
     gateway.set_defaults(func=cmd_gateway)
 
-    from shoal.cli.client_commands import add_commands
+    recovery = sub.add_parser("recovery-token",
+                              help="write a one-time recovery token (clears lockouts) to $SHOAL_HOME/recovery-token")
+    recovery.add_argument("--minutes", type=int, default=15, help="how long it stays valid, 1 to 60 (default 15)")
+    recovery.set_defaults(func=cmd_recovery_token)
+
+    from shoal.cli.commands.base import add_commands
 
     add_commands(sub)
     return parser

@@ -12,6 +12,7 @@ controller, and speak every API it serves.
     asyncio.run(main())
 """
 
+from shoal.client.api import Api, InstanceTransport
 from shoal.client.auth import (
     BasicLogin,
     LocalLogin,
@@ -27,10 +28,12 @@ from shoal.client.errors import (
     ChangeError,
     ConnectionError,
     LoginRequired,
+    PathError,
     RedirectError,
     ShoalError,
     TimeoutError,
 )
+from shoal.client.exec import ExecProcess
 from shoal.client.options import DialOpts, Info
 from shoal.client.records import (
     Application,
@@ -39,6 +42,7 @@ from shoal.client.records import (
     Change,
     Check,
     Deployment,
+    FileInfo,
     Identity,
     Instance,
     Notice,
@@ -54,6 +58,7 @@ from shoal.client.transport import Answer, Transport
 __all__ = [
     "APIError",
     "Answer",
+    "Api",
     "Application",
     "AuditEvent",
     "BasicLogin",
@@ -66,13 +71,17 @@ __all__ = [
     "ConnectionError",
     "Deployment",
     "DialOpts",
+    "ExecProcess",
+    "FileInfo",
     "Identity",
     "Info",
     "Instance",
+    "InstanceTransport",
     "LocalLogin",
     "LoginProvider",
     "LoginRequired",
     "Notice",
+    "PathError",
     "RedirectError",
     "Service",
     "SessionLogin",

@@ -1,5 +1,11 @@
 """Login providers: one interface (log in over the live connection; the
-headers to send), as Juju's LoginProvider."""
+headers to send), as Juju's LoginProvider.
+
+Basic and token logins check their credentials with the gateway's
+who-am-i route (`GET /api/security/whoami`): refused credentials fail the
+login, and so do credentials the gateway did not use as given (on the unix
+socket a wrong password falls back to the peer's uid, which is not the
+user asked for). So `TryInOrder` moves on to its next provider."""
 
 from __future__ import annotations
 
@@ -22,11 +28,27 @@ class LoginProvider:
         return {}
 
 
-async def _check(conn, headers: dict[str, str]) -> None:
-    """Refused credentials are 401; a 403 still means they were recognised."""
-    answer = await conn.raw_request("GET", "/v1/system-info", headers=headers)
-    if answer.status == 401:
-        raise APIError(401, "credentials refused", "login-required", answer.body)
+WHOAMI = "/api/security/whoami"
+
+
+async def whoami(conn, headers: dict[str, str]) -> dict:
+    """Who the gateway takes these headers' sender for ({"name", "access",
+    "scopes", "method", "uid"?}); APIError when it refuses them."""
+    answer = await conn.raw_request("GET", WHOAMI, headers=headers)
+    if answer.status != 200:
+        error = conn.error_from(answer)
+        raise APIError(error.status, f"credentials refused: {error.message}", error.kind or "login-required",
+                       error.body)
+    return answer.json() or {}
+
+
+async def _check(conn, headers: dict[str, str], method: str, name: str | None = None) -> dict:
+    """The credentials in `headers` are recognised as `method` (and `name`)."""
+    me = await whoami(conn, headers)
+    if me.get("method") != method or (name is not None and me.get("name") != name):
+        who = f"{me.get('name') or 'nobody'} ({me.get('method') or 'no credentials'})"
+        raise APIError(401, f"credentials refused: the gateway took this caller for {who}", "login-required", me)
+    return me
 
 
 class LocalLogin(LoginProvider):
@@ -39,10 +61,11 @@ class LocalLogin(LoginProvider):
 
 class BasicLogin(LoginProvider):
     def __init__(self, username: str, password: str):
+        self.username = username
         self._header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
     async def login(self, conn) -> None:
-        await _check(conn, self.headers())
+        await _check(conn, self.headers(), "basic", self.username)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": self._header}
@@ -53,7 +76,7 @@ class TokenLogin(LoginProvider):
         self.token = token
 
     async def login(self, conn) -> None:
-        await _check(conn, self.headers())
+        await _check(conn, self.headers(), "token")
 
     def headers(self) -> dict[str, str]:
         return {"X-API-Token": self.token}

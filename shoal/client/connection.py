@@ -221,6 +221,19 @@ class Connection(Api):
             raise self.error_from(answer)
         return answer
 
+    async def websocket(self, path: str):
+        """A websocket at `path` with the login's headers (exec's control,
+        stdio and stderr); a refused upgrade is an APIError with its status."""
+        headers = self.login_provider.headers()
+        try:
+            return await self._session.ws_connect(self._base + path, headers=headers, max_msg_size=0,
+                                                  timeout=aiohttp.ClientWSTimeout(ws_close=5),
+                                                  autoping=True)
+        except aiohttp.WSServerHandshakeError as error:
+            raise APIError(error.status, f"cannot connect to websocket {path}: {error.message}") from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise ConnectionError(f"{self.address}: {error}") from None
+
     async def _follow(self, method: str, location: str, kwargs: dict, stream: bool) -> Answer:
         target = location if "://" in location else self._base + location
         session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())

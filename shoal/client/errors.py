@@ -46,6 +46,17 @@ class ChangeError(ShoalError):
         self.change = change
 
 
+class PathError(ShoalError):
+    """One path of a files call failed (Pebble's per-path `error`: its kind,
+    such as not-found or permission-denied, and its message)."""
+
+    def __init__(self, path: str, message: str, kind: str = ""):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.kind = kind
+
+
 class RedirectError(ShoalError):
     """The gateway sent the client elsewhere (`location`). Followed once,
     without credentials, only when the dial options say so."""

@@ -51,6 +51,8 @@ class Task(Record):
     status: str = ""
     log: list[str] | None = None
     progress: dict[str, Any] | None = None
+    spawn_time: str = ""
+    ready_time: str = ""
     data: dict[str, Any] | None = None
 
 
@@ -63,12 +65,15 @@ class Change(Record):
     ready: bool = False
     err: str | None = None
     tasks: list[Task] = field(default_factory=list)
+    spawn_time: str = ""
+    ready_time: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Change:
         return cls(raw=data, id=data.get("id", ""), kind=data.get("kind", ""), summary=data.get("summary", ""),
                    status=data.get("status", ""), ready=bool(data.get("ready")), err=data.get("err"),
-                   tasks=[Task.from_dict(t) for t in data.get("tasks") or []])
+                   tasks=[Task.from_dict(t) for t in data.get("tasks") or []],
+                   spawn_time=data.get("spawn-time", ""), ready_time=data.get("ready-time", ""))
 
 
 @dataclass
@@ -81,6 +86,7 @@ class Check(Record):
     failures: int = 0
     threshold: int = 0
     change_id: str = ""
+    prev_change_id: str = ""
 
 
 @dataclass
@@ -93,6 +99,26 @@ class Notice(Record):
     last_data: dict[str, str] | None = None
     first_occurred: str = ""
     last_occurred: str = ""
+    last_repeated: str = ""
+    repeat_after: str = ""
+    expire_after: str = ""
+
+
+@dataclass
+class FileInfo(Record):
+    """One entry of a files listing (`type` is file, directory, symlink,
+    socket, named-pipe, device or unknown; `size` only for files)."""
+
+    path: str = ""
+    name: str = ""
+    type: str = ""
+    size: int | None = None
+    permissions: str = ""
+    last_modified: str = ""
+    user_id: int | None = None
+    user: str = ""
+    group_id: int | None = None
+    group: str = ""
 
 
 @dataclass

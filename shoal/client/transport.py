@@ -33,6 +33,15 @@ class Answer:
         async for line in self.content:
             yield line
 
+    async def chunks(self, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+        """The body in pieces as it arrives (a whole body: itself)."""
+        if self.content is None:
+            if self.body:
+                yield self.body
+            return
+        async for chunk in self.content.iter_chunked(size):
+            yield chunk
+
     async def close(self) -> None:
         for close in reversed(self.closers):
             await close()
@@ -49,3 +58,8 @@ class Transport(Protocol):
     async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None,
                       data: bytes | None = None, headers: dict[str, str] | None = None,
                       timeout: float | None = None, stream: bool = False) -> Answer: ...
+
+    async def websocket(self, path: str) -> Any:
+        """A websocket at `path` with the login's headers (an aiohttp
+        ClientWebSocketResponse); a refused upgrade is an APIError."""
+        ...

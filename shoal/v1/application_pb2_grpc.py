@@ -64,6 +64,11 @@ class ApplicationStub:
                 request_serializer=shoal_dot_v1_dot_application__pb2.RevertApplicationRequest.SerializeToString,
                 response_deserializer=shoal_dot_v1_dot_application__pb2.StreamEvent.FromString,
                 _registered_method=True)
+        self.RevertApplicationPost = channel.unary_stream(
+                '/shoal.v1.Application/RevertApplicationPost',
+                request_serializer=shoal_dot_v1_dot_application__pb2.RevertApplicationRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_application__pb2.StreamEvent.FromString,
+                _registered_method=True)
         self.UpdateApplication = channel.unary_stream(
                 '/shoal.v1.Application/UpdateApplication',
                 request_serializer=shoal_dot_v1_dot_application__pb2.UpdateApplicationRequest.SerializeToString,
@@ -110,6 +115,14 @@ class ApplicationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevertApplicationPost(self, request, context):
+        """The same revert as POST, as Lighthouse's documentation gives it (the
+        code took PUT; both answer).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateApplication(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -146,6 +159,11 @@ def add_ApplicationServicer_to_server(servicer, server):
             ),
             'RevertApplication': grpc.unary_stream_rpc_method_handler(
                     servicer.RevertApplication,
+                    request_deserializer=shoal_dot_v1_dot_application__pb2.RevertApplicationRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_application__pb2.StreamEvent.SerializeToString,
+            ),
+            'RevertApplicationPost': grpc.unary_stream_rpc_method_handler(
+                    servicer.RevertApplicationPost,
                     request_deserializer=shoal_dot_v1_dot_application__pb2.RevertApplicationRequest.FromString,
                     response_serializer=shoal_dot_v1_dot_application__pb2.StreamEvent.SerializeToString,
             ),
@@ -315,6 +333,33 @@ class Application:
             request,
             target,
             '/shoal.v1.Application/RevertApplication',
+            shoal_dot_v1_dot_application__pb2.RevertApplicationRequest.SerializeToString,
+            shoal_dot_v1_dot_application__pb2.StreamEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevertApplicationPost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/shoal.v1.Application/RevertApplicationPost',
             shoal_dot_v1_dot_application__pb2.RevertApplicationRequest.SerializeToString,
             shoal_dot_v1_dot_application__pb2.StreamEvent.FromString,
             options,

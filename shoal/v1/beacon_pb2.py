@@ -27,7 +27,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from shoal.v1 import options_pb2 as shoal_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15shoal/v1/beacon.proto\x12\x08shoal.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x16shoal/v1/options.proto\"<\n\nBeaconInfo\x12\x14\n\x05\x61lias\x18\x01 \x01(\tR\x05\x41lias\x12\x18\n\x07\x61\x64\x64ress\x18\x02 \x01(\tR\x07\x41\x64\x64ress\"\xc3\x01\n\x0cInstanceInfo\x12\x14\n\x05\x61lias\x18\x01 \x01(\tR\x05\x41lias\x12)\n\x10instance_address\x18\x02 \x01(\tR\x0fInstanceAddress\x12\x12\n\x04name\x18\x03 \x01(\tR\x04Name\x12\x1d\n\ncan_access\x18\x04 \x01(\x08R\tCanAccess\x12\x18\n\x07version\x18\x05 \x01(\tR\x07Version\x12%\n\x0e\x62\x65\x61\x63on_address\x18\x06 \x01(\tR\rBeaconAddress\"[\n\x13\x43reateBeaconRequest\x12\x18\n\x07\x61\x64\x64ress\x18\x01 \x01(\tR\x07\x41\x64\x64ress\x12\x14\n\x05token\x18\x02 \x01(\tR\x05Token\x12\x14\n\x05\x61lias\x18\x03 \x01(\tR\x05\x41lias\"6\n\x15SetBeaconTokenRequest\x12\x0e\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\"\x14\n\x12ListBeaconsRequest\"<\n\x13ListBeaconsResponse\x12%\n\x07\x62\x65\x61\x63ons\x18\x01 \x03(\x0b\x32\x14.shoal.v1.BeaconInfo\"=\n\x1aListBeaconInstancesRequest\x12\x0e\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\t\x12\x0f\n\x07refresh\x18\x02 \x01(\x08\"H\n\x1bListBeaconInstancesResponse\x12)\n\tinstances\x18\x01 \x03(\x0b\x32\x16.shoal.v1.InstanceInfo\"&\n\x14RefreshBeaconRequest\x12\x0e\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\t\"1\n\x0fSetAliasRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\"l\n\x16ResolveInstanceRequest\x12\x0c\n\x04host\x18\x01 \x01(\t\x12\x11\n\tmin_level\x18\x02 \x01(\x05\x12\x14\n\x0con_behalf_of\x18\x03 \x01(\t\x12\x1b\n\x13on_behalf_of_access\x18\x04 \x01(\t\"S\n\x10ResolvedInstance\x12\x18\n\x10instance_address\x18\x01 \x01(\t\x12\x16\n\x0e\x62\x65\x61\x63on_address\x18\x02 \x01(\t\x12\r\n\x05token\x18\x03 \x01(\t2\xd0\x07\n\x06\x42\x65\x61\x63on\x12~\n\x0c\x43reateBeacon\x12\x1d.shoal.v1.CreateBeaconRequest\x1a\x16.google.protobuf.Empty\"7\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02\x1d\"\x18/api/v0.2/beacons/create:\x01*\x12\x8e\x01\n\x0eSetBeaconToken\x12\x1f.shoal.v1.SetBeaconTokenRequest\x1a\x16.google.protobuf.Empty\"C\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02)\x1a /api/v0.2/beacons/token/{beacon}:\x05token\x12\x97\x01\n\x0bListBeacons\x12\x1c.shoal.v1.ListBeaconsRequest\x1a\x1d.shoal.v1.ListBeaconsResponse\"K\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:report\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02!\x12\x16/api/v0.2/beacons/listb\x07\x62\x65\x61\x63ons\x12\xba\x01\n\x13ListBeaconInstances\x12$.shoal.v1.ListBeaconInstancesRequest\x1a%.shoal.v1.ListBeaconInstancesResponse\"V\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:report\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02,\x12\x1f/api/v0.2/beacons/list/{beacon}b\tinstances\x12\x87\x01\n\rRefreshBeacon\x12\x1e.shoal.v1.RefreshBeaconRequest\x1a\x16.google.protobuf.Empty\">\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02$\x1a\"/api/v0.2/beacons/refresh/{beacon}\x12}\n\x08SetAlias\x12\x19.shoal.v1.SetAliasRequest\x1a\x16.google.protobuf.Empty\">\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02$\x1a\x1b/api/v0.2/aliases/{address}:\x05\x61lias\x12U\n\x0fResolveInstance\x12 .shoal.v1.ResolveInstanceRequest\x1a\x1a.shoal.v1.ResolvedInstance\"\x04\x88\xb5\x18\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15shoal/v1/beacon.proto\x12\x08shoal.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x16shoal/v1/options.proto\"<\n\nBeaconInfo\x12\x14\n\x05\x61lias\x18\x01 \x01(\tR\x05\x41lias\x12\x18\n\x07\x61\x64\x64ress\x18\x02 \x01(\tR\x07\x41\x64\x64ress\"\xef\x01\n\x0cInstanceInfo\x12\x14\n\x05\x61lias\x18\x01 \x01(\tR\x05\x41lias\x12)\n\x10instance_address\x18\x02 \x01(\tR\x0fInstanceAddress\x12\x12\n\x04name\x18\x03 \x01(\tR\x04Name\x12\x1d\n\ncan_access\x18\x04 \x01(\x08R\tCanAccess\x12\x18\n\x07version\x18\x05 \x01(\tR\x07Version\x12%\n\x0e\x62\x65\x61\x63on_address\x18\x06 \x01(\tR\rBeaconAddress\x12*\n\x11\x63\x61n_access_docker\x18\x07 \x01(\x08R\x0f\x43\x61nAccessDocker\"[\n\x13\x43reateBeaconRequest\x12\x18\n\x07\x61\x64\x64ress\x18\x01 \x01(\tR\x07\x41\x64\x64ress\x12\x14\n\x05token\x18\x02 \x01(\tR\x05Token\x12\x14\n\x05\x61lias\x18\x03 \x01(\tR\x05\x41lias\"6\n\x15SetBeaconTokenRequest\x12\x0e\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\"\x14\n\x12ListBeaconsRequest\"<\n\x13ListBeaconsResponse\x12%\n\x07\x62\x65\x61\x63ons\x18\x01 \x03(\x0b\x32\x14.shoal.v1.BeaconInfo\"=\n\x1aListBeaconInstancesRequest\x12\x0e\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\t\x12\x0f\n\x07refresh\x18\x02 \x01(\x08\"H\n\x1bListBeaconInstancesResponse\x12)\n\tinstances\x18\x01 \x03(\x0b\x32\x16.shoal.v1.InstanceInfo\"&\n\x14RefreshBeaconRequest\x12\x0e\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\t\".\n\x0fSetAliasRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"%\n\x13\x44\x65leteBeaconRequest\x12\x0e\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\t\"7\n\x16GrantBeaconUserRequest\x12\x0e\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\"l\n\x16ResolveInstanceRequest\x12\x0c\n\x04host\x18\x01 \x01(\t\x12\x11\n\tmin_level\x18\x02 \x01(\x05\x12\x14\n\x0con_behalf_of\x18\x03 \x01(\t\x12\x1b\n\x13on_behalf_of_access\x18\x04 \x01(\t\"h\n\x10ResolvedInstance\x12\x18\n\x10instance_address\x18\x01 \x01(\t\x12\x16\n\x0e\x62\x65\x61\x63on_address\x18\x02 \x01(\t\x12\r\n\x05token\x18\x03 \x01(\t\x12\x13\n\x0b\x64ial_target\x18\x04 \x01(\t2\xdf\t\n\x06\x42\x65\x61\x63on\x12~\n\x0c\x43reateBeacon\x12\x1d.shoal.v1.CreateBeaconRequest\x1a\x16.google.protobuf.Empty\"7\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02\x1d\"\x18/api/v0.2/beacons/create:\x01*\x12\x8e\x01\n\x0eSetBeaconToken\x12\x1f.shoal.v1.SetBeaconTokenRequest\x1a\x16.google.protobuf.Empty\"C\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02)\x1a /api/v0.2/beacons/token/{beacon}:\x05token\x12\x97\x01\n\x0bListBeacons\x12\x1c.shoal.v1.ListBeaconsRequest\x1a\x1d.shoal.v1.ListBeaconsResponse\"K\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:report\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02!\x12\x16/api/v0.2/beacons/listb\x07\x62\x65\x61\x63ons\x12\xba\x01\n\x13ListBeaconInstances\x12$.shoal.v1.ListBeaconInstancesRequest\x1a%.shoal.v1.ListBeaconInstancesResponse\"V\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:report\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02,\x12\x1f/api/v0.2/beacons/list/{beacon}b\tinstances\x12\x87\x01\n\rRefreshBeacon\x12\x1e.shoal.v1.RefreshBeaconRequest\x1a\x16.google.protobuf.Empty\">\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02$\x1a\"/api/v0.2/beacons/refresh/{beacon}\x12z\n\x08SetAlias\x12\x19.shoal.v1.SetAliasRequest\x1a\x16.google.protobuf.Empty\";\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02!\x1a\x18/api/v0.2/aliases/{name}:\x05value\x12}\n\x0c\x44\x65leteBeacon\x12\x1d.shoal.v1.DeleteBeaconRequest\x1a\x16.google.protobuf.Empty\"6\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02\x1c*\x1a/api/v0.2/beacons/{beacon}\x12\x90\x01\n\x0fGrantBeaconUser\x12 .shoal.v1.GrantBeaconUserRequest\x1a\x16.google.protobuf.Empty\"C\x88\xb5\x18\x03\xa2\xb5\x18\x0c\x61gent:manage\x82\xd3\xe4\x93\x02)\x1a\'/api/v0.2/beacons/user/{beacon}/{email}\x12U\n\x0fResolveInstance\x12 .shoal.v1.ResolveInstanceRequest\x1a\x1a.shoal.v1.ResolvedInstance\"\x04\x88\xb5\x18\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,33 +45,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BEACON'].methods_by_name['RefreshBeacon']._loaded_options = None
   _globals['_BEACON'].methods_by_name['RefreshBeacon']._serialized_options = b'\210\265\030\003\242\265\030\014agent:manage\202\323\344\223\002$\032\"/api/v0.2/beacons/refresh/{beacon}'
   _globals['_BEACON'].methods_by_name['SetAlias']._loaded_options = None
-  _globals['_BEACON'].methods_by_name['SetAlias']._serialized_options = b'\210\265\030\003\242\265\030\014agent:manage\202\323\344\223\002$\032\033/api/v0.2/aliases/{address}:\005alias'
+  _globals['_BEACON'].methods_by_name['SetAlias']._serialized_options = b'\210\265\030\003\242\265\030\014agent:manage\202\323\344\223\002!\032\030/api/v0.2/aliases/{name}:\005value'
+  _globals['_BEACON'].methods_by_name['DeleteBeacon']._loaded_options = None
+  _globals['_BEACON'].methods_by_name['DeleteBeacon']._serialized_options = b'\210\265\030\003\242\265\030\014agent:manage\202\323\344\223\002\034*\032/api/v0.2/beacons/{beacon}'
+  _globals['_BEACON'].methods_by_name['GrantBeaconUser']._loaded_options = None
+  _globals['_BEACON'].methods_by_name['GrantBeaconUser']._serialized_options = b'\210\265\030\003\242\265\030\014agent:manage\202\323\344\223\002)\032\'/api/v0.2/beacons/user/{beacon}/{email}'
   _globals['_BEACON'].methods_by_name['ResolveInstance']._loaded_options = None
   _globals['_BEACON'].methods_by_name['ResolveInstance']._serialized_options = b'\210\265\030\005'
   _globals['_BEACONINFO']._serialized_start=118
   _globals['_BEACONINFO']._serialized_end=178
   _globals['_INSTANCEINFO']._serialized_start=181
-  _globals['_INSTANCEINFO']._serialized_end=376
-  _globals['_CREATEBEACONREQUEST']._serialized_start=378
-  _globals['_CREATEBEACONREQUEST']._serialized_end=469
-  _globals['_SETBEACONTOKENREQUEST']._serialized_start=471
-  _globals['_SETBEACONTOKENREQUEST']._serialized_end=525
-  _globals['_LISTBEACONSREQUEST']._serialized_start=527
-  _globals['_LISTBEACONSREQUEST']._serialized_end=547
-  _globals['_LISTBEACONSRESPONSE']._serialized_start=549
-  _globals['_LISTBEACONSRESPONSE']._serialized_end=609
-  _globals['_LISTBEACONINSTANCESREQUEST']._serialized_start=611
-  _globals['_LISTBEACONINSTANCESREQUEST']._serialized_end=672
-  _globals['_LISTBEACONINSTANCESRESPONSE']._serialized_start=674
-  _globals['_LISTBEACONINSTANCESRESPONSE']._serialized_end=746
-  _globals['_REFRESHBEACONREQUEST']._serialized_start=748
-  _globals['_REFRESHBEACONREQUEST']._serialized_end=786
-  _globals['_SETALIASREQUEST']._serialized_start=788
-  _globals['_SETALIASREQUEST']._serialized_end=837
-  _globals['_RESOLVEINSTANCEREQUEST']._serialized_start=839
-  _globals['_RESOLVEINSTANCEREQUEST']._serialized_end=947
-  _globals['_RESOLVEDINSTANCE']._serialized_start=949
-  _globals['_RESOLVEDINSTANCE']._serialized_end=1032
-  _globals['_BEACON']._serialized_start=1035
-  _globals['_BEACON']._serialized_end=2011
+  _globals['_INSTANCEINFO']._serialized_end=420
+  _globals['_CREATEBEACONREQUEST']._serialized_start=422
+  _globals['_CREATEBEACONREQUEST']._serialized_end=513
+  _globals['_SETBEACONTOKENREQUEST']._serialized_start=515
+  _globals['_SETBEACONTOKENREQUEST']._serialized_end=569
+  _globals['_LISTBEACONSREQUEST']._serialized_start=571
+  _globals['_LISTBEACONSREQUEST']._serialized_end=591
+  _globals['_LISTBEACONSRESPONSE']._serialized_start=593
+  _globals['_LISTBEACONSRESPONSE']._serialized_end=653
+  _globals['_LISTBEACONINSTANCESREQUEST']._serialized_start=655
+  _globals['_LISTBEACONINSTANCESREQUEST']._serialized_end=716
+  _globals['_LISTBEACONINSTANCESRESPONSE']._serialized_start=718
+  _globals['_LISTBEACONINSTANCESRESPONSE']._serialized_end=790
+  _globals['_REFRESHBEACONREQUEST']._serialized_start=792
+  _globals['_REFRESHBEACONREQUEST']._serialized_end=830
+  _globals['_SETALIASREQUEST']._serialized_start=832
+  _globals['_SETALIASREQUEST']._serialized_end=878
+  _globals['_DELETEBEACONREQUEST']._serialized_start=880
+  _globals['_DELETEBEACONREQUEST']._serialized_end=917
+  _globals['_GRANTBEACONUSERREQUEST']._serialized_start=919
+  _globals['_GRANTBEACONUSERREQUEST']._serialized_end=974
+  _globals['_RESOLVEINSTANCEREQUEST']._serialized_start=976
+  _globals['_RESOLVEINSTANCEREQUEST']._serialized_end=1084
+  _globals['_RESOLVEDINSTANCE']._serialized_start=1086
+  _globals['_RESOLVEDINSTANCE']._serialized_end=1190
+  _globals['_BEACON']._serialized_start=1193
+  _globals['_BEACON']._serialized_end=2440
 # @@protoc_insertion_point(module_scope)

@@ -18,20 +18,22 @@ class BeaconInfo(_message.Message):
     def __init__(self, alias: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
 
 class InstanceInfo(_message.Message):
-    __slots__ = ("alias", "instance_address", "name", "can_access", "version", "beacon_address")
+    __slots__ = ("alias", "instance_address", "name", "can_access", "version", "beacon_address", "can_access_docker")
     ALIAS_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAN_ACCESS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     BEACON_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CAN_ACCESS_DOCKER_FIELD_NUMBER: _ClassVar[int]
     alias: str
     instance_address: str
     name: str
     can_access: bool
     version: str
     beacon_address: str
-    def __init__(self, alias: _Optional[str] = ..., instance_address: _Optional[str] = ..., name: _Optional[str] = ..., can_access: _Optional[bool] = ..., version: _Optional[str] = ..., beacon_address: _Optional[str] = ...) -> None: ...
+    can_access_docker: bool
+    def __init__(self, alias: _Optional[str] = ..., instance_address: _Optional[str] = ..., name: _Optional[str] = ..., can_access: _Optional[bool] = ..., version: _Optional[str] = ..., beacon_address: _Optional[str] = ..., can_access_docker: _Optional[bool] = ...) -> None: ...
 
 class CreateBeaconRequest(_message.Message):
     __slots__ = ("address", "token", "alias")
@@ -82,12 +84,26 @@ class RefreshBeaconRequest(_message.Message):
     def __init__(self, beacon: _Optional[str] = ...) -> None: ...
 
 class SetAliasRequest(_message.Message):
-    __slots__ = ("address", "alias")
-    ADDRESS_FIELD_NUMBER: _ClassVar[int]
-    ALIAS_FIELD_NUMBER: _ClassVar[int]
-    address: str
-    alias: str
-    def __init__(self, address: _Optional[str] = ..., alias: _Optional[str] = ...) -> None: ...
+    __slots__ = ("name", "value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class DeleteBeaconRequest(_message.Message):
+    __slots__ = ("beacon",)
+    BEACON_FIELD_NUMBER: _ClassVar[int]
+    beacon: str
+    def __init__(self, beacon: _Optional[str] = ...) -> None: ...
+
+class GrantBeaconUserRequest(_message.Message):
+    __slots__ = ("beacon", "email")
+    BEACON_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    beacon: str
+    email: str
+    def __init__(self, beacon: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
 
 class ResolveInstanceRequest(_message.Message):
     __slots__ = ("host", "min_level", "on_behalf_of", "on_behalf_of_access")
@@ -102,11 +118,13 @@ class ResolveInstanceRequest(_message.Message):
     def __init__(self, host: _Optional[str] = ..., min_level: _Optional[int] = ..., on_behalf_of: _Optional[str] = ..., on_behalf_of_access: _Optional[str] = ...) -> None: ...
 
 class ResolvedInstance(_message.Message):
-    __slots__ = ("instance_address", "beacon_address", "token")
+    __slots__ = ("instance_address", "beacon_address", "token", "dial_target")
     INSTANCE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     BEACON_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DIAL_TARGET_FIELD_NUMBER: _ClassVar[int]
     instance_address: str
     beacon_address: str
     token: str
-    def __init__(self, instance_address: _Optional[str] = ..., beacon_address: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...
+    dial_target: str
+    def __init__(self, instance_address: _Optional[str] = ..., beacon_address: _Optional[str] = ..., token: _Optional[str] = ..., dial_target: _Optional[str] = ...) -> None: ...

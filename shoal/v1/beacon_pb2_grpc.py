@@ -65,6 +65,16 @@ class BeaconStub:
                 request_serializer=shoal_dot_v1_dot_beacon__pb2.SetAliasRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.DeleteBeacon = channel.unary_unary(
+                '/shoal.v1.Beacon/DeleteBeacon',
+                request_serializer=shoal_dot_v1_dot_beacon__pb2.DeleteBeaconRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.GrantBeaconUser = channel.unary_unary(
+                '/shoal.v1.Beacon/GrantBeaconUser',
+                request_serializer=shoal_dot_v1_dot_beacon__pb2.GrantBeaconUserRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
         self.ResolveInstance = channel.unary_unary(
                 '/shoal.v1.Beacon/ResolveInstance',
                 request_serializer=shoal_dot_v1_dot_beacon__pb2.ResolveInstanceRequest.SerializeToString,
@@ -106,7 +116,28 @@ class BeaconServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetAlias(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """PUT /aliases/{Alias} with the address as a JSON string body, as
+        documented; PUT /aliases/{Address} with the alias as the body (what
+        Lighthouse's code took) still works: an alias never holds ":", an
+        address always does.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteBeacon(self, request, context):
+        """Removes a beacon, its instances and their aliases (owner or operator),
+        recorded in the audit log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GrantBeaconUser(self, request, context):
+        """Gives a user access (level 0) to a beacon, as the identity service's
+        PUT /users/{Email} {"Beacons": {addr: 0}} would for this caller; a user
+        who already holds a level there keeps it. 400 for an unknown beacon.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -150,6 +181,16 @@ def add_BeaconServicer_to_server(servicer, server):
             'SetAlias': grpc.unary_unary_rpc_method_handler(
                     servicer.SetAlias,
                     request_deserializer=shoal_dot_v1_dot_beacon__pb2.SetAliasRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'DeleteBeacon': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteBeacon,
+                    request_deserializer=shoal_dot_v1_dot_beacon__pb2.DeleteBeaconRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'GrantBeaconUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.GrantBeaconUser,
+                    request_deserializer=shoal_dot_v1_dot_beacon__pb2.GrantBeaconUserRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
             'ResolveInstance': grpc.unary_unary_rpc_method_handler(
@@ -319,6 +360,60 @@ class Beacon:
             target,
             '/shoal.v1.Beacon/SetAlias',
             shoal_dot_v1_dot_beacon__pb2.SetAliasRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteBeacon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Beacon/DeleteBeacon',
+            shoal_dot_v1_dot_beacon__pb2.DeleteBeaconRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GrantBeaconUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Beacon/GrantBeaconUser',
+            shoal_dot_v1_dot_beacon__pb2.GrantBeaconUserRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,

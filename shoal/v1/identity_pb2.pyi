@@ -294,16 +294,142 @@ class GetSecurityStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class SecurityStatus(_message.Message):
-    __slots__ = ("has_authentication", "api_token_count", "identity_count", "user_count")
+    __slots__ = ("has_authentication", "api_token_count", "identity_count", "user_count", "unix_socket", "http_listener", "https_listener", "http_open_routes_only", "http_credential_routes", "bootstrap_token_pending", "remote_admin_configured", "auth_can_be_disabled")
     HAS_AUTHENTICATION_FIELD_NUMBER: _ClassVar[int]
     API_TOKEN_COUNT_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_COUNT_FIELD_NUMBER: _ClassVar[int]
     USER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNIX_SOCKET_FIELD_NUMBER: _ClassVar[int]
+    HTTP_LISTENER_FIELD_NUMBER: _ClassVar[int]
+    HTTPS_LISTENER_FIELD_NUMBER: _ClassVar[int]
+    HTTP_OPEN_ROUTES_ONLY_FIELD_NUMBER: _ClassVar[int]
+    HTTP_CREDENTIAL_ROUTES_FIELD_NUMBER: _ClassVar[int]
+    BOOTSTRAP_TOKEN_PENDING_FIELD_NUMBER: _ClassVar[int]
+    REMOTE_ADMIN_CONFIGURED_FIELD_NUMBER: _ClassVar[int]
+    AUTH_CAN_BE_DISABLED_FIELD_NUMBER: _ClassVar[int]
     has_authentication: bool
     api_token_count: int
     identity_count: int
     user_count: int
-    def __init__(self, has_authentication: _Optional[bool] = ..., api_token_count: _Optional[int] = ..., identity_count: _Optional[int] = ..., user_count: _Optional[int] = ...) -> None: ...
+    unix_socket: bool
+    http_listener: bool
+    https_listener: bool
+    http_open_routes_only: bool
+    http_credential_routes: _containers.RepeatedScalarFieldContainer[str]
+    bootstrap_token_pending: bool
+    remote_admin_configured: bool
+    auth_can_be_disabled: bool
+    def __init__(self, has_authentication: _Optional[bool] = ..., api_token_count: _Optional[int] = ..., identity_count: _Optional[int] = ..., user_count: _Optional[int] = ..., unix_socket: _Optional[bool] = ..., http_listener: _Optional[bool] = ..., https_listener: _Optional[bool] = ..., http_open_routes_only: _Optional[bool] = ..., http_credential_routes: _Optional[_Iterable[str]] = ..., bootstrap_token_pending: _Optional[bool] = ..., remote_admin_configured: _Optional[bool] = ..., auth_can_be_disabled: _Optional[bool] = ...) -> None: ...
+
+class WhoAmIRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WhoAmIResponse(_message.Message):
+    __slots__ = ("name", "access", "scopes", "method", "uid")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    access: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    method: str
+    uid: int
+    def __init__(self, name: _Optional[str] = ..., access: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., method: _Optional[str] = ..., uid: _Optional[int] = ...) -> None: ...
+
+class RegenerateTokenRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RegenerateTokenResponse(_message.Message):
+    __slots__ = ("success", "token", "deployment_type", "requires_restart", "message")
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRES_RESTART_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    success: bool
+    token: str
+    deployment_type: str
+    requires_restart: bool
+    message: str
+    def __init__(self, success: _Optional[bool] = ..., token: _Optional[str] = ..., deployment_type: _Optional[str] = ..., requires_restart: _Optional[bool] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ValidateBootstrapTokenRequest(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class QuickSetupRequest(_message.Message):
+    __slots__ = ("username", "password", "api_token", "setup_token", "force")
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    API_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SETUP_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    password: str
+    api_token: str
+    setup_token: str
+    force: bool
+    def __init__(self, username: _Optional[str] = ..., password: _Optional[str] = ..., api_token: _Optional[str] = ..., setup_token: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class QuickSetupResponse(_message.Message):
+    __slots__ = ("success", "message", "username")
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    success: bool
+    message: str
+    username: str
+    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
+
+class GetApiHealthRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ApiHealth(_message.Message):
+    __slots__ = ("status", "timestamp", "uptime")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    timestamp: float
+    uptime: float
+    def __init__(self, status: _Optional[str] = ..., timestamp: _Optional[float] = ..., uptime: _Optional[float] = ...) -> None: ...
+
+class GetApiVersionRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ApiVersion(_message.Message):
+    __slots__ = ("version", "build_time", "build", "runtime")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    BUILD_TIME_FIELD_NUMBER: _ClassVar[int]
+    BUILD_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    build_time: str
+    build: str
+    runtime: str
+    def __init__(self, version: _Optional[str] = ..., build_time: _Optional[str] = ..., build: _Optional[str] = ..., runtime: _Optional[str] = ...) -> None: ...
+
+class GetRecoveryStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RecoveryStatus(_message.Message):
+    __slots__ = ("recovery_mode", "message", "pending_tokens")
+    RECOVERY_MODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PENDING_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    recovery_mode: bool
+    message: str
+    pending_tokens: int
+    def __init__(self, recovery_mode: _Optional[bool] = ..., message: _Optional[str] = ..., pending_tokens: _Optional[int] = ...) -> None: ...
 
 class ResetLockoutRequest(_message.Message):
     __slots__ = ("identifier",)
@@ -344,7 +470,7 @@ class RecoveryResponse(_message.Message):
     def __init__(self, success: _Optional[bool] = ..., token: _Optional[str] = ..., expires_in_minutes: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class AuditEvent(_message.Message):
-    __slots__ = ("id", "timestamp", "event", "user", "ip", "path", "success", "details", "signature")
+    __slots__ = ("id", "timestamp", "event", "user", "ip", "path", "success", "details", "signature", "sequence", "previous_signature")
     ID_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
@@ -354,6 +480,8 @@ class AuditEvent(_message.Message):
     SUCCESS_FIELD_NUMBER: _ClassVar[int]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     id: str
     timestamp: str
     event: str
@@ -363,7 +491,9 @@ class AuditEvent(_message.Message):
     success: bool
     details: str
     signature: str
-    def __init__(self, id: _Optional[str] = ..., timestamp: _Optional[str] = ..., event: _Optional[str] = ..., user: _Optional[str] = ..., ip: _Optional[str] = ..., path: _Optional[str] = ..., success: _Optional[bool] = ..., details: _Optional[str] = ..., signature: _Optional[str] = ...) -> None: ...
+    sequence: int
+    previous_signature: str
+    def __init__(self, id: _Optional[str] = ..., timestamp: _Optional[str] = ..., event: _Optional[str] = ..., user: _Optional[str] = ..., ip: _Optional[str] = ..., path: _Optional[str] = ..., success: _Optional[bool] = ..., details: _Optional[str] = ..., signature: _Optional[str] = ..., sequence: _Optional[int] = ..., previous_signature: _Optional[str] = ...) -> None: ...
 
 class ListAuditEventsRequest(_message.Message):
     __slots__ = ("limit", "offset", "event", "user", "success", "start_time", "end_time")
@@ -486,3 +616,19 @@ class SetResourceLevelRequest(_message.Message):
     resource: str
     level: int
     def __init__(self, user: _Optional[str] = ..., kind: _Optional[str] = ..., resource: _Optional[str] = ..., level: _Optional[int] = ...) -> None: ...
+
+class RecordAuditEventRequest(_message.Message):
+    __slots__ = ("event", "user", "ip", "path", "success", "details")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    event: str
+    user: str
+    ip: str
+    path: str
+    success: bool
+    details: str
+    def __init__(self, event: _Optional[str] = ..., user: _Optional[str] = ..., ip: _Optional[str] = ..., path: _Optional[str] = ..., success: _Optional[bool] = ..., details: _Optional[str] = ...) -> None: ...

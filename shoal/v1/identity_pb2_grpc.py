@@ -125,6 +125,36 @@ class IdentityStub:
                 request_serializer=shoal_dot_v1_dot_identity__pb2.GetSecurityStatusRequest.SerializeToString,
                 response_deserializer=shoal_dot_v1_dot_identity__pb2.SecurityStatus.FromString,
                 _registered_method=True)
+        self.WhoAmI = channel.unary_unary(
+                '/shoal.v1.Identity/WhoAmI',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.WhoAmIRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_identity__pb2.WhoAmIResponse.FromString,
+                _registered_method=True)
+        self.RegenerateToken = channel.unary_unary(
+                '/shoal.v1.Identity/RegenerateToken',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.RegenerateTokenRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_identity__pb2.RegenerateTokenResponse.FromString,
+                _registered_method=True)
+        self.ValidateBootstrapToken = channel.unary_unary(
+                '/shoal.v1.Identity/ValidateBootstrapToken',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.ValidateBootstrapTokenRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.QuickSetup = channel.unary_unary(
+                '/shoal.v1.Identity/QuickSetup',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.QuickSetupRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_identity__pb2.QuickSetupResponse.FromString,
+                _registered_method=True)
+        self.GetApiHealth = channel.unary_unary(
+                '/shoal.v1.Identity/GetApiHealth',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.GetApiHealthRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_identity__pb2.ApiHealth.FromString,
+                _registered_method=True)
+        self.GetApiVersion = channel.unary_unary(
+                '/shoal.v1.Identity/GetApiVersion',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.GetApiVersionRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_identity__pb2.ApiVersion.FromString,
+                _registered_method=True)
         self.ResetLockout = channel.unary_unary(
                 '/shoal.v1.Identity/ResetLockout',
                 request_serializer=shoal_dot_v1_dot_identity__pb2.ResetLockoutRequest.SerializeToString,
@@ -134,6 +164,11 @@ class IdentityStub:
                 '/shoal.v1.Identity/Recovery',
                 request_serializer=shoal_dot_v1_dot_identity__pb2.RecoveryRequest.SerializeToString,
                 response_deserializer=shoal_dot_v1_dot_identity__pb2.RecoveryResponse.FromString,
+                _registered_method=True)
+        self.GetRecoveryStatus = channel.unary_unary(
+                '/shoal.v1.Identity/GetRecoveryStatus',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.GetRecoveryStatusRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_identity__pb2.RecoveryStatus.FromString,
                 _registered_method=True)
         self.ListAuditEvents = channel.unary_unary(
                 '/shoal.v1.Identity/ListAuditEvents',
@@ -164,6 +199,11 @@ class IdentityStub:
                 '/shoal.v1.Identity/SetResourceLevel',
                 request_serializer=shoal_dot_v1_dot_identity__pb2.SetResourceLevelRequest.SerializeToString,
                 response_deserializer=shoal_dot_v1_dot_identity__pb2.UserLevels.FromString,
+                _registered_method=True)
+        self.RecordAuditEvent = channel.unary_unary(
+                '/shoal.v1.Identity/RecordAuditEvent',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.RecordAuditEventRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
 
 
@@ -281,6 +321,48 @@ class IdentityServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WhoAmI(self, request, context):
+        """Who is calling, as the gateway resolved it: the SDK checks credentials
+        at login with it. Any token scope reaches it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegenerateToken(self, request, context):
+        """Renews the primary API token (all scopes; made if there is none): its
+        new raw value, shown once. A full admin only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ValidateBootstrapToken(self, request, context):
+        """Remote set-up with the one-time bootstrap token printed at first start.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QuickSetup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetApiHealth(self, request, context):
+        """Pulse's public health and version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetApiVersion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ResetLockout(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -288,6 +370,15 @@ class IdentityServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Recovery(self, request, context):
+        """generate_token: only an admin peer on the unix socket (or a Shoal
+        service: `shoal recovery-token`) gets one; reset_lockout: anyone with
+        a recovery token, never over plain HTTP.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRecoveryStatus(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -331,6 +422,14 @@ class IdentityServicer:
 
     def SetResourceLevel(self, request, context):
         """Sets one resource level of a user (a level < 0 removes it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordAuditEvent(self, request, context):
+        """Records a signed audit event for another service (the beacon service's
+        beacon deletions): the audit log lives here.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -429,6 +528,36 @@ def add_IdentityServicer_to_server(servicer, server):
                     request_deserializer=shoal_dot_v1_dot_identity__pb2.GetSecurityStatusRequest.FromString,
                     response_serializer=shoal_dot_v1_dot_identity__pb2.SecurityStatus.SerializeToString,
             ),
+            'WhoAmI': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhoAmI,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.WhoAmIRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_identity__pb2.WhoAmIResponse.SerializeToString,
+            ),
+            'RegenerateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegenerateToken,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.RegenerateTokenRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_identity__pb2.RegenerateTokenResponse.SerializeToString,
+            ),
+            'ValidateBootstrapToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateBootstrapToken,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.ValidateBootstrapTokenRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'QuickSetup': grpc.unary_unary_rpc_method_handler(
+                    servicer.QuickSetup,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.QuickSetupRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_identity__pb2.QuickSetupResponse.SerializeToString,
+            ),
+            'GetApiHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApiHealth,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.GetApiHealthRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_identity__pb2.ApiHealth.SerializeToString,
+            ),
+            'GetApiVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApiVersion,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.GetApiVersionRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_identity__pb2.ApiVersion.SerializeToString,
+            ),
             'ResetLockout': grpc.unary_unary_rpc_method_handler(
                     servicer.ResetLockout,
                     request_deserializer=shoal_dot_v1_dot_identity__pb2.ResetLockoutRequest.FromString,
@@ -438,6 +567,11 @@ def add_IdentityServicer_to_server(servicer, server):
                     servicer.Recovery,
                     request_deserializer=shoal_dot_v1_dot_identity__pb2.RecoveryRequest.FromString,
                     response_serializer=shoal_dot_v1_dot_identity__pb2.RecoveryResponse.SerializeToString,
+            ),
+            'GetRecoveryStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecoveryStatus,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.GetRecoveryStatusRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_identity__pb2.RecoveryStatus.SerializeToString,
             ),
             'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAuditEvents,
@@ -468,6 +602,11 @@ def add_IdentityServicer_to_server(servicer, server):
                     servicer.SetResourceLevel,
                     request_deserializer=shoal_dot_v1_dot_identity__pb2.SetResourceLevelRequest.FromString,
                     response_serializer=shoal_dot_v1_dot_identity__pb2.UserLevels.SerializeToString,
+            ),
+            'RecordAuditEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAuditEvent,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.RecordAuditEventRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -967,6 +1106,168 @@ class Identity:
             _registered_method=True)
 
     @staticmethod
+    def WhoAmI(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/WhoAmI',
+            shoal_dot_v1_dot_identity__pb2.WhoAmIRequest.SerializeToString,
+            shoal_dot_v1_dot_identity__pb2.WhoAmIResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegenerateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/RegenerateToken',
+            shoal_dot_v1_dot_identity__pb2.RegenerateTokenRequest.SerializeToString,
+            shoal_dot_v1_dot_identity__pb2.RegenerateTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ValidateBootstrapToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/ValidateBootstrapToken',
+            shoal_dot_v1_dot_identity__pb2.ValidateBootstrapTokenRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QuickSetup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/QuickSetup',
+            shoal_dot_v1_dot_identity__pb2.QuickSetupRequest.SerializeToString,
+            shoal_dot_v1_dot_identity__pb2.QuickSetupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApiHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/GetApiHealth',
+            shoal_dot_v1_dot_identity__pb2.GetApiHealthRequest.SerializeToString,
+            shoal_dot_v1_dot_identity__pb2.ApiHealth.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApiVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/GetApiVersion',
+            shoal_dot_v1_dot_identity__pb2.GetApiVersionRequest.SerializeToString,
+            shoal_dot_v1_dot_identity__pb2.ApiVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ResetLockout(request,
             target,
             options=(),
@@ -1010,6 +1311,33 @@ class Identity:
             '/shoal.v1.Identity/Recovery',
             shoal_dot_v1_dot_identity__pb2.RecoveryRequest.SerializeToString,
             shoal_dot_v1_dot_identity__pb2.RecoveryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecoveryStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/GetRecoveryStatus',
+            shoal_dot_v1_dot_identity__pb2.GetRecoveryStatusRequest.SerializeToString,
+            shoal_dot_v1_dot_identity__pb2.RecoveryStatus.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1172,6 +1500,33 @@ class Identity:
             '/shoal.v1.Identity/SetResourceLevel',
             shoal_dot_v1_dot_identity__pb2.SetResourceLevelRequest.SerializeToString,
             shoal_dot_v1_dot_identity__pb2.UserLevels.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAuditEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/RecordAuditEvent',
+            shoal_dot_v1_dot_identity__pb2.RecordAuditEventRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,15 +25,19 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16shoal/v1/options.proto\x12\x08shoal.v1\x1a google/protobuf/descriptor.proto\">\n\x08LongPoll\x12\x15\n\rtimeout_field\x18\x01 \x01(\t\x12\x1b\n\x13\x65mpty_waits_forever\x18\x02 \x01(\x08*_\n\x06\x41\x63\x63\x65ss\x12\x16\n\x12\x41\x43\x43\x45SS_UNSPECIFIED\x10\x00\x12\r\n\tUNTRUSTED\x10\x01\x12\x0b\n\x07METRICS\x10\x02\x12\x08\n\x04READ\x10\x03\x12\t\n\x05\x41\x44MIN\x10\x04\x12\x0c\n\x08INTERNAL\x10\x05:B\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0e\x32\x10.shoal.v1.Access:6\n\x0c\x61sync_change\x12\x1e.google.protobuf.MethodOptions\x18\xd2\x86\x03 \x01(\x08:1\n\x07handler\x12\x1e.google.protobuf.MethodOptions\x18\xd3\x86\x03 \x01(\t:0\n\x06scopes\x12\x1e.google.protobuf.MethodOptions\x18\xd4\x86\x03 \x03(\t:G\n\tlong_poll\x12\x1e.google.protobuf.MethodOptions\x18\xd5\x86\x03 \x01(\x0b\x32\x12.shoal.v1.LongPoll:7\n\rhealthy_field\x12\x1e.google.protobuf.MethodOptions\x18\xd6\x86\x03 \x01(\t::\n\x10\x64\x65\x61\x64line_seconds\x12\x1e.google.protobuf.MethodOptions\x18\xd7\x86\x03 \x01(\r:5\n\x0cquery_values\x12\x1d.google.protobuf.FieldOptions\x18\xb5\x87\x03 \x03(\t:7\n\x0equery_required\x12\x1d.google.protobuf.FieldOptions\x18\xb6\x87\x03 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16shoal/v1/options.proto\x12\x08shoal.v1\x1a google/protobuf/descriptor.proto\">\n\x08LongPoll\x12\x15\n\rtimeout_field\x18\x01 \x01(\t\x12\x1b\n\x13\x65mpty_waits_forever\x18\x02 \x01(\x08\"D\n\x06GoBody\x12\x14\n\x0c\x65rror_prefix\x18\x01 \x01(\t\x12\x0f\n\x07go_type\x18\x02 \x01(\t\x12\x13\n\x0b\x66ound_first\x18\x03 \x01(\t*_\n\x06\x41\x63\x63\x65ss\x12\x16\n\x12\x41\x43\x43\x45SS_UNSPECIFIED\x10\x00\x12\r\n\tUNTRUSTED\x10\x01\x12\x0b\n\x07METRICS\x10\x02\x12\x08\n\x04READ\x10\x03\x12\t\n\x05\x41\x44MIN\x10\x04\x12\x0c\n\x08INTERNAL\x10\x05*K\n\tTransport\x12\x11\n\rTRANSPORT_ANY\x10\x00\x12\x17\n\x13TRANSPORT_CONCEALED\x10\x01\x12\x12\n\x0eTRANSPORT_UNIX\x10\x02:B\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0e\x32\x10.shoal.v1.Access:6\n\x0c\x61sync_change\x12\x1e.google.protobuf.MethodOptions\x18\xd2\x86\x03 \x01(\x08:1\n\x07handler\x12\x1e.google.protobuf.MethodOptions\x18\xd3\x86\x03 \x01(\t:0\n\x06scopes\x12\x1e.google.protobuf.MethodOptions\x18\xd4\x86\x03 \x03(\t:G\n\tlong_poll\x12\x1e.google.protobuf.MethodOptions\x18\xd5\x86\x03 \x01(\x0b\x32\x12.shoal.v1.LongPoll:7\n\rhealthy_field\x12\x1e.google.protobuf.MethodOptions\x18\xd6\x86\x03 \x01(\t::\n\x10\x64\x65\x61\x64line_seconds\x12\x1e.google.protobuf.MethodOptions\x18\xd7\x86\x03 \x01(\r:I\n\ntransports\x12\x1e.google.protobuf.MethodOptions\x18\xe4\x86\x03 \x01(\x0e\x32\x13.shoal.v1.Transport:8\n\x0eresolve_caller\x12\x1e.google.protobuf.MethodOptions\x18\xe5\x86\x03 \x01(\x08:C\n\x07go_body\x12\x1e.google.protobuf.MethodOptions\x18\xda\x86\x03 \x01(\x0b\x32\x10.shoal.v1.GoBody:5\n\x0cquery_values\x12\x1d.google.protobuf.FieldOptions\x18\xb5\x87\x03 \x03(\t:7\n\x0equery_required\x12\x1d.google.protobuf.FieldOptions\x18\xb6\x87\x03 \x01(\x08:4\n\x0b\x66rom_header\x12\x1d.google.protobuf.FieldOptions\x18\xc8\x87\x03 \x01(\t:0\n\x07go_type\x12\x1d.google.protobuf.FieldOptions\x18\xbe\x87\x03 \x01(\t:1\n\x08go_shape\x12\x1d.google.protobuf.FieldOptions\x18\xbf\x87\x03 \x01(\t:3\n\nomit_empty\x12\x1d.google.protobuf.FieldOptions\x18\xb7\x87\x03 \x01(\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shoal.v1.options_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCESS']._serialized_start=134
-  _globals['_ACCESS']._serialized_end=229
+  _globals['_ACCESS']._serialized_start=204
+  _globals['_ACCESS']._serialized_end=299
+  _globals['_TRANSPORT']._serialized_start=301
+  _globals['_TRANSPORT']._serialized_end=376
   _globals['_LONGPOLL']._serialized_start=70
   _globals['_LONGPOLL']._serialized_end=132
+  _globals['_GOBODY']._serialized_start=134
+  _globals['_GOBODY']._serialized_end=202
 # @@protoc_insertion_point(module_scope)

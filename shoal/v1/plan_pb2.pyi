@@ -183,6 +183,12 @@ class ServicesActionRequest(_message.Message):
     services: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, action: _Optional[str] = ..., services: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ServiceByNameRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
 class GetPlanRequest(_message.Message):
     __slots__ = ("format",)
     FORMAT_FIELD_NUMBER: _ClassVar[int]

@@ -79,6 +79,16 @@ class PlanStub:
                 request_serializer=shoal_dot_v1_dot_plan__pb2.ServicesActionRequest.SerializeToString,
                 response_deserializer=shoal_dot_v1_dot_plan__pb2.AsyncChange.FromString,
                 _registered_method=True)
+        self.GetService = channel.unary_unary(
+                '/shoal.v1.Plan/GetService',
+                request_serializer=shoal_dot_v1_dot_plan__pb2.ServiceByNameRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_plan__pb2.Done.FromString,
+                _registered_method=True)
+        self.ServiceAction = channel.unary_unary(
+                '/shoal.v1.Plan/ServiceAction',
+                request_serializer=shoal_dot_v1_dot_plan__pb2.ServiceByNameRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_plan__pb2.Done.FromString,
+                _registered_method=True)
         self.GetPlan = channel.unary_unary(
                 '/shoal.v1.Plan/GetPlan',
                 request_serializer=shoal_dot_v1_dot_plan__pb2.GetPlanRequest.SerializeToString,
@@ -223,6 +233,20 @@ class PlanServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ServicesAction(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetService(self, request, context):
+        """Pebble routes /v1/services/{name} and checks its caller, then answers
+        400 "not implemented" (GET and POST); so does the gateway, without a call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ServiceAction(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -388,6 +412,16 @@ def add_PlanServicer_to_server(servicer, server):
                     servicer.ServicesAction,
                     request_deserializer=shoal_dot_v1_dot_plan__pb2.ServicesActionRequest.FromString,
                     response_serializer=shoal_dot_v1_dot_plan__pb2.AsyncChange.SerializeToString,
+            ),
+            'GetService': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetService,
+                    request_deserializer=shoal_dot_v1_dot_plan__pb2.ServiceByNameRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_plan__pb2.Done.SerializeToString,
+            ),
+            'ServiceAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.ServiceAction,
+                    request_deserializer=shoal_dot_v1_dot_plan__pb2.ServiceByNameRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_plan__pb2.Done.SerializeToString,
             ),
             'GetPlan': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPlan,
@@ -723,6 +757,60 @@ class Plan:
             '/shoal.v1.Plan/ServicesAction',
             shoal_dot_v1_dot_plan__pb2.ServicesActionRequest.SerializeToString,
             shoal_dot_v1_dot_plan__pb2.AsyncChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Plan/GetService',
+            shoal_dot_v1_dot_plan__pb2.ServiceByNameRequest.SerializeToString,
+            shoal_dot_v1_dot_plan__pb2.Done.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ServiceAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Plan/ServiceAction',
+            shoal_dot_v1_dot_plan__pb2.ServiceByNameRequest.SerializeToString,
+            shoal_dot_v1_dot_plan__pb2.Done.FromString,
             options,
             channel_credentials,
             insecure,

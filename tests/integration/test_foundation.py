@@ -100,7 +100,9 @@ def test_malformed_json_is_400_in_each_familys_shape(suite):
 def test_wrongly_typed_json_is_400(suite):
     answer = suite.unix("POST", "/v1/services", body={"action": "start", "services": "not-a-list"})
     assert answer.status == 400
-    assert answer.json()["result"]["message"].startswith("cannot decode request body")
+    assert answer.json()["result"]["message"] == (  # Pebble's words, and Go's
+        "cannot decode data from request body: json: cannot unmarshal string into Go struct field .services "
+        "of type []string")
 
 
 def test_oversized_body_is_413_in_the_familys_shape(suite):

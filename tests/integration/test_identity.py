@@ -57,7 +57,7 @@ def test_identities_round_trip_with_pebbles_messages(suite):
          "identities already exist: rt-bob"),
         ({"action": "update", "identities": {"rt-ghost": {"access": "read", "local": {"user-id": 1}}}},
          "identities do not exist: rt-ghost"),
-        ({"action": "remove", "identities": {"rt-bob": {"access": "read"}}},
+        ({"action": "remove", "identities": {"rt-bob": {"access": "read", "local": {"user-id": 1}}}},
          'identity value for "rt-bob" must be null for remove operation'),
         ({"action": "add", "identities": {"rt-x": None}},
          'identity value for "rt-x" must not be null for add operation'),
@@ -79,6 +79,31 @@ def test_identities_round_trip_with_pebbles_messages(suite):
     assert "rt-bob" not in suite.unix("GET", "/v1/identities").json()["result"]
 
 
+def test_identity_input_is_refused_with_pebbles_words_and_shoals_bounds(suite):
+    before = suite.unix("GET", "/v1/identities").json()["result"]
+    cases = [
+        ({"in-negative": {"access": "read", "local": {"user-id": -1}}},
+         ("cannot decode request body: json: cannot unmarshal number -1 into Go struct field "
+         ".identities.in-negative.local.user-id of type uint32")),
+        ({"in-list": [1]},
+         ("cannot decode request body: json: cannot unmarshal array into Go struct field .identities.in-list "
+         "of type daemon.apiIdentity")),
+        ({"1st": {"access": "read", "local": {"user-id": 7001}}},
+         ('invalid identity for "1st": identity name "" invalid: must start with an alphabetic character and only '
+         "contain alphanumeric characters, underscore, and hyphen")),
+        ({"in-plain": {"access": "read", "basic": {"password": "correct horse battery"}}},
+         'invalid identity for "in-plain": basic identity password must be a sha512-crypt hash'),
+        ({"n" * 100_000: {"access": "read", "local": {"user-id": 7002}}},
+         "invalid identity name: 100000 characters, at most 256"),
+    ]
+    for identities, message in cases:
+        answer = add_identities(suite, identities)
+        assert answer.status == 400, identities
+        assert answer.json()["result"]["message"].startswith(message)
+        assert len(answer.body) < 1000  # a huge name is not sent back
+    assert suite.unix("GET", "/v1/identities").json()["result"] == before  # nothing changed
+
+
 def test_basic_identity_with_curl_over_https_but_not_plain_http(suite):
     assert add_identities(suite, {"reader": {"access": "read", "basic": {"password": openssl_hash(PASSWORD)}}}
                           ).status == 200
@@ -93,7 +118,7 @@ def test_basic_identity_with_curl_over_https_but_not_plain_http(suite):
     plain = suite.http("GET", "/v1/services", headers=basic("reader"))
     assert plain.status == 401  # credentials do not count on plain HTTP
     assert suite.https("POST", "/v1/layers", {"action": "add", "label": "x", "format": "yaml", "layer": ""},
-                       basic("reader")).status == 403  # read level: no writes
+                       basic("reader")).status == 401  # read level: no writes (Pebble's 401 on /v1)
 
 
 def test_metrics_identity_scrapes_over_plain_http(suite):
@@ -102,7 +127,7 @@ def test_metrics_identity_scrapes_over_plain_http(suite):
     scraped = suite.http("GET", "/v1/metrics", headers=basic("scraper"))
     assert scraped.status == 200 and scraped.headers["Content-Type"].startswith("text/plain")
     assert suite.http("GET", "/v1/metrics").status == 401
-    assert suite.https("GET", "/v1/services", headers=basic("scraper")).status == 403
+    assert suite.https("GET", "/v1/services", headers=basic("scraper")).status == 401  # as Pebble answers
 
 
 def test_cert_identity_authenticates_with_its_client_certificate(suite, tmp_path):

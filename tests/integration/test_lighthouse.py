@@ -152,13 +152,17 @@ def stored_beacon_rows(suite) -> list[bytes]:
 
 
 def test_a_beacon_with_a_wrong_token_is_refused_and_leaves_nothing(suite, agents):
+    """A wrong token and a port where nothing listens get the same answer
+    (what answered at an address is never told)."""
     answer = suite.unix("POST", "/api/v0.2/beacons/create",
                         {"Address": agents[0].address, "Token": "wrong", "Alias": "node0"})
     assert answer.status == 500
-    assert answer.json() == {"Cause": "beacons", "Message": f"beacons: beacon {agents[0].address} refused the token"}
+    assert answer.json() == {"Cause": "beacons",
+                             "Message": f"beacons: beacon {agents[0].address} did not answer as a beacon with this token"}
     dead = f"127.0.0.1:{free_port()}"
     answer = suite.unix("POST", "/api/v0.2/beacons/create", {"Address": dead, "Token": "t", "Alias": "dead"})
-    assert answer.status == 500 and answer.json()["Message"].startswith(f"beacons: cannot reach beacon {dead}")
+    assert answer.status == 500
+    assert answer.json()["Message"] == f"beacons: beacon {dead} did not answer as a beacon with this token"
     assert suite.unix("GET", "/api/v0.2/beacons/list").json() == []
 
 
@@ -167,6 +171,8 @@ def test_a_beacon_with_a_wrong_token_is_refused_and_leaves_nothing(suite, agents
     {"Address": "127.0.0.1:1", "Token": "t", "Alias": ""},
     {"Address": "unix:/etc/passwd", "Token": "t", "Alias": "x"},
     {"Address": "127.0.0.1:1", "Token": "t", "Alias": "a:b"},
+    {"Address": "unix-abstract:7000", "Token": "t", "Alias": "x"},
+    {"Address": "169.254.169.254:80", "Token": "t", "Alias": "x"},
 ])
 def test_a_beacon_needs_an_address_and_an_alias(suite, body):
     answer = suite.unix("POST", "/api/v0.2/beacons/create", body)
@@ -193,7 +199,8 @@ def test_a_beacon_lists_its_instance_with_an_alias(suite, agents):
     [instance] = suite.unix("GET", f"/api/v0.2/beacons/list/{agents[0].address}?refresh=true").json()
     name = instance["Name"]
     assert instance == {"Alias": f"node0.{name}", "InstanceAddress": agents[0].address, "Name": name,
-                        "CanAccess": True, "Version": instance["Version"], "BeaconAddress": agents[0].address}
+                        "CanAccess": True, "CanAccessDocker": True, "Version": instance["Version"],
+                        "BeaconAddress": agents[0].address}
     assert instance["Version"].startswith("v")
     assert suite.unix("GET", "/api/v0.2/beacons/list/node0").json() == [instance]
     assert suite.unix("PUT", "/api/v0.2/beacons/refresh/node0").status == 200
@@ -212,9 +219,10 @@ def test_a_token_change_takes_effect_and_an_unreachable_beacon_shows_cannot_acce
     assert (answer.status, answer.body) == (200, b"")
     refreshed = suite.unix("PUT", "/api/v0.2/beacons/refresh/node2")
     assert refreshed.status == 500
-    assert refreshed.json()["Message"] == f"beacons: beacon {agents[2].address} refused the token"
+    assert refreshed.json()["Message"] == (
+        f"beacons: beacon {agents[2].address} did not answer as a beacon with this token")
     [instance] = suite.unix("GET", "/api/v0.2/beacons/list/node2").json()
-    assert instance["CanAccess"] is False
+    assert instance["CanAccess"] is False and instance["CanAccessDocker"] is False
     assert suite.unix("PUT", f"/api/v0.2/beacons/token/{agents[2].address}", json.dumps(agents[2].token)).status == 200
     [instance] = suite.unix("GET", "/api/v0.2/beacons/list/node2?refresh=true").json()
     assert instance["CanAccess"] is True
@@ -226,9 +234,20 @@ def test_aliases(suite, agents):
     unknown = suite.unix("PUT", "/api/v0.2/aliases/10.9.9.9:1", json.dumps("x"))
     assert unknown.status == 400 and unknown.json()["Cause"] == "aliases"
     taken = suite.unix("PUT", f"/api/v0.2/aliases/{agents[1].address}", json.dumps("node0"))
-    assert taken.status == 400 and "already used" in taken.json()["Message"]
-    assert suite.unix("PUT", f"/api/v0.2/aliases/{agents[1].address}", json.dumps("middle")).status == 200
+    assert taken.status == 409 and "already in use" in taken.json()["Message"]
+    # As documented: PUT /aliases/{Alias} with the address as the body.
+    assert suite.unix("PUT", "/api/v0.2/aliases/middle", json.dumps(agents[1].address)).status == 200
     assert suite.unix("GET", "/api/v0.2/beacons/list/middle").json()[0]["InstanceAddress"] == agents[1].address
+    # As Lighthouse's code took it: PUT /aliases/{Address} with the alias as the body.
+    assert suite.unix("PUT", f"/api/v0.2/aliases/{agents[1].address}", json.dumps("centre")).status == 200
+    assert suite.unix("GET", "/api/v0.2/beacons/list/centre").json()[0]["InstanceAddress"] == agents[1].address
+    assert suite.unix("PUT", "/api/v0.2/aliases/middle", json.dumps(agents[1].address)).status == 200
+    assert suite.unix("GET", "/api/v0.2/beacons/list/centre").json() == []
+    # A dotted alias is the name of an instance behind a beacon: reserved for it.
+    [node0] = suite.unix("GET", "/api/v0.2/beacons/list/node0").json()
+    reserved = suite.unix("PUT", f"/api/v0.2/aliases/node0.{node0['Name']}x", json.dumps(agents[1].address))
+    assert reserved.status == 409 and reserved.json()["Cause"] == "aliases"
+    assert "reserved" in reserved.json()["Message"]
 
 
 # -- the instance proxy ---------------------------------------------------------
@@ -339,7 +358,7 @@ def test_deployments_are_listed_newest_first_with_versions(suite):
 def test_revert_to_the_first_deployment_restores_it_where_it_runs(suite):
     history = suite.unix("GET", f"/api/v0.2/applications/list/{APP}").json()
     first = history[-1]["Id"]
-    out = lines(suite.unix("PUT", f"/api/v0.2/applications/revert/{APP}?target={first}"))
+    out = lines(suite.unix("POST", f"/api/v0.2/applications/revert/{APP}?target={first}"))  # as documented (PUT too)
     assert steps(out) == ["Pushing deployment", "Restarting application"]
     assert all(r["Status"] == "OK" for r in per_instance(out, "Restarting application").values())
     for host in ("node0", "middle", "node2"):
@@ -404,12 +423,17 @@ def test_a_caller_without_levels_sees_nothing_and_changes_nothing(suite, agents,
     status, body = as_nobody(nobody_socket, "PUT", "/api/v0.2/beacons/token/node0", "stolen")
     assert (status, json.loads(body)) == (403, {"Cause": "beacons", "Message": "beacons: user not permitted to access token"})
     status, body = as_nobody(nobody_socket, "GET", "/api/v0.2/d/node0/v1/services")
+    assert (status, json.loads(body)) == (404, {"Cause": "beacons", "Message": "beacons: unknown instance node0"})
+    status, body = as_nobody(nobody_socket, "GET", f"/api/v0.2/d/{agents[0].address}/v1/services")
     assert status == 403 and json.loads(body)["Cause"] == "beacons"
     assert as_nobody(nobody_socket, "PUT", "/api/v0.2/beacons/refresh/node0")[0] == 403
     assert as_nobody(nobody_socket, "PUT", f"/api/v0.2/aliases/{agents[0].address}", "mine")[0] == 403
     assert as_nobody(nobody_socket, "POST", f"/api/v0.2/applications/stop/{APP}")[0] == 403
     status, body = as_nobody(nobody_socket, "POST", "/api/v0.2/applications/create",
                              {"Name": "sneaky", "Command": command("x"), "Instances": ["node0"]})
+    assert (status, json.loads(body)["Message"]) == (400, "applications: unknown instance node0")  # not its alias
+    status, body = as_nobody(nobody_socket, "POST", "/api/v0.2/applications/create",
+                             {"Name": "sneaky", "Command": command("x"), "Instances": [agents[0].address]})
     assert status == 403
     assert services(suite, "node0") == {APP: "active"}
     assert suite.unix("GET", "/api/v0.2/beacons/list/node0").json()[0]["Alias"] != "mine"
@@ -450,8 +474,33 @@ def test_beacon_levels_for_real_users(suite, agents):
     token = suite.https("PUT", "/api/v0.2/beacons/token/node0", json.dumps("stolen"),
                         {**employee, "Content-Type": "application/json"})
     assert (token.status, token.json()["Message"]) == (403, "beacons: user not permitted to access token")
-    # The manager (level 1) may change it; -1 removes the employee's access again.
-    assert suite.https("PUT", "/api/v0.2/users/employee@corp", {"Beacons": {node0: -1}}, manager).status == 200
+    # The manager (level 1) may change it; -1 removes the employee's access again, and -1
+    # on a beacon the employee holds nothing on (and the manager neither) changes nothing.
+    documented = {"AuthLevel": 0, "Beacons": {node0: -1, agents[2].address: -1}}
+    assert suite.https("PUT", "/api/v0.2/users/employee@corp", documented, manager).status == 200
+    assert suite.https("PUT", "/api/v0.2/users/employee@corp", documented, manager).status == 200
     assert suite.https("GET", "/api/v0.2/beacons/list", headers=employee).json() == []
-    assert suite.https("GET", "/api/v0.2/d/node0/v1/services", headers=employee).status == 403
+    assert suite.https("GET", "/api/v0.2/d/node0/v1/services", headers=employee).status == 404  # no alias for it now
+    assert suite.https("GET", f"/api/v0.2/d/{node0}/v1/services", headers=employee).status == 403
     assert services(suite, "node0") == {APP: "active"}  # nothing the refused callers tried happened
+
+
+def test_a_beacon_is_granted_to_a_user_by_its_path(suite, agents):
+    """PUT /beacons/user/{Beacon}/{Email}: access (level 0) for that user, by
+    a caller who may modify the beacon; 400 for an unknown beacon."""
+    node0 = agents[0].address
+    manager = suite.lighthouse_session("manager@corp", "pw")
+    employee = suite.lighthouse_session("employee@corp", "pw")
+    assert suite.https("GET", "/api/v0.2/beacons/list", headers=employee).json() == []
+    unknown = suite.https("PUT", "/api/v0.2/beacons/user/nowhere/employee@corp", headers=manager)
+    assert (unknown.status, unknown.json()) == (400, {"Cause": "beacons", "Message": "beacons: no beacon nowhere"})
+    assert suite.https("PUT", "/api/v0.2/beacons/user/node0/employee@corp", headers=manager).status == 200
+    assert [b["Address"] for b in suite.https("GET", "/api/v0.2/beacons/list", headers=employee).json()] == [node0]
+    # Level 0 is not enough to give the beacon to someone else.
+    refused = suite.https("PUT", "/api/v0.2/beacons/user/node0/boss@corp", headers=employee)
+    assert refused.status == 403
+    # A user who holds more keeps it (the manager stays at modify).
+    assert suite.unix("PUT", "/api/v0.2/beacons/user/node0/manager@corp").status == 200
+    assert suite.unix("GET", "/api/v0.2/users/manager@corp").json()["Permissions"]["Beacons"] == {node0: 1}
+    missing = suite.unix("PUT", "/api/v0.2/beacons/user/node0/nobody@corp")
+    assert missing.status == 404 and missing.json()["Cause"] == "users"

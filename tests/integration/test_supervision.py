@@ -5,6 +5,7 @@ the process is started with (pebble-api.md §3.1, §4)."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -105,18 +106,28 @@ def test_kill_delay_escalates_to_sigkill(client, tmp_path):
 
 
 def test_requires_and_after_order_the_starts(client, tmp_path):
+    """As Pebble: `requires` pulls db in and puts it in web's lane, ordered by
+    after/before, and a task waits for the one before it in its lane (web
+    starts once db has passed its okay delay). Lanes run side by side, so
+    cache, alone in its lane, starts beside db: `after` orders within a lane
+    only (Pebble starts cache and db together too)."""
     order = tmp_path / "order"
-    command = "/bin/sh -c 'echo {name} >> " + str(order) + "; sleep 60'"
+    # Each writes its name and its own start time (/proc/self/stat field 22, in clock
+    # ticks): when it was spawned, however late the machine lets it run its echo.
+    command = "/bin/sh -c 'set -- $(cat /proc/$$/stat); echo NAME ${22} >> " + str(order) + "; sleep 60'"
     client.add_layer("sv-order", {"services": {
-        "sv-web": {"override": "replace", "command": command.format(name="web"),
+        "sv-web": {"override": "replace", "command": command.replace("NAME", "web"),
                    "requires": ["sv-db"], "after": ["sv-db", "sv-cache"]},
-        "sv-db": {"override": "replace", "command": command.format(name="db")},
-        "sv-cache": {"override": "replace", "command": command.format(name="cache"), "after": ["sv-db"]},
+        "sv-db": {"override": "replace", "command": command.replace("NAME", "db")},
+        "sv-cache": {"override": "replace", "command": command.replace("NAME", "cache"), "after": ["sv-db"]},
     }})
     change = client.get_change(client.start_services(["sv-web", "sv-cache"]))
-    assert sorted(t.summary for t in change.tasks) == [
-        'Start service "sv-cache"', 'Start service "sv-db"', 'Start service "sv-web"']  # requires pulled in db
-    assert order.read_text().split() == ["db", "cache", "web"]
+    assert [t.summary for t in change.tasks] == [  # lane [db, web], then lane [cache]
+        'Start service "sv-db"', 'Start service "sv-web"', 'Start service "sv-cache"']
+    lines = wait_for(lambda: order.exists() and len(found := order.read_text().splitlines()) == 3 and found)
+    spawned = {name: int(ticks) for name, ticks in (line.split() for line in lines)}
+    assert sorted(spawned) == ["cache", "db", "web"]
+    assert spawned["web"] > spawned["db"]  # web waited for db's start (its okay delay) in their lane
     client.stop_services(["sv-web", "sv-cache", "sv-db"])
 
 
@@ -132,3 +143,42 @@ def test_environment_and_working_dir_reach_the_process(client, suite, tmp_path):
 
     assert wait_for(line) == f"hello from {tmp_path}"
     client.stop_services(["sv-env"])
+
+
+def _processes_with(variable: str) -> list[int]:
+    """Live processes whose environment holds `variable` (the test's marker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if f"{variable}=".encode() not in (entry / "environ").read_bytes():
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_stopping_the_suite_leaves_no_service_process_behind(fresh_suite):
+    """Issue 15: a service that ignores SIGTERM, with a kill-delay of 1000h and a
+    child of its own, is killed when the suite stops, within the plan service's
+    grace (so `shoal run` never has to SIGKILL the plan service, and nothing is
+    orphaned)."""
+    marker = f"SHOAL_TEST_SHUTDOWN_{os.getpid()}"
+    client = pebble.Client(socket_path=fresh_suite.socket)
+    client.add_layer("sv-deaf", {"services": {"sv-deaf": {
+        "override": "replace", "kill-delay": "1000h", "environment": {marker: "1"},
+        "command": """/bin/sh -c 'trap "" TERM; sleep 600 & echo ready; wait; sleep 600'""",
+    }}})
+    client.start_services(["sv-deaf"])
+    wait_for(lambda: len(_processes_with(marker)) == 2)  # the shell and its sleep
+    began = time.monotonic()
+    fresh_suite.stop()
+    took = time.monotonic() - began
+    wait_for(lambda: not _processes_with(marker), timeout=5)
+    log = (fresh_suite.home.parent / f"{fresh_suite.home.name}.log").read_text()
+    assert "did not stop" not in log, log[-2000:]
+    assert took < 10  # SHOAL_GRACE is 3 s in the tests

@@ -3,7 +3,9 @@
 Runs the sequences (or the named ones) against the Pebble binary in
 PEBBLE_BIN and against fresh Shoal suites at the same time, prints a diff
 per sequence that answers differently, then a summary count. Exits 1 when
-any differ. --area picks one area (the sequence file's name).
+any differ. --area picks one area (the sequence file's name). The steps
+Shoal answers differently on purpose (tests/replay/deliberate.py) are
+compared with Shoal's answer there and listed with their reason.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import argparse
 import concurrent.futures
 import sys
 
-from tests.replay import harness
+from tests.replay import deliberate, harness
 from tests.replay.sequence import load
 from tests.replay.targets import pebble_bin
 
@@ -33,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         pebble, shoal = pebble.result(), shoal.result()
     different = []
     for seq in seqs:
-        diff = harness.differences(pebble[seq.name], shoal[seq.name])
+        for entry in deliberate.deliberate_steps(seq.name).values():
+            print(f"--- {seq.name} step {entry.step} ({entry.label}) differs on purpose: {entry.reason}")
+        diff = harness.differences(deliberate.apply(seq.name, pebble[seq.name]), shoal[seq.name])
         if diff:
             different.append(seq)
             print(f"=== {seq.area} / {seq.name}: {seq.about}\n{diff}\n")

@@ -42,3 +42,16 @@ def test_bad_durations(text):
 )
 def test_durations_are_formatted_like_go(seconds, text):
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize("text", ["99999999999h", "2562048h", "9223372037s", "9223372036.854775808s",
+                                  "2562047h47m16.854775808s"])
+def test_durations_beyond_gos_int64_nanoseconds_are_invalid(text):
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["2562047h", "9223372036s", "2562047h47m16.854775807s",
+                                  "-2562047h47m16.854775808s"])
+def test_the_longest_durations_go_holds_are_valid(text):
+    assert abs(parse_duration(text)) >= 9.2e9

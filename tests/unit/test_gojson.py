@@ -7,8 +7,19 @@ from __future__ import annotations
 import pytest
 
 from services.common import gojson
-from services.common.gojson import BOOL, INT, RAW, STRING, GoField, GoJSONError, integer, map_of, pointer, \
-    slice_of, struct
+from services.common.gojson import (
+    BOOL,
+    INT,
+    RAW,
+    STRING,
+    GoField,
+    GoJSONError,
+    integer,
+    map_of,
+    pointer,
+    slice_of,
+    struct,
+)
 
 SERVICES = struct('struct { Action string "json:\\"action\\""; Services []string "json:\\"services\\"" }',
                   [GoField("action", STRING), GoField("services", slice_of(STRING))])
@@ -214,3 +225,15 @@ def test_raw_values_pass_through_and_a_null_sets_nothing():
     assert gojson.decode(b'{"data":{"k":[1,2.5,"x"]},"action":"add"}', NOTICES) == {
         "data": {"k": [1, 2.5, "x"]}, "action": "add"}
     assert gojson.decode(b'{"data":null}', NOTICES) == {}
+
+
+def test_a_plain_value_is_checked_as_go_checks_decoded_json():
+    """For a service holding a value as a google.protobuf.Struct (a notice's data)."""
+    data = map_of(STRING)
+    with pytest.raises(GoJSONError, match=r"^json: cannot unmarshal number into Go struct field \.number of type "
+                                          r"string$"):
+        gojson.check(gojson.from_plain({"ok": "x", "number": 1.0}), data)
+    with pytest.raises(GoJSONError, match=r"^json: cannot unmarshal array into Go value of type map\[string\]string$"):
+        gojson.check(gojson.from_plain(["a"]), data)
+    assert gojson.check(gojson.from_plain({"a": "b", "c": None}), data) == {"a": "b", "c": ""}
+    assert gojson.check(gojson.from_plain({"k": [1, {"x": True}]}), RAW) == {"k": [1, {"x": True}]}

@@ -3,7 +3,7 @@ and what it keeps, and that every sequence has a recording that matches it."""
 
 from __future__ import annotations
 
-from tests.replay import harness
+from tests.replay import deliberate, harness
 from tests.replay.normalise import normalise
 from tests.replay.runner import label
 from tests.replay.sequence import load
@@ -85,3 +85,17 @@ def test_every_sequence_has_a_recording_of_the_same_steps():
         recorded = harness.read_recording(seq.name)
         assert recorded is not None, f"{seq.name}: no recording; run python -m tests.replay.record {seq.name}"
         assert [answer["step"] for answer in recorded] == [label(step) for step in seq.all_steps()], seq.name
+
+
+def test_each_deliberate_difference_names_a_recorded_step_and_says_why():
+    """The list of steps Shoal answers differently on purpose cannot rot: each
+    names an existing sequence's step by number and label, changes its
+    answer, and gives a reason."""
+    sequences = {seq.name: seq for seq in load()}
+    for entry in deliberate.DELIBERATE:
+        assert entry.sequence in sequences, entry
+        steps = sequences[entry.sequence].all_steps()
+        assert 1 <= entry.step <= len(steps) and label(steps[entry.step - 1]) == entry.label, entry
+        assert len(entry.reason) > 40, entry
+        recorded = harness.read_recording(entry.sequence)
+        assert deliberate.apply(entry.sequence, recorded)[entry.step - 1] != recorded[entry.step - 1], entry

@@ -2,13 +2,23 @@ import time
 
 import pytest
 
-from services.common.signing import ACCESS, IDENTITY, ORIGIN, Caller, CallerError, sign, verify
+from services.common.signing import (
+    ACCESS,
+    IDENTITY,
+    METHOD,
+    ORIGIN,
+    Caller,
+    CallerError,
+    sign,
+    verify,
+)
 
 SECRET = b"s" * 32
 
 
 def test_a_signed_caller_verifies_with_every_value():
-    caller = Caller("alice", "read", uid=1000, scopes=("monitoring:read", "audit:read"), origin="10.0.0.7")
+    caller = Caller("alice", "read", uid=1000, scopes=("monitoring:read", "audit:read"), origin="10.0.0.7",
+                    method="token")
     assert verify(SECRET, sign(SECRET, caller)) == caller
 
 
@@ -27,7 +37,8 @@ def test_another_secret_is_refused():
         verify(SECRET, sign(b"other", Caller("a", "admin")))
 
 
-@pytest.mark.parametrize("key,value", [(IDENTITY, "root"), (ACCESS, "internal"), (ORIGIN, "127.0.0.1")])
+@pytest.mark.parametrize("key,value", [(IDENTITY, "root"), (ACCESS, "internal"), (ORIGIN, "127.0.0.1"),
+                                       (METHOD, "peer")])
 def test_any_changed_value_is_refused(key, value):
     md = tuple((k, value if k == key else v) for k, v in sign(SECRET, Caller("a", "read")))
     with pytest.raises(CallerError):

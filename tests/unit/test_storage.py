@@ -22,6 +22,7 @@ import pytest
 
 from services.common.storage import (
     Database,
+    DatabaseFileError,
     ForeignKeyViolation,
     Migration,
     SchemaTooNewError,
@@ -377,6 +378,60 @@ async def test_sqlite_settings(tmp_path):
         await db.close()
     with pytest.raises(StorageError, match="closed"):
         await db.fetch("SELECT 1")
+
+
+# ---- the file itself (SQLite) ----------------------------------------------
+
+
+def _damaged_header(path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE kept (x TEXT)")
+    raw = bytearray(path.read_bytes())
+    raw[16:18] = b"\x00\x03"  # a page size SQLite refuses
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("what, make, reason", [
+    ("a 0-byte file", lambda p: p.write_bytes(b""), "empty (0 bytes)"),
+    ("another kind of file", lambda p: p.write_text('{"beacons": []}'), "does not start with the SQLite header"),
+    ("a cut-off header", lambda p: p.write_bytes(b"SQLite format 3\x00abc"), "only 19 bytes"),
+    ("a damaged header", _damaged_header, "file is not a database"),
+])
+async def test_an_existing_file_that_is_no_database_is_an_error_naming_it_and_left_alone(tmp_path, what, make, reason):
+    path = tmp_path / "beacon.db"
+    make(path)
+    before = path.read_bytes()
+    with pytest.raises(DatabaseFileError) as caught:
+        await open_database(path, "beacon", [M1])
+    assert caught.value.path == str(path)
+    assert str(caught.value).startswith(f"{path}: ") and reason in str(caught.value), what
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["beacon.db"]  # no -wal, -shm or temporary
+
+
+async def test_a_database_file_is_created_only_when_absent_and_whole(tmp_path):
+    path = tmp_path / "new.db"
+    db = await open_database(path, "svc", [M1])
+    await _add_user(db, "u1", "ada")
+    await db.close()
+    assert path.read_bytes()[:16] == b"SQLite format 3\x00" and path.stat().st_mode & 0o777 == 0o600
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".new")]
+    db = await open_database(path, "svc", [M1])  # an existing database is opened, never replaced
+    assert await db.fetchval("SELECT name FROM users WHERE id = $1", "u1") == "ada"
+    await db.close()
+
+
+async def test_openers_racing_to_create_one_file_all_open_the_same_database(tmp_path):
+    path = tmp_path / "shared.db"
+    dbs = await asyncio.gather(*(open_database(path, "svc", [M1]) for _ in range(6)))
+    try:
+        await _add_user(dbs[0], "u1", "ada")
+        assert all([await db.fetchval("SELECT COUNT(*) FROM users") == 1 for db in dbs])
+    finally:
+        for db in dbs:
+            await db.close()
 
 
 # ---- migrations ------------------------------------------------------------

@@ -76,6 +76,7 @@ from collections.abc import Sequence
 
 from .base import Database, Migration, Row, Transaction
 from .errors import (
+    DatabaseFileError,
     ForeignKeyViolation,
     IntegrityError,
     SchemaTooNewError,
@@ -88,6 +89,7 @@ from .sqlite import SQLiteDatabase
 
 __all__ = [
     "Database",
+    "DatabaseFileError",
     "ForeignKeyViolation",
     "IntegrityError",
     "Migration",
@@ -135,7 +137,10 @@ async def open_database(
     `url_or_path`: `postgresql://…` / `postgres://…` → PostgreSQL with a pool
     of `pool_min`..`pool_max` connections (`schema` then selects, and creates
     if missing, the schema to use as search_path); otherwise a SQLite file
-    (made on first use, mode 0600; `pool_*` and `schema` are ignored).
+    (made on first use, mode 0600; `pool_*` and `schema` are ignored). A
+    SQLite file is created only when it is absent: an existing file that is
+    not a valid database (0 bytes, another kind of file, a damaged header)
+    raises `DatabaseFileError` naming it, and is left untouched.
 
     Raises `SchemaTooNewError` when the database is at a newer version than
     the newest of `migrations`, and `StorageError` when it cannot be opened

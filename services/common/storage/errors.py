@@ -52,3 +52,22 @@ class SchemaTooNewError(StorageError):
             f"a newer release has migrated it. Run that newer release (or newer), or "
             f"restore a backup taken before the upgrade; the schema was left untouched."
         )
+
+
+class DatabaseFileError(StorageError):
+    """An existing SQLite file is not a usable database (empty, another kind
+    of file, or a damaged header).
+
+    A start-up error naming the file: the service never replaces or
+    "repairs" it, since an empty database in its place would silently lose
+    everything it held. Restore the file from a backup, or move it away to
+    start with an empty database.
+    """
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"{path}: {reason}; the file was left as it is. Restore it from a backup, "
+            f"or move it away to start with an empty database."
+        )

@@ -21,7 +21,13 @@ Settings (see `_connect`):
 - `foreign_keys=ON` (SQLite's default is off; PostgreSQL always enforces them).
 - `busy_timeout=15000`: another process holding the write lock (a second
   replica on the same file, a CLI) makes us wait up to 5 s, not fail at once.
-- The file is created mode 0600 (SQLite gives its -wal/-shm files the same).
+- The file is created mode 0600 (SQLite gives its -wal/-shm files the same),
+  and only when it is absent: it is made beside its final name as a valid,
+  empty WAL database and hard-linked into place, so no process ever opens a
+  half-made file. An existing file must be a SQLite database: a 0-byte file,
+  any other kind of file or a damaged header is a `DatabaseFileError` naming
+  it (SQLite itself would take a 0-byte file for an empty database, and the
+  service would go on with every row lost).
 
 Columns declared BOOLEAN come back as Python bools, as on PostgreSQL.
 """
@@ -31,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -40,7 +47,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .base import Database, Kind, Row, Transaction
-from .errors import ForeignKeyViolation, IntegrityError, StorageError, UniqueViolation
+from .errors import (
+    DatabaseFileError,
+    ForeignKeyViolation,
+    IntegrityError,
+    StorageError,
+    UniqueViolation,
+)
 from .placeholders import to_sqlite
 
 log = logging.getLogger("shoal.storage.sqlite")
@@ -72,10 +85,68 @@ def _translate(err: sqlite3.Error) -> StorageError:
     return translated
 
 
+HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+HEADER_SIZE = 100
+_NOT_A_DATABASE = ("SQLITE_NOTADB", "SQLITE_CORRUPT")  # what SQLite says of a damaged file
+
+
+def _check_existing(path: str) -> None:
+    """Raise FileNotFoundError when `path` is absent, DatabaseFileError when
+    it exists but does not start as a SQLite database does."""
+    with open(path, "rb") as f:
+        head = f.read(HEADER_SIZE)
+    if not head:
+        raise DatabaseFileError(path, "the database file is empty (0 bytes), not a SQLite database")
+    if not head.startswith(HEADER):
+        raise DatabaseFileError(path, "not a SQLite database (the file does not start with the SQLite header)")
+    if len(head) < HEADER_SIZE:
+        raise DatabaseFileError(path, f"not a SQLite database (the file is only {len(head)} bytes long)")
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _create(path: str) -> None:
+    """A new, valid, empty database at `path` (mode 0600), unless another
+    process made one first: built under a temporary name in the same
+    directory and hard-linked into place, which never replaces a file."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.new")
+    os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")  # writes the header (page 1) into the file
+        finally:
+            conn.close()  # the last connection: the -wal and -shm files go
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return  # another process created it first: that one is used
+        _fsync_directory(target.parent)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
 def _connect(path: str) -> sqlite3.Connection:
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        try:
+            _check_existing(path)
+        except FileNotFoundError:
+            _create(path)
+            _check_existing(path)
     conn = sqlite3.connect(
         path,
         isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE
@@ -91,6 +162,12 @@ def _connect(path: str) -> sqlite3.Connection:
             log.warning("SQLite at %s is not in WAL mode (got %s)", path, mode)
         conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # reads the header and the schema
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        if getattr(error, "sqlite_errorname", "").startswith(_NOT_A_DATABASE):
+            raise DatabaseFileError(path, f"not a usable SQLite database ({error})") from error
+        raise _translate(error) from error
     except BaseException:
         conn.close()
         raise

@@ -7,6 +7,17 @@ every modification through hooks so its owner can persist it and record
 A change's tasks are arranged in lanes: tasks of a lane run one after the
 other, lanes run concurrently, and a second group of lanes (`then`) may wait
 for every task of the first (restart = stops, then starts).
+
+The rules are those of Pebble's task runner (there are no undo handlers):
+- a handler that returns moves its task Doing → Done; one that raises moves
+  it to Error, after aborting the rest of its lanes;
+- aborting a task: Do → Hold, Done → Undo, Doing → Abort, and the tasks
+  waiting for it, and their lanes, are aborted too;
+- an Abort task's handler is told (see `register`); when it returns, the task
+  is Undo, and an Undo task with nothing to undo goes back to Done once every
+  task waiting for it is ready; when it raises, the task is Error;
+- a change-update is reported on every move of the change's status except
+  Doing → Do and Undoing → Undo, counted from the last one reported.
 """
 
 from __future__ import annotations
@@ -30,7 +41,6 @@ from services.plan.changes.model import (
     READY_STATUSES,
     UNDO,
     UNDOING,
-    UNDONE,
     WAIT,
     Change,
     ChangeInvalid,
@@ -42,8 +52,8 @@ from services.plan.times import utcnow
 
 log = logging.getLogger(__name__)
 
-# Change status flips that do not record a change-update notice.
-_FLAPS = {frozenset({DO, DOING}), frozenset({UNDO, UNDOING})}
+# Statuses a change-update is not reported for, after the one last reported.
+_SKIPPED_MOVES = {(DOING, DO), (UNDOING, UNDO)}
 PRUNE_READY_AFTER = timedelta(days=7)
 ABORT_UNREADY_AFTER = timedelta(days=14)
 MAX_READY_CHANGES = 1000
@@ -52,6 +62,10 @@ UNPRUNED_KINDS = frozenset({"perform-check", "recover-check"})
 
 SELECTS = ("all", "in-progress", "ready")
 RESTART_LOG = "Cannot continue: the daemon restarted before this task finished."
+
+# What aborting a running task does to its handler (see ChangeManager.register).
+CANCEL = "cancel"
+NOTIFY = "notify"
 
 
 @dataclass
@@ -68,14 +82,24 @@ ChangeHook = Callable[[Change], None]
 StatusHook = Callable[[Change, str, str], None]
 
 
+@dataclass
+class _Job:
+    """A running handler."""
+
+    future: asyncio.Future
+    on_abort: str
+    aborted: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class ChangeManager:
     """Creates, runs, aborts, waits for and prunes changes.
 
     Hooks (plain callables; an exception in one is logged, never propagated):
     - `on_change_saved(change)`: after any modification of the change or its tasks.
     - `on_status_change(change, old, new)`: when the change is spawned (`old` is "")
-      and whenever its status moves, except Do<->Doing and Undo<->Undoing flips —
-      i.e. exactly when Pebble records a `change-update` notice.
+      and whenever its status moves to one other than the last reported, except
+      Doing → Do and Undoing → Undo — exactly when Pebble records a
+      `change-update` notice (`old` is the status last reported).
     - `on_change_removed(change)`: when pruning drops it.
     """
 
@@ -91,20 +115,36 @@ class ChangeManager:
         self.on_status_change = on_status_change
         self.on_change_removed = on_change_removed
         self._unpruned = frozenset(unpruned_kinds)
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, tuple[Handler, str]] = {}
         self._changes: dict[str, Change] = {}
-        self._last_status: dict[str, str] = {}
+        self._observed: dict[str, str] = {}  # change id → its status when last looked at
+        self._reported: dict[str, str] = {}  # change id → the status last reported
         self._ready_events: dict[str, asyncio.Event] = {}
         self._runners: dict[str, asyncio.Task] = {}
-        self._running: dict[str, asyncio.Task] = {}  # task id → its handler's asyncio task
-        self._quiet: dict[str, int] = {}  # change id → open batches (no reports meanwhile)
+        self._kicks: dict[str, asyncio.Event] = {}  # change id → wakes its runner
+        self._jobs: dict[str, _Job] = {}  # task id → its running handler
+        self._quiet: dict[str, int] = {}  # change id → open batches (one save at the end)
         self._last = {"change": 0, "task": 0, "lane": 0}
 
     # setup
 
-    def register(self, kind: str, handler: Handler) -> None:
-        """Run tasks of `kind` with `await handler(task, change)`."""
-        self._handlers[kind] = handler
+    def register(self, kind: str, handler: Handler, *, on_abort: str = CANCEL) -> None:
+        """Run tasks of `kind` with `await handler(task, change)`.
+
+        `on_abort` says what aborting a running task of this kind does: CANCEL
+        cancels the handler, and the task ends as if it had returned; NOTIFY
+        sets `aborted(task)` and lets the handler decide (return, or raise the
+        error the task ends with)."""
+        if on_abort not in (CANCEL, NOTIFY):
+            raise ValueError(f"unknown on_abort {on_abort!r}")
+        self._handlers[kind] = (handler, on_abort)
+
+    def aborted(self, task: Task) -> asyncio.Event:
+        """Set once the running `task` is aborted (for NOTIFY handlers)."""
+        job = self._jobs.get(task.id)
+        if job is None:
+            raise ValueError(f"task {task.id} is not running")
+        return job.aborted
 
     @property
     def last_ids(self) -> dict[str, int]:
@@ -123,12 +163,13 @@ class ChangeManager:
                 for lane in t.lanes:
                     self._last["lane"] = max(self._last["lane"], lane)
             self._attach(change)
-            self._last_status[change.id] = change.status
+            self._observed[change.id] = self._reported[change.id] = change.status
             if change.ready:
                 continue
             with self._batch(change):
                 if change.explicit_status:
                     change.explicit_status = ERROR
+                    self._touch(change)
                 for t in change.tasks:
                     if not t.ready:
                         t.log_error(RESTART_LOG)
@@ -163,8 +204,9 @@ class ChangeManager:
 
         `lanes`: each lane's tasks run in order; lanes run concurrently. Every task of
         `then` (lanes too) waits for every task of `lanes`. `status` sets the status of
-        a change without tasks (e.g. Done for "<Action> - no services").
-        Must be called from a running event loop when there are tasks."""
+        a change without tasks (e.g. Done for "<Action> - no services"), after its
+        spawn has been reported. Must be called from a running event loop when there
+        are tasks."""
         specs = [spec for lane in (*lanes, *then) for spec in lane]
         missing = sorted({s.kind for s in specs if s.kind not in self._handlers})
         if missing:
@@ -179,18 +221,21 @@ class ChangeManager:
             data=dict(data or {}),
             api_data=dict(api_data or {}),
             notice_data=dict(notice_data or {}),
-            explicit_status=status or "",
         )
         first = self._add_lanes(change, lanes, [])
         self._add_lanes(change, then, [t.id for t in first])
-        if change.ready:
-            change.ready_time = utcnow()
         self._changes[change.id] = change
         self._attach(change)
-        self._last_status[change.id] = change.status
+        self._observed[change.id] = change.status
+        self._reported[change.id] = ""  # the spawn is reported, and counts as nothing
         self._call_status_hook(change, "", change.status)
-        self._save(change)
+        if status is not None:
+            change.explicit_status = status
+            self._touch(change)
+        else:
+            self._save(change)
         if loop is not None:
+            self._kicks[change.id] = asyncio.Event()
             self._runners[change.id] = loop.create_task(
                 self._run(change), name=f"change-{change.id}"
             )
@@ -254,14 +299,14 @@ class ChangeManager:
     # aborting and pruning
 
     def abort(self, change_id: str) -> Change:
-        """Abort every pending task: Do → Hold, Doing → Abort (handler cancelled; the
-        task ends Undone, or Error if the handler fails another way), Done → Undone."""
+        """Abort every task, as Pebble does: Do → Hold, Doing → Abort (its handler is
+        told, see `register`), Done → Undo (then Done again: nothing to undo)."""
         change = self.get(change_id)
         if change.ready:
             raise ChangeInvalid(f"cannot abort change {change_id} with nothing pending")
         with self._batch(change):
-            for task in change.tasks:
-                self._abort_task(task)
+            self._abort_tasks(change, list(change.tasks), set(), set())
+        self._kick(change)
         return change
 
     def prune(self, now: datetime | None = None) -> list[str]:
@@ -288,104 +333,158 @@ class ChangeManager:
     # running
 
     async def _run(self, change: Change) -> None:
-        running: dict[asyncio.Task, Task] = {}
+        """Run the change's tasks until nothing is left to run (Pebble's ensure loop,
+        for one change): start what may start, settle what finished, repeat."""
+        kick = self._kicks[change.id]
+        own: list[str] = []  # ids of the tasks this runner started
         try:
             while True:
                 with self._batch(change):
-                    for task in self._runnable(change):
-                        task.set_status(DOING)
-                        handler = self._handlers[task.kind]
-                        job = asyncio.ensure_future(handler(task, change))
-                        running[job] = task
-                        self._running[task.id] = job
+                    own.extend(self._ensure(change))
+                running = {self._jobs[tid].future: tid for tid in own if tid in self._jobs}
                 if not running:
                     break
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                kick.clear()
+                kicked = asyncio.ensure_future(kick.wait())
+                try:
+                    done, _ = await asyncio.wait(
+                        [*running, kicked], return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    kicked.cancel()
                 with self._batch(change):
-                    for job in done:
-                        task = running.pop(job)
-                        self._running.pop(task.id, None)
-                        self._finish(change, task, job)
+                    for future in done:
+                        if future in running:
+                            self._settle(change, change.task(running[future]), future)
             self._hold_stuck(change)
         except asyncio.CancelledError:
-            for job in running:
-                job.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
-            for task in running.values():
-                self._running.pop(task.id, None)
+            jobs = [self._jobs.pop(tid) for tid in own if tid in self._jobs]
+            for job in jobs:
+                job.future.cancel()
+            await asyncio.gather(*(job.future for job in jobs), return_exceptions=True)
             raise
         finally:
             self._runners.pop(change.id, None)
+            self._kicks.pop(change.id, None)
 
-    @staticmethod
-    def _runnable(change: Change) -> list[Task]:
+    def _ensure(self, change: Change) -> list[str]:
+        """One pass over the tasks, repeated while it moves something: start the
+        runnable ones (returns their ids), hold Abort tasks that are not running,
+        put Undo tasks back to Done (nothing to undo) once their waiters are ready."""
+        started = []
         by_id = {t.id: t for t in change.tasks}
-        return [
-            t
-            for t in change.tasks
-            if t.status == DO and all(by_id[w].status == DONE for w in t.wait_tasks if w in by_id)
-        ]
-
-    def _finish(self, change: Change, task: Task, job: asyncio.Task) -> None:
-        cancelled = job.cancelled()
-        exc = None if cancelled else job.exception()
-        if task.status == ABORT:
-            # Aborted while running: stopped (or finished anyway) → undone; there
-            # are no undo handlers, so Undo goes straight to Undone.
-            if exc is None:
-                task.set_status(UNDONE)
-                return
-            task.log_error(_error_text(exc))
-            task.set_status(ERROR)
-            return
-        if task.status != DOING:
-            return
-        if cancelled:
-            exc = asyncio.CancelledError("task was cancelled")
-        if exc is None:
-            task.set_status(DONE)
-            return
-        task.log_error(_error_text(exc))
-        task.set_status(ERROR)
-        self._abort_lanes(change, task)
-
-    def _abort_lanes(self, change: Change, failed: Task) -> None:
-        """After `failed` errored: abort the rest of its lanes and, transitively, every
-        task waiting on an aborted task and the lanes of those. Other lanes go on."""
-        if not failed.lanes:
-            for t in change.tasks:
-                self._abort_task(t)
-            return
         waiters: dict[str, list[Task]] = {}
         for t in change.tasks:
             for w in t.wait_tasks:
                 waiters.setdefault(w, []).append(t)
-        lanes = set(failed.lanes)
-        queue = [t for t in change.tasks if lanes & set(t.lanes)]
-        seen: set[str] = set()
+        moved = True
+        while moved:
+            moved = False
+            for task in change.tasks:
+                running = task.id in self._jobs
+                if task.status == ABORT and not running:
+                    task.set_status(HOLD)  # stopped in flight and cannot be undone
+                    moved = True
+                    continue
+                if running or task.ready or task.status == WAIT:
+                    continue
+                if _must_wait(task, by_id, waiters):
+                    continue
+                if task.status == UNDO:
+                    task.set_status(DONE)
+                    moved = True
+                elif task.status == DO:
+                    self._start(change, task)
+                    started.append(task.id)
+                    moved = True
+        return started
+
+    def _start(self, change: Change, task: Task) -> None:
+        handler, on_abort = self._handlers[task.kind]
+        task.set_status(DOING)
+        self._jobs[task.id] = _Job(asyncio.ensure_future(handler(task, change)), on_abort)
+
+    def _settle(self, change: Change, task: Task, future: asyncio.Future) -> None:
+        """A handler has finished: the task moves on from its result."""
+        job = self._jobs.pop(task.id)
+        if future.cancelled():
+            if job.on_abort == CANCEL and job.aborted.is_set():
+                exc = None  # cancelled by an abort: it stopped as it was told to
+            else:
+                exc = asyncio.CancelledError("task was cancelled")
+        else:
+            exc = future.exception()
+        if exc is None:
+            if task.status == DOING:
+                task.set_status(DONE)
+            elif task.status == ABORT:
+                task.set_status(UNDO)  # it was done after all; nothing undoes it
+            return
+        self._abort_lanes(change, list(task.lanes), set(), set())
+        task.set_status(ERROR)
+        task.log_error(_error_text(exc))
+
+    def _abort_lanes(
+        self, change: Change, lanes: list[int], aborted_lanes: set[int], seen: set[str]
+    ) -> None:
+        """Abort the tasks of these lanes, except those also in a lane whose every
+        other task is still live (Pebble's AbortLanes)."""
+        has_live: set[int] = set()
+        has_dead: set[int] = set()
+        in_lanes = []
+        for t in change.tasks:
+            if set(t.lanes) & set(lanes):
+                in_lanes.append(t)
+                continue
+            live = _effective_status(t) in (DO, DOING, DONE)
+            (has_live if live else has_dead).update(t.lanes)
+        doomed = [t for t in in_lanes if not any(l in has_live and l not in has_dead for l in t.lanes)]
+        aborted_lanes.update(lanes)
+        if doomed:
+            self._abort_tasks(change, doomed, aborted_lanes, seen)
+
+    def _abort_tasks(
+        self, change: Change, tasks: list[Task], aborted_lanes: set[int], seen: set[str]
+    ) -> None:
+        """Abort these tasks and every task waiting for one of them, then the rest of
+        their lanes (Pebble's abortTasks)."""
+        waiters: dict[str, list[Task]] = {}
+        for t in change.tasks:
+            for w in t.wait_tasks:
+                waiters.setdefault(w, []).append(t)
+        lanes: list[int] = []
+        queue = list(tasks)
         while queue:
-            t = queue.pop()
+            t = queue.pop(0)
             if t.id in seen:
                 continue
             seen.add(t.id)
-            self._abort_task(t)
-            new_lanes = set(t.lanes) - lanes
-            if new_lanes:
-                lanes |= new_lanes
-                queue.extend(x for x in change.tasks if new_lanes & set(x.lanes))
-            queue.extend(waiters.get(t.id, []))
+            status = _effective_status(t)
+            if status == DO:
+                t.set_status(HOLD)
+            elif status == DOING:
+                t.set_status(ABORT)
+                self._tell_aborted(t)
+            elif status == DONE:
+                t.set_status(UNDO)
+            if any(lane not in aborted_lanes for lane in t.lanes):
+                lanes.extend(t.lanes)
+            queue.extend(w for w in waiters.get(t.id, []) if w.id not in seen)
+        if lanes:
+            self._abort_lanes(change, lanes, aborted_lanes, seen)
 
-    def _abort_task(self, task: Task) -> None:
-        if task.status == DO:
-            task.set_status(HOLD)
-        elif task.status == DOING:
-            task.set_status(ABORT)
-            job = self._running.get(task.id)
-            if job is not None:
-                job.cancel()
-        elif task.status in (DONE, WAIT):
-            task.set_status(UNDO)
-            task.set_status(UNDONE)  # no undo handlers
+    def _tell_aborted(self, task: Task) -> None:
+        job = self._jobs.get(task.id)
+        if job is None or job.aborted.is_set():
+            return
+        job.aborted.set()
+        if job.on_abort == CANCEL:
+            job.future.cancel()
+
+    def _kick(self, change: Change) -> None:
+        kick = self._kicks.get(change.id)
+        if kick is not None:
+            kick.set()
 
     def _hold_stuck(self, change: Change) -> None:
         """Safety net: Do tasks left with nothing that could ever run them."""
@@ -430,7 +529,8 @@ class ChangeManager:
 
     @contextlib.contextmanager
     def _batch(self, change: Change) -> Iterator[None]:
-        """Several modifications reported as one (one status move, one save)."""
+        """Several modifications saved once (status moves are still reported as
+        each happens, as Pebble reports them)."""
         self._quiet[change.id] = self._quiet.get(change.id, 0) + 1
         try:
             yield
@@ -438,31 +538,33 @@ class ChangeManager:
             self._quiet[change.id] -= 1
             if not self._quiet[change.id]:
                 del self._quiet[change.id]
-                self._touch(change)
+                if change.id in self._changes:
+                    self._save(change)
 
     def _touch(self, change: Change) -> None:
-        """Something in `change` changed: report status moves, readiness, and save."""
-        if change.id not in self._changes or change.id in self._quiet:
+        """Something in `change` changed: report a status move, mark it ready, save."""
+        if change.id not in self._changes:
             return
         new = change.status
-        old = self._last_status.get(change.id, new)
-        if new != old:
-            self._last_status[change.id] = new
-            if new in READY_STATUSES and old not in READY_STATUSES:
+        if new != self._observed.get(change.id):
+            self._observed[change.id] = new
+            if new in READY_STATUSES and change.ready_time is None:
                 change.ready_time = utcnow()
-            elif new not in READY_STATUSES:
-                change.ready_time = None
-            if frozenset({old, new}) not in _FLAPS:
-                self._call_status_hook(change, old, new)
+            reported = self._reported.get(change.id, "")
+            if new != reported and (reported, new) not in _SKIPPED_MOVES:
+                self._reported[change.id] = new
+                self._call_status_hook(change, reported, new)
         if change.ready:
             event = self._ready_events.pop(change.id, None)
             if event is not None:
                 event.set()
-        self._save(change)
+        if change.id not in self._quiet:
+            self._save(change)
 
     def _remove(self, change: Change) -> None:
         self._changes.pop(change.id, None)
-        self._last_status.pop(change.id, None)
+        self._observed.pop(change.id, None)
+        self._reported.pop(change.id, None)
         for t in change.tasks:
             t._notify = None
         if self.on_change_removed is not None:
@@ -483,6 +585,21 @@ class ChangeManager:
     def _bump(self, counter: str, value: str) -> None:
         if value.isdigit():
             self._last[counter] = max(self._last[counter], int(value))
+
+
+def _must_wait(task: Task, by_id: Mapping[str, Task], waiters: Mapping[str, list[Task]]) -> bool:
+    """Pebble's rule: a Do task waits until every task it waits for is Done; an
+    Undo task until every task waiting for it is ready."""
+    if task.status == DO:
+        return any(by_id[w].status != DONE for w in task.wait_tasks if w in by_id)
+    if task.status == UNDO:
+        return any(not t.ready for t in waiters.get(task.id, ()))
+    return False
+
+
+def _effective_status(task: Task) -> str:
+    """A waiting task counts as what it waits to become (Done)."""
+    return DONE if task.status == WAIT else task.status
 
 
 def _error_text(exc: BaseException) -> str:

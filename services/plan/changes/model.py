@@ -83,10 +83,15 @@ class Task:
         return self.status in READY_STATUSES
 
     def set_status(self, status: str) -> None:
-        if status == self.status:
+        """Move to `status`, as Pebble's tasks move: the ready time is stamped
+        when the task becomes ready (and kept after), and an aborted task
+        asked to be Done stays Abort, so that it is undone."""
+        old = self.status
+        if status == old or (status == DONE and old == ABORT):
             return
         self.status = status
-        self.ready_time = utcnow() if status in READY_STATUSES else None
+        if old not in READY_STATUSES and status in READY_STATUSES:
+            self.ready_time = utcnow()
         self._changed()
 
     def log_info(self, text: str) -> None:

@@ -15,9 +15,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from services.identity.audit import (
+    VERIFIED,
     AuditEvent,
+    Head,
     canonical_bytes,
+    chained,
+    check_chain,
     load_or_create_key,
+    new_head,
     sign,
     signed,
     verify,
@@ -48,9 +53,8 @@ def test_canonical_bytes_follow_the_documented_layout():
         data = text.encode()
         return struct.pack(">Q", len(data)) + data
 
-    expected = (
-        b"shoal.audit.event\x00v2\x00"
-        + field(EVENT.id)
+    body = (
+        field(EVENT.id)
         + struct.pack(">q", 1735787045)
         + field("login")
         + field("admin")
@@ -59,14 +63,31 @@ def test_canonical_bytes_follow_the_documented_layout():
         + b"\x00"
         + field("bad password")
     )
-    assert canonical_bytes(EVENT) == expected
+    event = replace(EVENT, seq=7, previous="v3:" + "a" * 64)
+    assert canonical_bytes(event) == (
+        b"shoal.audit.event\x00v3\x00" + struct.pack(">Q", 7) + field("v3:" + "a" * 64) + body)
+    assert canonical_bytes(event, legacy=True) == b"shoal.audit.event\x00v2\x00" + body
 
 
-def test_signature_is_v2_prefixed_hmac_sha256_hex():
+def test_signature_is_v3_prefixed_hmac_sha256_hex():
     signature = sign(KEY, EVENT)
     mac = hmac.new(KEY, canonical_bytes(EVENT), hashlib.sha256).hexdigest()
-    assert signature == "v2:" + mac
+    assert signature == "v3:" + mac
     assert len(signature) == 3 + 64
+
+
+def test_an_event_from_before_chaining_verifies_as_v2_only():
+    legacy = replace(EVENT, previous=None, seq=3)
+    legacy = replace(legacy, signature=sign(KEY, legacy, legacy=True))
+    assert legacy.signature.startswith("v2:") and verify(KEY, legacy)
+    assert not verify(KEY, replace(legacy, previous=""))  # a v2 signature never stands in the chain
+    assert not verify(KEY, replace(signed(KEY, EVENT), previous=None))  # nor a v3 one outside it
+
+
+@pytest.mark.parametrize("change", [{"seq": 8}, {"previous": "v3:" + "b" * 64}])
+def test_the_place_in_the_chain_is_signed(change):
+    event = chained(KEY, EVENT, 7, "v3:" + "a" * 64)
+    assert verify(KEY, event) and not verify(KEY, replace(event, **change))
 
 
 def test_signed_event_verifies():
@@ -125,6 +146,7 @@ def test_wrong_key_fails():
         "v2:" + "A" * 64,
         "v2:" + "a" * 63,
         "v2:" + "a" * 65,
+        "v4:" + "a" * 64,
     ],
 )
 def test_malformed_or_unknown_signature_fails_closed(signature):
@@ -153,7 +175,60 @@ def test_event_json_shape():
         "success": False,
         "details": "bad password",
         "signature": sign(KEY, EVENT),
+        "sequence": 0,
+        "previousSignature": "",
     }
+
+
+# --- the chain --------------------------------------------------------------------
+
+
+def _chain(n: int) -> list[AuditEvent]:
+    events, previous = [], ""
+    for seq in range(1, n + 1):
+        event = chained(KEY, AuditEvent.new("login", user=f"u{seq}"), seq, previous)
+        events.append(event)
+        previous = event.signature
+    return events
+
+
+def _check(events, index, head):
+    event = events[index]
+    before = next((e for e in events if e.seq == event.seq - 1), None)
+    after = min((e for e in events if e.seq > event.seq), key=lambda e: e.seq, default=None)
+    return check_chain(KEY, event, before, after, head)
+
+
+def test_an_untouched_chain_verifies_everywhere():
+    events = _chain(4)
+    head = new_head(KEY, events[-1])
+    assert all(_check(events, i, head).verified for i in range(4))
+    assert _check(events, 0, head).message == VERIFIED
+
+
+def test_a_deleted_event_breaks_the_chain_at_both_neighbours():
+    events = _chain(4)
+    head = new_head(KEY, events[-1])
+    del events[1]  # seq 2
+    assert not _check(events, 0, head).verified
+    assert "#2, after this one" in _check(events, 0, head).message
+    assert "#2, before this one" in _check(events, 1, head).message  # seq 3
+    assert _check(events, 2, head).verified  # seq 4 still has its own neighbour
+
+
+def test_events_cut_from_the_end_are_noticed_by_the_signed_head():
+    events = _chain(4)
+    head = new_head(KEY, events[-1])
+    assert "after this one are missing" in _check(events[:3], 2, head).message
+    forged = Head(3, events[2].signature, "0" * 64)  # a head rewritten without the key
+    assert not _check(events[:3], 2, forged).verified
+    assert not _check(events, 3, None).verified  # a chained event needs a head when it is the last
+
+
+def test_an_edited_event_fails_its_own_signature_first():
+    events = _chain(3)
+    events[1] = replace(events[1], user="mallory")
+    assert _check(events, 1, new_head(KEY, events[-1])).message == "Event signature verification failed"
 
 
 # --- key file -----------------------------------------------------------------

@@ -20,6 +20,7 @@ from services.identity.identities import (
     LocalIdentity,
     access_at_least,
     apply_identity_action,
+    decode_identities,
     find_by_user_id,
     parse_identity,
     render_identities,
@@ -111,8 +112,29 @@ def test_basic_identity_requires_password():
     )
 
 
-def test_basic_password_format_is_not_checked():
+def test_a_basic_password_that_is_no_sha512_crypt_hash_is_refused_on_input():
+    for bad in ("not-a-hash", "$6$salt$hash", "$5$abc$def", "correct horse battery"):
+        assert _error(apply_identity_action, {}, "add", {"u": {"access": "read", "basic": {"password": bad}}}) == (
+            'invalid identity for "u": basic identity password must be a sha512-crypt hash '
+            '("$6$salt$...", as "openssl passwd -6" makes it)'
+        )
+    assert apply_identity_action({}, "add", {"u": {"access": "read", "basic": {"password": HASH}}})
+    rounds = "$6$rounds=5000$abcdefgh$" + HASH.rsplit("$", 1)[1]
+    assert apply_identity_action({}, "add", {"u": {"access": "read", "basic": {"password": rounds}}})
+
+
+def test_storage_is_read_as_it_is():
+    """What an older Shoal stored is still read (and never verifies)."""
     assert parse_identity("u", {"access": "read", "basic": {"password": "not-a-hash"}})
+    assert parse_identity("x" * 1000, {"access": "read", "local": {"user-id": 1}})
+
+
+def test_a_name_longer_than_256_characters_is_refused_without_repeating_it():
+    name = "a" * 100_000
+    message = _error(apply_identity_action, {}, "add", {name: {"access": "read", "local": {"user-id": 1}}})
+    assert message == "invalid identity name: 100000 characters, at most 256"
+    assert _error(apply_identity_action, {}, "remove", {name: None}) == message
+    assert apply_identity_action({}, "add", {"a" * 256: {"access": "read", "local": {"user-id": 1}}})
 
 
 def test_access_must_be_specified():
@@ -144,7 +166,10 @@ def test_identity_needs_at_least_one_type():
 @pytest.mark.parametrize("name", ["1abc", "-x", "_x", "a b", "a.b", "é", ""])
 def test_invalid_name_prints_empty_name_inside(name):
     message = _error(parse_identity, name, {"access": "read", "local": {"user-id": 1}})
-    assert message.startswith(f'invalid identity for "{name}": identity name "" invalid')
+    assert message == (
+        f'invalid identity for "{name}": identity name "" invalid: must start with an alphabetic character '
+        "and only contain alphanumeric characters, underscore, and hyphen"
+    )
 
 
 @pytest.mark.parametrize("name", ["a", "Abc", "a-b_c9", "x_"])
@@ -166,9 +191,9 @@ def test_cert_with_trailing_newline_is_fine():
 
 def test_cert_with_anything_after_it_is_refused():
     message = _error(parse_identity, "c", {"access": "read", "cert": {"pem": PEM + "junk"}})
-    assert "nothing after it" in message
+    assert message == 'invalid identity for "c": cert identity cannot have extra data after the PEM block'
     message = _error(parse_identity, "c", {"access": "read", "cert": {"pem": PEM + _cert_pem()}})
-    assert "nothing after it" in message
+    assert message == 'invalid identity for "c": cert identity cannot have extra data after the PEM block'
 
 
 def test_cert_must_be_a_certificate_block():
@@ -194,7 +219,7 @@ def test_cert_without_pem_block_is_refused():
 def test_cert_with_garbage_der_is_refused():
     bad = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
     message = _error(parse_identity, "c", {"access": "read", "cert": {"pem": bad}})
-    assert message.startswith('invalid identity for "c": cannot parse certificate')
+    assert message.startswith('invalid identity for "c": cannot parse certificate from cert identity: ')
 
 
 # --- actions ------------------------------------------------------------------
@@ -270,9 +295,20 @@ def test_remove_deletes_named_identities():
 
 
 def test_remove_value_must_be_null():
-    assert _error(apply_identity_action, CURRENT, "remove", {"alice": {"access": "read"}}) == (
+    value = {"access": "read", "local": {"user-id": 9}}
+    assert _error(apply_identity_action, CURRENT, "remove", {"alice": value}) == (
         'identity value for "alice" must be null for remove operation'
     )
+
+
+def test_every_identity_is_validated_before_the_action_and_the_null_rules():
+    """Pebble's order: a bad identity is reported before a bad action, and
+    before a null value elsewhere in the same request."""
+    bad = {"access": "read"}
+    wanted = 'invalid identity for "b": identity must have at least one type ("local", "basic", or "cert")'
+    assert _error(apply_identity_action, CURRENT, "merge", {"b": bad}) == wanted
+    assert _error(apply_identity_action, CURRENT, "add", {"a": None, "b": bad}) == wanted
+    assert _error(apply_identity_action, CURRENT, "remove", {"b": bad}) == wanted
 
 
 def test_remove_missing_is_an_error():
@@ -344,3 +380,56 @@ def test_access_ordering():
     assert access_at_least("read", "metrics")
     assert not access_at_least("metrics", "read")
     assert not access_at_least("bogus", "untrusted")
+
+
+# --- decoding, as Pebble's Go decoder reads the body ------------------------------
+
+DECODE = "cannot decode request body: json: cannot unmarshal "
+
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        # recorded from Pebble v1.32.1 (tests/replay/expected/identities-*)
+        ({"idn-negative": {"access": "read", "local": {"user-id": -1}}},
+         "number -1 into Go struct field .identities.idn-negative.local.user-id of type uint32"),
+        ({"idn-huge": {"access": "read", "local": {"user-id": 4294967296}}},
+         "number 4294967296 into Go struct field .identities.idn-huge.local.user-id of type uint32"),
+        ({"idn-string-uid": {"access": "read", "local": {"user-id": "42"}}},
+         "string into Go struct field .identities.idn-string-uid.local.user-id of type uint32"),
+        (["idn-as-list"], "array into Go struct field .identities of type map[string]*daemon.apiIdentity"),
+        ({"idn-list": [1]}, "array into Go struct field .identities.idn-list of type daemon.apiIdentity"),
+        # the same rule for the other fields and kinds
+        ({"x": {"local": {"user-id": 1.5}}}, "number 1.5 into Go struct field .identities.x.local.user-id of type uint32"),
+        ({"x": {"local": {"user-id": True}}}, "bool into Go struct field .identities.x.local.user-id of type uint32"),
+        ({"x": {"access": 5}}, "number into Go struct field .identities.x.access of type identities.Access"),
+        ({"x": {"local": "7"}}, "string into Go struct field .identities.x.local of type daemon.apiLocalIdentity"),
+        ({"x": {"basic": {"password": 5}}}, "number into Go struct field .identities.x.basic.password of type string"),
+        ({"x": {"cert": {"pem": ["a"]}}}, "array into Go struct field .identities.x.cert.pem of type string"),
+        ({"x": {"cert": 1}}, "number into Go struct field .identities.x.cert of type daemon.apiCertIdentity"),
+        ("all", "string into Go struct field .identities of type map[string]*daemon.apiIdentity"),
+    ],
+)
+def test_wrong_json_types_are_gos_decode_errors(value, message):
+    assert _error(decode_identities, value) == DECODE + message
+
+
+def test_decoding_matches_field_names_as_go_does_and_drops_unknown_ones():
+    assert decode_identities(None) == {}
+    assert decode_identities({"a": None, "b": {"Access": "read", "LOCAL": {"User-ID": 3}, "colour": "blue"}}) == {
+        "a": None, "b": {"access": "read", "local": {"user-id": 3}}}
+    assert decode_identities({"c": {"access": None, "local": {"user-id": None}, "basic": None}}) == {
+        "c": {"local": {}}}
+    # what it decodes to then gets Pebble's validation messages
+    assert _error(apply_identity_action, {}, "add", decode_identities({"c": {"access": "read", "local": {}}})) == (
+        'invalid identity for "c": local identity must specify user-id')
+
+
+def test_the_mask_sent_back_keeps_the_current_password():
+    """What GET shows, sent back (ops' own suite does so): the hash stays."""
+    result = apply_identity_action(CURRENT, "replace", {"alice": {"access": "read", "basic": {"password": MASK}}})
+    assert result["alice"] == Identity(access="read", basic=BasicIdentity(HASH))
+    for current in ({}, {"bob": CURRENT["bob"]}):  # nothing to keep: refused as any non-hash
+        name = "bob" if current else "new"
+        message = _error(apply_identity_action, current, "replace", {name: {"access": "read", "basic": {"password": MASK}}})
+        assert "must be a sha512-crypt hash" in message

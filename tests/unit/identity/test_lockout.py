@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from services.common.errors import Failure
 from services.identity.lockout import (
+    OTHER_KEYS,
+    LockedRefusals,
     LockRecord,
     check_login,
     invalid_credentials_body,
     is_locked,
     is_stale,
+    lock_keys,
     lock_triggered_body,
     locked_body,
     locked_until,
@@ -19,6 +22,7 @@ from services.identity.lockout import (
     register_success,
     remaining_attempts,
     remaining_minutes,
+    reset_keys,
 )
 
 T0 = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -189,3 +193,52 @@ def test_login_failed_while_locked_counts_nothing():
     new_user, new_ip, failure, body = login_failed(user, ip, at(20))
     assert (new_user, new_ip) == (user, ip)
     assert failure is Failure.FORBIDDEN and body["error"] == "account_locked"
+
+
+# --- keys ----------------------------------------------------------------------------
+
+
+def test_lock_keys_are_the_user_ignoring_case_and_the_address():
+    assert lock_keys("Boss", "10.0.0.7") == ["user:boss", "ip:10.0.0.7"]
+    assert lock_keys("x", "") == ["user:x", "ip:unknown"]
+
+
+def test_a_reset_names_an_address_a_user_or_both():
+    assert reset_keys("ip:1.2.3.4") == ["ip:1.2.3.4"]
+    assert reset_keys("ip:::1") == ["ip:::1"]
+    assert reset_keys("user:Boss") == ["user:boss"]
+    assert reset_keys("victim") == ["user:victim", "ip:victim"]
+    assert reset_keys("127.0.0.1") == ["user:127.0.0.1", "ip:127.0.0.1"]
+    assert reset_keys("::1") == ["user:::1", "ip:::1"]
+
+
+# --- refusals while locked, aggregated -------------------------------------------------
+
+
+def test_the_first_refusal_is_reported_at_once_the_rest_as_one_count_per_interval():
+    refusals = LockedRefusals(interval=60)
+    first = refusals.note("user:a", "a", "10.0.0.1", now=0)
+    assert (first.key, first.count) == ("user:a", 1)
+    assert all(refusals.note("user:a", "a", "10.0.0.1", now=t) is None for t in range(1, 60))
+    assert refusals.due(59.5) == []
+    (due,) = refusals.due(60)
+    assert (due.key, due.count) == ("user:a", 59)
+    assert refusals.note("user:a", "a", "10.0.0.1", now=61) is None  # counted for the next report
+    assert [r.count for r in refusals.drain()] == [1]
+
+
+def test_a_flood_of_refusals_is_a_handful_of_reports():
+    refusals = LockedRefusals(interval=60)
+    reports = [r for t in range(100_000) if (r := refusals.note("ip:10.0.0.9", "x", "10.0.0.9", now=t / 100))]
+    reports += refusals.drain()
+    assert len(reports) <= 20 and sum(r.count for r in reports) == 100_000
+
+
+def test_keys_beyond_the_bound_share_one_count_and_quiet_keys_are_forgotten():
+    refusals = LockedRefusals(interval=10, max_keys=3)
+    for n in range(10):
+        refusals.note(f"user:u{n}", f"u{n}", "ip", now=0)
+    assert len(refusals) == 4  # three keys and OTHER_KEYS
+    assert {r.key for r in refusals.drain()} == {OTHER_KEYS}  # the first report of each was given at once
+    refusals.note("user:a", "a", "ip", now=0)
+    assert refusals.due(10) == [] and len(refusals) == 0

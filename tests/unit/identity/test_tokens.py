@@ -321,3 +321,14 @@ def test_escalation_unknown_action_is_a_programming_error():
 
 def test_hash_token_is_hex_sha256():
     assert hash_token("abc") == hashlib.sha256(b"abc").hexdigest()
+
+
+@pytest.mark.parametrize("text", ["99999999999999999h", "1e400h", "2562048h", "9223372037s"])
+def test_expires_in_beyond_gos_largest_duration_is_refused_as_go_words_it(text):
+    error = _error(parse_expires_in, text)
+    assert error.failure is Failure.INVALID
+    assert error.message == f'invalid expiresIn: time: invalid duration "{text}"'
+
+
+def test_expires_in_up_to_gos_largest_duration_is_accepted():
+    assert parse_expires_in("2562047h") == timedelta(hours=2562047)

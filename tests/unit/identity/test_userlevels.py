@@ -15,11 +15,13 @@ from services.identity.userlevels import (
     UserLevelError,
     UserUpdate,
     apply_user_update,
+    can_change_holder,
     can_create_user,
     can_grant,
     can_modify,
     can_view,
     check_view,
+    name_key,
     resource_level,
     set_resource_level,
     validate_user_update,
@@ -159,6 +161,17 @@ def test_negative_beacon_level_removes_the_entry():
     assert apply_user_update(LOW, update).permissions[BEACONS] == {}
 
 
+def test_minus_one_on_a_beacon_the_target_holds_nothing_on_is_a_no_op_not_a_refusal():
+    """Lighthouse's documented update example: -1 removes, and removing what
+    is not there changes nothing, whatever the caller holds on that beacon."""
+    update = validate_user_update(BOSS, LOW, {"AuthLevel": 1, "Beacons": {"nowhere:80": -1, "b3:80": -1}})
+    assert update.beacons == {}
+    assert apply_user_update(LOW, update).permissions[BEACONS] == {"b1:80": ACCESS}
+    # A level the target does hold is still removed only by a caller who may grant there.
+    holds_nothing = LighthouseUser("mid@x", 4)
+    assert _refused(holds_nothing, LOW, {"Beacons": {"b1:80": -1}}).failure is Failure.FORBIDDEN
+
+
 def test_password_change_is_passed_through_and_empty_means_none():
     assert validate_user_update(BOSS, LOW, {"Password": "new"}).password == "new"
     assert validate_user_update(BOSS, LOW, {"Password": ""}).password is None
@@ -194,3 +207,25 @@ def test_can_grant_rules():
     assert not can_grant(BOSS.permissions, BEACONS, "b2:80", OWNER)
     assert not can_grant(BOSS.permissions, BEACONS, "b3:80", ACCESS)
     assert can_grant(BOSS.permissions, BEACONS, "b2:80", -1)
+
+
+# --- owners, and names ignoring case ----------------------------------------------------
+
+
+def test_an_owner_is_demoted_or_removed_only_by_another_owner():
+    manager = LighthouseUser("manager", 5, {BEACONS: {"b": MODIFY}, APPLICATIONS: {}})
+    owner = LighthouseUser("owner", 1, {BEACONS: {"b": OWNER}, APPLICATIONS: {}})
+    for level in (MODIFY, ACCESS, -1):
+        with pytest.raises(UserLevelError) as info:
+            validate_user_update(manager, owner, {BEACONS: {"b": level}})
+        assert info.value.failure is Failure.FORBIDDEN
+    other_owner = LighthouseUser("boss", 5, {BEACONS: {"b": OWNER}, APPLICATIONS: {}})
+    assert validate_user_update(other_owner, owner, {BEACONS: {"b": -1}}).beacons == {"b": -1}
+    assert can_change_holder({BEACONS: {"b": MODIFY}}, {BEACONS: {"b": MODIFY}}, BEACONS, "b")
+    assert not can_change_holder({BEACONS: {"b": MODIFY}}, {BEACONS: {"b": OWNER}}, BEACONS, "b")
+
+
+def test_a_user_is_itself_whatever_the_case():
+    assert name_key("Boss@Example.com") == name_key("boss@example.com")
+    me = LighthouseUser("Intern", 0)
+    assert check_view(me, LighthouseUser("intern", 0))

@@ -1,4 +1,5 @@
-"""The pure model of changes and tasks: status, err text, lanes, abort, wait, persistence."""
+"""The pure model of changes and tasks: status, err text, lanes, abort, wait, persistence.
+The running and aborting rules are Pebble's task runner's (no undo handlers)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from services.common.errors import Failure
-from services.plan.changes.manager import RESTART_LOG, ChangeManager, TaskSpec
+from services.plan.changes.manager import NOTIFY, RESTART_LOG, ChangeManager, TaskSpec
 from services.plan.changes.model import (
     Change,
     ChangeInvalid,
@@ -228,7 +229,7 @@ async def test_lanes_run_concurrently(mgr, rec):
     assert change.status == "Done"
 
 
-async def test_failure_holds_rest_of_its_lane_and_undoes_done_but_spares_other_lanes(mgr, rec):
+async def test_failure_holds_rest_of_its_lane_but_spares_done_tasks_and_other_lanes(mgr, rec):
     change = mgr.create(
         "start",
         "Start",
@@ -239,7 +240,7 @@ async def test_failure_holds_rest_of_its_lane_and_undoes_done_but_spares_other_l
     )
     await mgr.wait(change.id, 5)
     assert by_name(change) == {
-        "a1": "Undone",
+        "a1": "Done",  # aborted (Undo), and back to Done: nothing undoes it
         "a2": "Error",
         "a3": "Hold",
         "b1": "Done",
@@ -312,7 +313,7 @@ async def test_change_with_no_tasks_can_be_created_done():
     api = change.to_api()
     assert "tasks" not in api and "data" not in api
     assert api["status"] == "Done" and api["ready"] is True
-    assert seen == [("", "Done")]
+    assert seen == [("", "Hold"), ("", "Done")]  # spawned, then set Done: two notices
     assert await mgr.wait(change.id) is change
 
 
@@ -325,20 +326,85 @@ async def test_abort_holds_do_and_cancels_doing(mgr, rec):
     assert mgr.abort(change.id) is change
     assert by_name(change) == {"a": "Abort", "b": "Hold"}
     assert change.status == "Abort" and not change.ready
+    api = change.to_api()
+    assert "ready-time" not in api and "ready-time" not in api["tasks"][0]  # Abort is not ready
+    assert "ready-time" in api["tasks"][1]  # Hold is
     await mgr.wait(change.id, 5)
     assert rec.cancelled == ["a"]
-    assert by_name(change) == {"a": "Undone", "b": "Hold"}
-    assert change.status == "Undone"
+    assert by_name(change) == {"a": "Done", "b": "Hold"}  # cancelled as told: it stopped
+    assert change.status == "Done"
     assert "b" not in rec.order
 
 
-async def test_abort_undoes_done_tasks(mgr, rec):
+async def test_abort_of_done_tasks_undoes_them_back_to_done(mgr, rec):
     change = mgr.create("start", "Start", [[spec("ok", "a")], [spec("block", "b")]])
     await asyncio.wait_for(rec.started_event("b").wait(), 5)
     await until(lambda: by_name(change)["a"] == "Done")
     mgr.abort(change.id)
     await mgr.wait(change.id, 5)
-    assert by_name(change) == {"a": "Undone", "b": "Undone"}
+    assert by_name(change) == {"a": "Done", "b": "Done"}
+
+
+async def test_an_undo_task_waits_for_the_tasks_waiting_for_it(mgr, rec):
+    change = mgr.create("start", "Start", [[spec("ok", "a"), spec("block", "b")]])
+    await asyncio.wait_for(rec.started_event("b").wait(), 5)
+    mgr.abort(change.id)
+    assert by_name(change) == {"a": "Undo", "b": "Abort"}
+    assert change.status == "Abort"
+    await mgr.wait(change.id, 5)
+    assert by_name(change) == {"a": "Done", "b": "Done"}
+
+
+class Stubborn:
+    """A NOTIFY handler: told of the abort, it decides what the task ends as."""
+
+    def __init__(self, mgr: ChangeManager, outcome: str):
+        self.mgr, self.outcome = mgr, outcome
+        self.running = asyncio.Event()
+
+    async def __call__(self, task: Task, change: Change) -> None:
+        self.running.set()
+        await self.mgr.aborted(task).wait()
+        if self.outcome == "raise":
+            raise RuntimeError("start aborted, sent SIGKILL to process")
+
+
+@pytest.mark.parametrize("outcome, status", [("raise", "Error"), ("return", "Done")])
+async def test_a_notified_handler_decides_how_its_aborted_task_ends(outcome, status):
+    moves: list[str] = []
+    mgr = ChangeManager(on_status_change=lambda c, old, new: moves.append(new))
+    handler = Stubborn(mgr, outcome)
+    mgr.register("stubborn", handler, on_abort=NOTIFY)
+    change = mgr.create("start", "Start", [[TaskSpec("stubborn", 'Start service "x"', {"name": "x"})]])
+    await asyncio.wait_for(handler.running.wait(), 5)
+    mgr.abort(change.id)
+    assert (change.status, change.tasks[0].status, change.ready) == ("Abort", "Abort", False)
+    await mgr.wait(change.id, 5)
+    assert change.status == status and change.tasks[0].status == status
+    if outcome == "raise":
+        assert change.err == ('cannot perform the following tasks:\n- Start service "x" '
+                              "(start aborted, sent SIGKILL to process)")
+        assert moves == ["Do", "Doing", "Abort", "Error"]
+    else:
+        assert moves == ["Do", "Doing", "Abort", "Undo", "Done"]
+    await mgr.close()
+
+
+async def test_change_update_counts_follow_pebble(rec):
+    """Spawn, then every status move except Doing → Do: 3 for a start that works
+    (Do, Doing, Done), 4 for one that fails (its lane is aborted first)."""
+    moves: dict[str, list[tuple[str, str]]] = {}
+    mgr = ChangeManager(on_status_change=lambda c, old, new: moves.setdefault(c.id, []).append((old, new)))
+    mgr.register("ok", rec.ok)
+    mgr.register("fail", rec.fail)
+    good = mgr.create("start", "Start", [[spec("ok", "a"), spec("ok", "b")], [spec("ok", "c")]])
+    bad = mgr.create("start", "Start", [[spec("fail", "d")]])
+    restart = mgr.create("restart", "Restart", [[spec("ok", "stop")]], then=[[spec("ok", "start")]])
+    for change in (good, bad, restart):
+        await mgr.wait(change.id, 5)
+    assert moves[good.id] == [("", "Do"), ("", "Doing"), ("Doing", "Done")]
+    assert moves[bad.id] == [("", "Do"), ("", "Doing"), ("Doing", "Abort"), ("Abort", "Error")]
+    assert [new for _, new in moves[restart.id]] == ["Do", "Doing", "Done"]  # Doing → Do skipped
 
 
 async def test_abort_before_anything_ran_holds_everything(mgr, rec):
@@ -426,7 +492,7 @@ async def test_hooks_report_saves_and_status_moves_without_flaps(rec):
     mgr.register("ok", rec.ok)
     change = mgr.create("start", "Start", [[spec("ok", "a"), spec("ok", "b")]])
     await mgr.wait(change.id, 5)
-    assert moves == [("", "Do"), ("Doing", "Done")]
+    assert moves == [("", "Do"), ("", "Doing"), ("Doing", "Done")]
     assert saved[0] == "Do" and saved[-1] == "Done" and len(saved) > 2
 
 
@@ -446,7 +512,7 @@ async def test_change_update_notices_from_the_status_hook(rec):
     (notice,) = book.query()
     assert (notice.type, notice.key, notice.user_id) == ("change-update", change.id, None)
     assert notice.last_data == {"kind": "perform-check", "check-name": "c"}
-    assert notice.occurrences == 2  # spawned (Do), then Error
+    assert notice.occurrences == 4  # spawned (Do), Doing, Abort (its lane), Error
 
 
 # --- persistence -------------------------------------------------------------------
@@ -536,4 +602,4 @@ async def test_prune_aborts_unready_changes_older_than_14_days(mgr, rec):
     assert change.status == "Doing"
     mgr.prune(utcnow() + timedelta(days=15))
     await mgr.wait(change.id, 5)
-    assert by_name(change) == {"a": "Undone", "b": "Hold"}
+    assert by_name(change) == {"a": "Done", "b": "Hold"}

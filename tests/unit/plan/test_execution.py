@@ -10,6 +10,7 @@ import os
 import pytest
 
 from services.common.errors import Failure
+from services.plan.childsetup import daemon_environment
 from services.plan.execution import (
     BINARY,
     END,
@@ -41,6 +42,19 @@ def test_prepare_defaults_path_and_home_for_another_user():
     assert spec.account.uid == 65534
 
 
+def test_home_and_user_stay_for_the_daemon_s_own_user():
+    spec = prepare(["true"], user_id=os.getuid(), working_dir="/", base_environment={**BASE, "HOME": "/kept"})
+    assert spec.environment["HOME"] == "/kept"
+
+
+def test_children_do_not_inherit_what_the_launcher_set_for_itself():
+    launched = {"PATH": "/bin", "GRPC_ENABLE_FORK_SUPPORT": "false", "SHOAL_LAUNCHER_ENV": "GRPC_ENABLE_FORK_SUPPORT",
+                "SHOAL_HOME": "/srv/shoal"}
+    assert daemon_environment(launched) == {"PATH": "/bin", "SHOAL_HOME": "/srv/shoal"}
+    chosen = {"PATH": "/bin", "GRPC_ENABLE_FORK_SUPPORT": "false"}  # the user set it: it stays
+    assert daemon_environment(chosen) == chosen
+
+
 def test_service_context_is_under_the_request():
     plan = Plan(services={"web": Service("web", command="x", environment={"A": "service", "B": "service"},
                                          working_dir="/")})
@@ -55,6 +69,9 @@ def test_service_context_is_under_the_request():
     ({"command": ["no-such-executable-x"]}, 'cannot find executable "no-such-executable-x"', Failure.INVALID),
     ({"command": ["true"], "service_context": "nope"}, 'context service "nope" not found', Failure.INVALID),
     ({"command": ["true"], "group": "root"}, "must specify user, not just group", Failure.INVALID),
+    ({"command": ["true"], "user": "no-such-user-x"}, "user: unknown user no-such-user-x", Failure.INVALID),
+    ({"command": ["true"], "group": "no-such-group-x"}, "group: unknown group no-such-group-x", Failure.INVALID),
+    ({"command": ["true"], "user_id": -1}, "user: unknown userid -1", Failure.INVALID),
     ({"command": ["true"], "interactive": True}, "cannot use interactive mode without a terminal", Failure.INTERNAL),
     ({"command": ["true"], "working_dir": "/no/such/dir"}, 'working directory "/no/such/dir" does not exist', Failure.INTERNAL),
     ({"command": ["true"], "working_dir": "/etc/hostname"}, 'working directory "/etc/hostname" not a directory', Failure.INTERNAL),
@@ -80,10 +97,10 @@ async def collect(channel) -> bytes:
 async def test_a_session_runs_once_its_streams_connect():
     session = ExecSession("1", prepare(["/bin/sh", "-c", "cat; echo err >&2; exit 5"], split_stderr=True,
                                        base_environment=BASE))
-    with pytest.raises(ExecRequestError, match="not found"):
+    with pytest.raises(ExecRequestError, match='^cannot find other websocket for task "1"$'):
         session.attach("other")
     stdio, stderr = session.attach("stdio"), session.attach("stderr")
-    with pytest.raises(ExecRequestError, match="already connected"):
+    with pytest.raises(ExecRequestError, match="^stdio websocket already connected$"):
         session.attach("stdio")
     run = asyncio.ensure_future(session.run())
     await stdio.inbound.put((BINARY, b"hello "))
@@ -96,11 +113,13 @@ async def test_a_session_runs_once_its_streams_connect():
 async def test_a_session_without_its_streams_gives_up(monkeypatch):
     monkeypatch.setattr("services.plan.execution.CONNECT_TIMEOUT", 0.1)
     session = ExecSession("2", prepare(["true"], base_environment=BASE))
-    with pytest.raises(ExecFailed, match="timeout waiting for websocket connections"):
+    with pytest.raises(ExecFailed) as caught:
         await session.run()
+    assert str(caught.value) == "exec 2: timeout waiting for websocket connections: context deadline exceeded"
+    assert caught.value.exit_code is None  # it never ran: the task has no exit code
 
 
-async def test_timeout_kills_and_signals_reach_the_group():
+async def test_timeout_kills_and_signals_reach_the_command():
     session = ExecSession("3", prepare(["sleep", "5"], timeout="100ms", base_environment=BASE))
     stdio = session.attach("stdio")
     with pytest.raises(ExecFailed, match="timed out after 100ms: context deadline exceeded"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 from services.plan.logbuffer import (
@@ -149,3 +150,31 @@ def test_read_gives_up_to_limit_lines_from_a_position_from_either_end():
     assert [e.message for e in buf.read(27, 10)] == ["l27", "l28", "l29"]
     assert [e.message for e in buf.read(20, 15)] == [f"l{i}" for i in range(20, 30)]
     assert buf.read(30, 5) == [] and buf.read(20, 0) == []
+
+
+def test_a_partial_line_is_shown_as_the_last_line_until_its_newline_completes_it():
+    buf = LogBuffer("svc")
+    buf.write("whole")
+    buf.write_partial("no new")
+    buf.write_partial("line")
+    assert buf.has_partial and [e.message for e in buf.tail(-1)] == ["whole", "no newline"]
+    assert [e.message for e in buf.since(0)[0]] == ["whole"]  # followers wait for the newline
+    first_byte = buf.tail(1)[0].time
+    completed = buf.write(" after all")
+    assert not buf.has_partial
+    assert completed.message == "no newline after all" and completed.time == first_byte
+    assert [e.message for e in buf.tail(-1)] == ["whole", "no newline after all"]
+
+
+def test_last_lines_quote_the_output_as_pebble_task_logs_do():
+    buf = LogBuffer("svc")
+    assert buf.last_lines(20, "    ") == "    "  # no output: the indent alone
+    for i in range(1, 26):
+        buf.write(f"line {i}")
+    buf.write("  spaced  ")
+    quoted = buf.last_lines(20, "    ").split("\n")
+    assert quoted[0] == "    (...)" and quoted[1] == "    line 7" and len(quoted) == 21
+    assert quoted[-1] == "      spaced"  # the whole text is trimmed: trailing spaces go
+    buf.write("")
+    last = buf.last_lines(20, "    ").split("\n")[-1]
+    assert re.fullmatch(r"    \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[svc\]", last)  # Pebble's own quirk

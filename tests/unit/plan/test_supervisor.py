@@ -135,10 +135,51 @@ async def test_exit_within_okay_delay_raises_with_output_and_backs_off(sup):
     with pytest.raises(StartError) as caught:
         await sup.start(service)
     assert caught.value.message == "service start attempt: exited quickly with code 3, will restart"
-    assert caught.value.output == ["one", "two"]
+    assert caught.value.output == "    one\n    two"  # indented for the task log
     assert sup.status("quick").current == "backoff"
     assert await sup.stop("quick") is None  # backoff → stopped at once
     assert sup.status("quick").current == "inactive"
+
+
+async def test_an_aborted_start_kills_its_process_and_stops_the_service(tmp_path):
+    sup = Supervisor(tmp_path / "pids.json", okay_delay=30.0)  # the abort comes long before
+    aborted = asyncio.Event()
+    starting = asyncio.ensure_future(sup.start(svc("slow", "sleep 60"), aborted=aborted))
+    await until(lambda: sup.pid("slow") is not None)
+    pid = sup.pid("slow")
+    assert sup.status("slow").current == "active"
+    aborted.set()
+    with pytest.raises(StartError) as caught:
+        await starting
+    assert caught.value.message == "start aborted, sent SIGKILL to process"
+    assert caught.value.output is None
+    assert sup.status("slow").current == "inactive"
+    await until(lambda: pid_dead(pid))
+    await until(lambda: sup.pid("slow") is None)
+    assert sup.status("slow").current == "inactive"  # its exit changed nothing
+    await sup.stop_all()
+
+
+async def test_a_start_of_a_running_service_records_its_new_config(sup):
+    assert await sup.start(svc("conf", "sleep 30", environment={"V": "one"})) is True
+    assert await sup.start(svc("conf", "sleep 30", environment={"V": "two"})) is False  # already running
+    assert sup.config_at_start("conf").environment == {"V": "two"}
+    assert sup.known_services() == ["conf"]
+
+
+async def test_output_quoted_after_a_failed_start_covers_earlier_runs(sup):
+    service = svc("again", "sh -c 'echo ran; exit 1'", backoff_delay=60.0)
+    for _ in range(2):
+        with pytest.raises(StartError) as caught:
+            await sup.start(service)
+        await sup.stop("again")
+    assert caught.value.output == "    ran\n    ran"
+
+
+async def test_a_silent_failed_start_quotes_an_empty_output(sup):
+    with pytest.raises(StartError) as caught:
+        await sup.start(svc("silent", "sh -c 'exit 2'", backoff_delay=60.0))
+    assert caught.value.output == "    "
 
 
 async def test_exit_quickly_output_is_the_last_20_lines(sup):
@@ -148,7 +189,7 @@ async def test_exit_quickly_output_is_the_last_20_lines(sup):
     with pytest.raises(StartError) as caught:
         await sup.start(service)
     assert caught.value.message == "service start attempt: exited quickly with code 1, will ignore"
-    assert caught.value.output == [f"line{i}" for i in range(11, 31)]
+    assert caught.value.output.split("\n") == ["    (...)"] + [f"    line{i}" for i in range(11, 31)]
     assert sup.status("chatty").current == "error"
     assert await sup.stop("chatty") == 'Service "chatty" had already exited.'
     assert sup.status("chatty").current == "inactive"
@@ -258,6 +299,30 @@ async def test_kill_delay_escalates_to_sigkill(sup):
     assert not group_alive(pid)
 
 
+async def test_a_stop_during_the_okay_delay_fails_the_start(tmp_path):
+    sup = Supervisor(tmp_path / "pids.json", okay_delay=30.0)
+    starting = asyncio.ensure_future(sup.start(svc("early", "sleep 60")))
+    await until(lambda: sup.state("early") == "starting")
+    assert await asyncio.wait_for(sup.stop("early"), 5) is None  # nothing held it up
+    with pytest.raises(StartError) as caught:
+        await starting
+    assert caught.value.message == "service start attempt: stopped before the 30s okay delay"
+    assert caught.value.output == "    "
+    assert sup.status("early").current == "inactive"
+    await sup.stop_all()
+
+
+async def test_stop_and_start_while_stopping_answer_at_once(sup):
+    await sup.start(svc("slow-stop", """sh -c 'trap "" TERM; sleep 60 & wait'""", kill_delay=30.0))
+    stopping = asyncio.ensure_future(sup.stop("slow-stop"))
+    await until(lambda: sup.state("slow-stop") == "terminating")
+    assert await asyncio.wait_for(sup.stop("slow-stop"), 1) == 'Service "slow-stop" already stopping.'
+    with pytest.raises(StartError, match="^cannot start service while terminating$"):
+        await asyncio.wait_for(sup.start(svc("slow-stop", "sleep 60")), 1)
+    await sup.stop_all(within=0.2)
+    assert await asyncio.wait_for(stopping, 5) is None
+
+
 async def test_stop_error_when_the_process_survives(sup, monkeypatch):
     await sup.start(svc("immortal", "sleep 30", kill_delay=0.05))
     monkeypatch.setattr("services.plan.supervisor._signal_group", lambda pgid, sig: None)
@@ -269,8 +334,11 @@ async def test_stop_error_when_the_process_survives(sup, monkeypatch):
         == "cannot stop service: process still running after SIGTERM and SIGKILL"
     )
     monkeypatch.undo()
-    assert await sup.stop("immortal") is None  # a second stop kills it
-    assert sup.status("immortal").current == "inactive"
+    assert sup.status("immortal").current == "inactive"  # stopped all the same, as in Pebble
+    assert await sup.stop("immortal") == 'Service "immortal" already stopped.'
+    pid = sup.pid("immortal")
+    await sup.stop_all(within=0.5)  # the shutdown still kills what is left
+    await until(lambda: pid_dead(pid))
 
 
 async def test_stop_kills_the_whole_process_group(sup, tmp_path):
@@ -303,6 +371,30 @@ async def test_stop_all_stops_running_and_backoff_services(sup):
     await sup.stop_all()
     assert sup.status("a").current == "inactive"
     assert sup.status("b").current == "inactive"
+
+
+
+async def test_stop_all_is_bounded_whatever_the_kill_delay_and_starts_nothing_again(sup, tmp_path):
+    """Issue 15: a service that ignores SIGTERM with a kill-delay of 1000h, one
+    whose own stop is under way (holding its lock for that kill-delay), and
+    their children: all gone within the bound, and nothing restarts after."""
+    stubborn = """sh -c 'trap "" TERM; sleep 60 & echo $! > CHILD; echo ready; wait; sleep 60'"""
+    children = {}
+    for name in ("deaf", "stopping"):
+        children[name] = tmp_path / f"{name}.child"
+        await sup.start(svc(name, stubborn.replace("CHILD", str(children[name])), kill_delay=3600.0 * 1000))
+        await until(lambda name=name: "ready" in lines(sup, name))
+    stop_under_way = asyncio.ensure_future(sup.stop("stopping"))
+    await until(lambda: sup.state("stopping") == "terminating")
+    began = time.monotonic()
+    await sup.stop_all(within=0.5)
+    assert time.monotonic() - began < 3.0
+    for name, child in children.items():
+        assert sup.status(name).current == "inactive"
+        await until(lambda child=child: pid_dead(int(child.read_text())), timeout=2)
+    assert await asyncio.wait_for(stop_under_way, 5) is None
+    with pytest.raises(StartError, match="the node agent is stopping"):
+        await sup.start(svc("late", "sleep 30"))
 
 
 # -- process set-up -------------------------------------------------------------
@@ -341,7 +433,7 @@ async def test_user_is_honoured_as_root(sup):
 async def test_group_without_user_is_an_error(sup):
     with pytest.raises(StartError, match="must specify user, not just group"):
         await sup.start(svc("g", "sleep 30", group="root"))
-    assert sup.status("g").current == "error"
+    assert sup.status("g").current == "inactive"  # it could not start: stopped, as in Pebble
     assert sup.start_count("g") == 0
 
 
@@ -372,20 +464,22 @@ def test_credentials_resolution():
         with pytest.raises(StartError) as caught:
             _credentials(service)
         messages[key] = caught.value.message
-    assert messages == {
-        "user": 'cannot start service: user "no-such-user-xyz" not found',
-        "group": 'cannot start service: group "no-such-group-xyz" not found',
-        "mismatch": f'cannot start service: user "{root.pw_name}" and user-id 12345 do not match',
+    assert messages == {  # Pebble's (Go's) words, with no prefix
+        "user": "user: unknown user no-such-user-xyz",
+        "group": "group: unknown group no-such-group-xyz",
+        "mismatch": f'user "{root.pw_name}" UID (0) does not match user-id (12345)',
     }
 
 
 async def test_unknown_executable_cannot_start(sup):
     with pytest.raises(StartError) as caught:
         await sup.start(svc("missing", "/nonexistent/program --flag"))
-    assert caught.value.message.startswith("cannot start service: ")
-    assert sup.status("missing").current == "error"
-    assert sup.config_at_start("missing") is None
-    assert await sup.stop("missing") == 'Service "missing" has never been started.'
+    assert caught.value.message == "cannot start service: fork/exec /nonexistent/program: no such file or directory"
+    assert sup.status("missing").current == "inactive"
+    with pytest.raises(StartError) as caught:
+        await sup.start(svc("unfound", "no-such-program-here --flag"))
+    assert caught.value.message == 'cannot start service: exec: "no-such-program-here": executable file not found in $PATH'
+    assert await sup.stop("missing") == 'Service "missing" already stopped.'
 
 
 # -- checks and signals ---------------------------------------------------------
@@ -419,18 +513,27 @@ async def test_send_signal(sup):
     await until(lambda: "ready" in lines(sup, "sig"))  # the trap is set
     await sup.send_signal("sig", "SIGHUP")
     await until(lambda: "got-hup" in lines(sup, "sig"))
-    with pytest.raises(SignalError) as caught:
-        await sup.send_signal("sig", "HUP")
-    assert caught.value.message == 'invalid signal name "HUP"'
-    with pytest.raises(SignalError) as caught:
-        await sup.send_signal("sig", "SIGNOPE")
-    assert caught.value.message == 'invalid signal name "SIGNOPE"'
+    for name in ("HUP", "SIGNOPE", "SIGRTMIN", "SIGIOT", ""):  # Pebble's names only, no aliases
+        with pytest.raises(SignalError) as caught:
+            await sup.send_signal("sig", name)
+        assert caught.value.message == f'cannot send signal to "sig": invalid signal name "{name}"'
     with pytest.raises(SignalError) as caught:
         await sup.send_signal("other", "SIGHUP")
     assert caught.value.message == 'cannot send signal to "other": service is not running'
     await sup.stop("sig")
     with pytest.raises(SignalError, match="service is not running"):
         await sup.send_signal("sig", "SIGHUP")
+
+
+async def test_a_signal_reaches_the_main_process_only(sup, tmp_path):
+    child = tmp_path / "child.pid"
+    command = f"""sh -c 'trap "echo main-got-usr1" USR1; sleep 60 & echo $! > {child}; echo ready; wait; wait'"""
+    await sup.start(svc("sig-main", command))
+    await until(lambda: "ready" in lines(sup, "sig-main"))
+    await sup.send_signal("sig-main", "SIGUSR1")
+    await until(lambda: "main-got-usr1" in lines(sup, "sig-main"))
+    assert Path(f"/proc/{int(child.read_text())}").exists()  # the group's other process: untouched
+    await sup.stop("sig-main")
 
 
 # -- orphans --------------------------------------------------------------------

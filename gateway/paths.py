@@ -1,0 +1,48 @@
+"""Request paths cleaned as Pebble's router cleans them: a path with an
+empty segment (`//v1/x`), a `.` or a `..` is answered 301 with `Location`
+set to the cleaned path (and the same query), empty, before any route or
+access check. The cleaning is Go's `path.Clean` on the decoded path, keeping
+a trailing slash, and the Location is escaped as Go escapes a URL path.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+from aiohttp import web
+
+from gateway.shaping import Handler
+
+# What Go leaves unescaped in a URL path besides letters, digits and "-_.~".
+_PATH_SAFE = "/$&+,:;=@"
+
+
+def clean_path(path: str) -> str:
+    """Go's path.Clean of a rooted `path`, with its trailing slash kept (as
+    gorilla/mux cleans a request's path)."""
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    cleaned = "/" + "/".join(segments)
+    if path.endswith("/") and cleaned != "/":
+        cleaned += "/"
+    return cleaned
+
+
+@web.middleware
+async def redirect_unclean_paths(request: web.Request, handler: Handler) -> web.StreamResponse:
+    path = unquote(request.rel_url.raw_path, errors="surrogateescape")
+    cleaned = clean_path(path)
+    if cleaned == path or request.method == "CONNECT":
+        return await handler(request)
+    location = quote(cleaned, safe=_PATH_SAFE, errors="surrogateescape")
+    query = request.rel_url.raw_query_string
+    response = web.Response(status=301)
+    response.headers["Location"] = location + ("?" + query if query else "")
+    return response

@@ -17,6 +17,13 @@ def _start_without_waiting(suite: Suite) -> None:
                                      env={**os.environ, **suite.env}, stdout=suite.log, stderr=subprocess.STDOUT)
 
 
+def _status(suite: Suite, path: str) -> int | None:
+    try:
+        return suite.unix("GET", path, timeout=5).status
+    except OSError:
+        return None  # the gateway's socket is not there yet
+
+
 def _log(suite: Suite) -> str:
     return (suite.home.parent / "suite.log").read_text(errors="replace")
 
@@ -34,7 +41,7 @@ def test_damaged_saved_layers_stop_the_plan_service_once_naming_the_file(tmp_pat
         assert log.count(f"shoal plan: cannot start: cannot load the layers saved in {saved}: not valid JSON") == 1, log
         assert log.count("started plan") == 1 and "Traceback" not in log, log
         # the rest of the suite runs on; plan routes say the plan service is down
-        wait_for(lambda: suite.unix("GET", "/v1/services", timeout=5).status == 502, timeout=60)
+        wait_for(lambda: _status(suite, "/v1/services") == 502, timeout=60)
     finally:
         stop_process(suite.process)
         suite.log.close()

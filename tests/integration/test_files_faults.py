@@ -9,7 +9,6 @@ import re
 import signal
 import socket
 import threading
-import time
 
 from tests.support import wait_for
 

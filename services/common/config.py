@@ -38,6 +38,8 @@ class Settings:
     beacon_networks: tuple[str, ...] = DEFAULT_BEACON_NETWORKS
     # channels to node agents (beacon, application, the gateway's proxy) close after this long unused
     agent_idle_seconds: float = 60.0
+    # gateway: answer the view-served reads from its views (SHOAL_GATEWAY_VIEWS=0: every read asks the RPC)
+    gateway_views: bool = True
 
     def address(self, service: str) -> str:
         return self.addresses[service]
@@ -115,6 +117,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         "beacon_networks": (parse_networks(env["SHOAL_BEACON_NETWORKS"]) if env.get("SHOAL_BEACON_NETWORKS")
                             else DEFAULT_BEACON_NETWORKS),
         "agent_idle_seconds": float(env.get("SHOAL_AGENT_IDLE_SECONDS", "60")),
+        "gateway_views": env.get("SHOAL_GATEWAY_VIEWS", "1").lower() not in ("0", "false", "no", "off"),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

@@ -70,10 +70,12 @@ class CheckManager:
         changes: ChangeManager,
         on_failure: FailureHandler | None = None,
         environment: Callable[[Check], dict[str, str]] | None = None,
+        on_attempt: Callable[[], None] | None = None,
     ):
         self.changes = changes
         self.on_failure = on_failure
         self.environment = environment or (lambda check: {})
+        self.on_attempt = on_attempt  # after each run of a check (its counts change)
         self.states: dict[str, CheckState] = {}
         changes.register("perform-check", self._perform)
         changes.register("recover-check", self._recover)
@@ -142,6 +144,9 @@ class CheckManager:
             return None
         except CheckFailed as error:
             return str(error)
+        finally:
+            if self.on_attempt is not None:
+                self.on_attempt()
 
     async def _perform(self, task, change) -> None:
         state = self.states[task.data["check-name"]]

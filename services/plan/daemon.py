@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from services.common.errors import DomainError
@@ -24,6 +25,10 @@ from services.plan.supervisor import StartError, Supervisor
 from services.plan.times import format_time
 
 log = logging.getLogger("shoal.plan")
+
+
+def _nothing() -> None:
+    pass
 
 
 class ActionError(DomainError):
@@ -45,10 +50,12 @@ class PlanDaemon:
         self.home = home
         self.shutdown_kill_delay = shutdown_kill_delay
         self.store: PlanStore | None = None
+        self.on_state_changed: Callable[[], None] = _nothing  # the read models may be stale (watch.py)
         self.plan_state = PlanState(home / "layers", home / "plan-layers.json")
         self.child_env = daemon_environment()  # what services and execs inherit
         self.supervisor = Supervisor(pids_file=home / "run" / "plan-processes.json", on_shutdown=self._shutdown,
-                                     base_env=self.child_env)
+                                     base_env=self.child_env,
+                                     on_status_change=lambda name, status: self.on_state_changed())
         self.log_forwarding = LogManager(self.supervisor.logs)  # hook: log forwarding
         self.supervisor.logs.on_write = self.log_forwarding.on_write
         self.changes = ChangeManager(
@@ -57,7 +64,8 @@ class PlanDaemon:
             on_change_removed=self._change_removed,
         )
         self.notices = NoticeBook(on_saved=self._notice_saved, on_removed=self._notice_removed)
-        self.checks = CheckManager(self.changes, on_failure=self._check_failed, environment=self._check_env)
+        self.checks = CheckManager(self.changes, on_failure=self._check_failed, environment=self._check_env,
+                                   on_attempt=lambda: self.on_state_changed())
         # An aborted start kills its process; an aborted stop goes on (its signals are sent).
         self.changes.register("start", self._start_task, on_abort=NOTIFY)
         self.changes.register("stop", self._stop_task, on_abort=NOTIFY)
@@ -113,11 +121,13 @@ class PlanDaemon:
 
     # -- persistence hooks ----------------------------------------------------
     def _change_saved(self, change: Change) -> None:
+        self.on_state_changed()
         if self.store is not None:
             self.store.put("changes", change.id, change.to_dict())
             self.store.set_counters({f"change-{k}": v for k, v in self.changes.last_ids.items()})
 
     def _change_removed(self, change: Change) -> None:
+        self.on_state_changed()
         if self.store is not None:
             self.store.delete("changes", change.id)
 
@@ -125,6 +135,7 @@ class PlanDaemon:
         self.notices.add_change_update(change.id, change.kind, change.notice_data)
 
     def _notice_saved(self, notice: Notice) -> None:
+        self.on_state_changed()
         if self.store is not None:
             self.store.put("notices", notice.id, notice.to_dict())
             self.store.set_counters({"notice": self.notices.last_id})

@@ -21,6 +21,7 @@ from services.plan.files_rpc import FilesRPC
 from services.plan.metrics import metrics_text
 from services.plan.notices import NoticeFilter, validate_add
 from services.plan.plan.dump import plan_to_yaml
+from services.plan.watch import ReadModels, stamp_revisions
 from shoal import __version__
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
@@ -52,6 +53,9 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         self.settings = settings
         self.daemon = daemon
         self._boot_id = boot_id()
+        self.read_models = ReadModels(self)
+        daemon.on_state_changed = self.read_models.mark
+        stamp_revisions(self, self.read_models)
 
     async def GetSystemInfo(self, request, context):
         info = plan_pb2.SystemInfo(boot_id=self._boot_id, version=__version__)
@@ -197,6 +201,11 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         if request.follow == "true":
             async for entry in logs.follow(names):
                 yield plan_pb2.LogEntry(time=entry.time_text, service=entry.service, message=entry.message)
+
+    # -- the gateway's views ----------------------------------------------------
+    async def Watch(self, request, context):
+        async for update in self.read_models.watch():
+            yield update
 
     # -- as a beacon ------------------------------------------------------------
     agent_address = ""  # the address this agent listens on (set by run)

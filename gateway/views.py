@@ -145,8 +145,11 @@ class View:
             if method is None:
                 continue
             key = (entry.method, entry.request)
-            self.entries[key] = method.response_class.FromString(entry.response)
             self.bodies.pop(key, None)
+            if entry.removed:
+                self.entries.pop(key, None)
+            else:
+                self.entries[key] = method.response_class.FromString(entry.response)
         self.revision = update.revision
         self.live = True
         self.shared.seen(update.revision)

@@ -31,6 +31,10 @@ def _nothing() -> None:
     pass
 
 
+def _nothing_of(change: Change) -> None:
+    pass
+
+
 class ActionError(DomainError):
     """A refused services action; `kind` is Pebble's error kind, if any."""
 
@@ -51,6 +55,7 @@ class PlanDaemon:
         self.shutdown_kill_delay = shutdown_kill_delay
         self.store: PlanStore | None = None
         self.on_state_changed: Callable[[], None] = _nothing  # the read models may be stale (watch.py)
+        self.on_change_modified: Callable[[Change], None] = _nothing_of  # a change was saved or removed
         self.plan_state = PlanState(home / "layers", home / "plan-layers.json")
         self.child_env = daemon_environment()  # what services and execs inherit
         self.supervisor = Supervisor(pids_file=home / "run" / "plan-processes.json", on_shutdown=self._shutdown,
@@ -121,12 +126,14 @@ class PlanDaemon:
 
     # -- persistence hooks ----------------------------------------------------
     def _change_saved(self, change: Change) -> None:
+        self.on_change_modified(change)
         self.on_state_changed()
         if self.store is not None:
             self.store.put("changes", change.id, change.to_dict())
             self.store.set_counters({f"change-{k}": v for k, v in self.changes.last_ids.items()})
 
     def _change_removed(self, change: Change) -> None:
+        self.on_change_modified(change)
         self.on_state_changed()
         if self.store is not None:
             self.store.delete("changes", change.id)

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 
 from google.protobuf import json_format
 
+from services.common.errors import DomainError
 from shoal.descriptors import Method, service_methods
 from shoal.v1 import plan_pb2
 
@@ -50,20 +51,32 @@ def _request(method: Method, query: str):
 
 
 def held_requests(service: str) -> list[tuple[Method, object]]:
-    """(method, request) of every answer the views of `service` hold."""
+    """(method, request) of the answers the views of `service` always hold
+    (a route with path parameters holds those its servicer lists)."""
     held = []
     for method in service_methods(service):
-        if method.view is not None:
+        if method.view is not None and not method.path_params:
             for query in ("", *method.view.queries):
                 held.append((method, _request(method, query)))
     return held
 
 
+def _key(method: Method, request) -> Key:
+    return method.full_path, request.SerializeToString(deterministic=True)
+
+
 class ReadModels:
-    def __init__(self, servicer, service: str = "plan", clock: Callable[[], int] = time.time_ns):
+    """The view answers of `servicer`; `listed(method)` gives the requests
+    held for a view route with path parameters (every change's id)."""
+
+    def __init__(self, servicer, service: str = "plan", clock: Callable[[], int] = time.time_ns,
+                 listed: Callable[[Method], list] = lambda method: []):
         held = held_requests(service)
-        self._answers = {m.name: getattr(servicer, m.name) for m, _ in held}  # before stamp_revisions wraps them
-        self._held = [(m, r, (m.full_path, r.SerializeToString(deterministic=True))) for m, r in held]
+        self._listed = [m for m in service_methods(service) if m.view is not None and m.path_params]
+        self._list = listed
+        # The servicer's own methods, before stamp_revisions wraps them.
+        self._answers = {m.name: getattr(servicer, m.name) for m in service_methods(service) if m.view is not None}
+        self._held = [(m, r, _key(m, r)) for m, r in held]
         self.revision = clock() // 1000
         self._entries: dict[Key, bytes] = {}
         self._dirty = True
@@ -95,8 +108,12 @@ class ReadModels:
                 self._bump()
                 return self.revision
             fresh = {}
-            for method, request, key in self._held:
-                answer = await self._answers[method.name](request, None)
+            held = self._held + [(m, r, _key(m, r)) for m in self._listed for r in self._list(m)]
+            for method, request, key in held:
+                try:
+                    answer = await self._answers[method.name](request, None)
+                except DomainError:
+                    continue  # not held: the RPC answers the refusal
                 fresh[key] = answer.SerializeToString(deterministic=True)
             if fresh != self._entries:
                 self._entries = fresh
@@ -108,10 +125,11 @@ class ReadModels:
         self._bumped.set()
         self._bumped = asyncio.Event()
 
-    def _update(self, entries: dict[Key, bytes], snapshot: bool) -> plan_pb2.WatchUpdate:
+    def _update(self, entries: dict[Key, bytes], snapshot: bool, removed=()) -> plan_pb2.WatchUpdate:
         return plan_pb2.WatchUpdate(revision=self.revision, snapshot=snapshot, entries=[
-            plan_pb2.ViewEntry(method=path, request=request, response=response)
-            for (path, request), response in entries.items()
+            *(plan_pb2.ViewEntry(method=path, request=request, response=response)
+              for (path, request), response in entries.items()),
+            *(plan_pb2.ViewEntry(method=path, request=request, removed=True) for path, request in removed),
         ])
 
     async def watch(self) -> AsyncIterator[plan_pb2.WatchUpdate]:
@@ -128,9 +146,10 @@ class ReadModels:
                 sent_revision = self.revision
                 current = self._entries
                 changed = {key: value for key, value in current.items() if sent.get(key) != value}
+                removed = [key for key in sent if key not in current]
                 sent = dict(current)
-                if changed:
-                    yield self._update(changed, snapshot=False)
+                if changed or removed:
+                    yield self._update(changed, snapshot=False, removed=removed)
         finally:
             self.watchers -= 1
 

@@ -20,14 +20,16 @@ class WatchRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ViewEntry(_message.Message):
-    __slots__ = ("method", "request", "response")
+    __slots__ = ("method", "request", "response", "removed")
     METHOD_FIELD_NUMBER: _ClassVar[int]
     REQUEST_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
     method: str
     request: bytes
     response: bytes
-    def __init__(self, method: _Optional[str] = ..., request: _Optional[bytes] = ..., response: _Optional[bytes] = ...) -> None: ...
+    removed: bool
+    def __init__(self, method: _Optional[str] = ..., request: _Optional[bytes] = ..., response: _Optional[bytes] = ..., removed: _Optional[bool] = ...) -> None: ...
 
 class WatchUpdate(_message.Message):
     __slots__ = ("revision", "snapshot", "entries")

@@ -45,7 +45,9 @@ checks:
 VIEW_PATHS = ("/v1/services", "/v1/services?names=one", "/v1/services?names=two,nothing", "/v1/services?names=",
               "/v1/checks", "/v1/checks?level=alive", "/v1/checks?level=ready&names=ready-check",
               "/v1/checks?level=bogus", "/v1/health", "/v1/health?level=ready", "/v1/health?level=alive",
-              "/v1/health?names=alive-check", "/v1/health?level=nope", "/v1/system-info")
+              "/v1/health?names=alive-check", "/v1/health?level=nope", "/v1/system-info",
+              "/v1/changes", "/v1/changes?select=all", "/v1/changes?select=ready", "/v1/changes?select=bogus",
+              "/v1/changes?select=all&for=one", "/v1/changes/1", "/v1/changes/2", "/v1/changes/999")
 
 
 class Worker:
@@ -98,7 +100,8 @@ def test_view_answers_are_the_rpc_answers_byte_for_byte(layered):
 def test_view_routes_answer_with_no_rpc_while_the_plan_service_is_paused(layered):
     wait_for(lambda: view_live(layered))
     before = {path: layered.unix("GET", path) for path in ("/v1/services", "/v1/checks", "/v1/health",
-                                                            "/v1/system-info")}
+                                                            "/v1/system-info", "/v1/changes?select=all",
+                                                            "/v1/changes", "/v1/changes/1")}
     pid = layered.pid("plan")
     os.kill(pid, signal.SIGSTOP)
     try:
@@ -128,6 +131,9 @@ def test_reads_follow_writes_made_through_another_worker(layered):
             assert name in [s["name"] for s in reader("GET", "/v1/services").json()["result"]]
             for action, state in (("start", "active"), ("stop", "inactive")):
                 change = writer("POST", "/v1/services", {"action": action, "services": [name]}).json()["change"]
+                seen = reader("GET", f"/v1/changes/{change}")
+                assert seen.status == 200 and seen.json()["result"]["kind"] == action
+                assert change in [c["id"] for c in reader("GET", "/v1/changes?select=all").json()["result"]]
                 assert writer("GET", f"/v1/changes/{change}/wait").json()["result"]["status"] == "Done"
                 assert _current(reader("GET", f"/v1/services?names={name}"), name) == state
                 assert _current(reader("GET", "/v1/services"), name) == state

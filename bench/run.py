@@ -16,6 +16,7 @@ from pathlib import Path
 
 BENCHMARKS = [
     "bench.gateway_ratio",
+    "bench.views",
     "bench.plan_start",
     "bench.deploy_fanout",
     "bench.idle_memory",

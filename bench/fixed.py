@@ -4,6 +4,8 @@ routing table or shaping, over HTTPS with the suite's certificate, so both
 pay for the same transport. Run as a process:
 
     python -m bench.fixed --port P --home SHOAL_HOME --body FILE
+    python -m bench.fixed --unix PATH --body FILE    (a unix socket instead)
+    python -m bench.fixed --port P --body FILE       (plain HTTP on 127.0.0.1)
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from aiohttp import web
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--home", type=Path)
+    parser.add_argument("--unix", default="")
     parser.add_argument("--body", type=Path, required=True)
     args = parser.parse_args()
     body = args.body.read_bytes()
@@ -29,9 +32,14 @@ def main() -> None:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", answer)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(args.home / "tls" / "cert.pem", args.home / "tls" / "key.pem")
     uvloop.install()
+    if args.unix:
+        web.run_app(app, path=args.unix, access_log=None, print=None)
+        return
+    context = None
+    if args.home is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.home / "tls" / "cert.pem", args.home / "tls" / "key.pem")
     web.run_app(app, host="127.0.0.1", port=args.port, ssl_context=context, access_log=None, print=None)
 
 

@@ -137,9 +137,8 @@ class ReadModels:
         try:
             self._dirty = True
             await self.settle()
-            sent = dict(self._entries)
+            sent, sent_revision = dict(self._entries), self.revision
             yield self._update(sent, snapshot=True)
-            sent_revision = self.revision
             while True:
                 if self.revision == sent_revision:
                     await self._bumped.wait()

@@ -28,6 +28,11 @@ _UNITS = {
 }
 _LIMIT = 1 << 63  # Go's Duration is an int64 of nanoseconds
 
+# The longest a long-poll is held, whatever longer wait Go's durations allow
+# (~292 years): the plan service answers a notices wait as timed out here,
+# and the gateway's deadline for any long-poll is this and its margin.
+LONGEST_WAIT = 7 * 24 * 3600.0
+
 
 class DurationError(ValueError):
     """A duration Go refuses; str() is Go's error text."""

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.common import gojson
-from services.common.durations import format_duration, parse_duration
+from services.common.durations import LONGEST_WAIT, format_duration, parse_duration
 from services.common.errors import DomainError, Failure
 from services.common.jsonvalues import whole_numbers
 from services.plan.plan.yaml_scalars import go_quote
@@ -321,11 +321,13 @@ class NoticeBook:
         on_removed: SaveHook | None = None,
         clock: Callable[[], datetime] = utcnow,
         max_notices: int = MAX_NOTICES,
+        longest_wait: float = LONGEST_WAIT,
     ):
         self.on_saved = on_saved
         self.on_removed = on_removed
         self._clock = clock
         self._max = max_notices
+        self._longest_wait = longest_wait
         self._by_id: dict[str, Notice] = {}
         self._by_key: dict[tuple[int | None, str, str], Notice] = {}
         self._last_id = 0
@@ -429,16 +431,18 @@ class NoticeBook:
 
     async def wait(self, filters: NoticeFilter | None, timeout: float | None) -> list[Notice]:
         """Long-poll: the matching notices as soon as there is at least one; `[]` once
-        `timeout` seconds pass (None = wait for ever)."""
+        `timeout` seconds pass, or the longest wait held (also for None), so that
+        the caller has its answer before the gateway's deadline."""
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
+        bounded = self._longest_wait if timeout is None else min(timeout, self._longest_wait)
+        deadline = loop.time() + bounded
         while True:
             changed = self._changed  # taken before querying so no wake-up is missed
             found = self.query(filters)
             if found:
                 return found
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
                 return []
             try:
                 await asyncio.wait_for(changed.wait(), remaining)

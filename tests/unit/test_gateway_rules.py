@@ -142,6 +142,7 @@ def test_an_unknown_handler_name_stops_start_up():
     ("Exec", "1h", DEFAULT_DEADLINE),  # the command's timeout, not a wait
     ("WaitChange", "99999999999h", DEFAULT_DEADLINE),  # beyond Go's Duration: the service answers 400
     ("WaitChange", "2562047h", MAX_POLL_DEADLINE),  # valid, but the call is bounded
+    ("ListNotices", "2562047h", MAX_POLL_DEADLINE),  # the plan service answers [] before it
 ])
 def test_long_polls_get_their_wait_plus_a_margin(route, wait, deadline):
     method = M[route]

@@ -376,6 +376,15 @@ async def test_wait_times_out_with_empty_list(book):
     assert loop.time() - start >= 0.04
 
 
+async def test_a_wait_longer_than_the_longest_held_answers_empty_at_that_bound(clock):
+    book = NoticeBook(clock=clock, longest_wait=0.05)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    assert await book.wait(NoticeFilter(user_id=1000), 3600) == []
+    assert await book.wait(NoticeFilter(user_id=1000), None) == []
+    assert loop.time() - start < 5
+
+
 async def test_wait_after_filter_waits_for_a_repeat(book, clock):
     n = book.add(None, "custom", KEY)
     flt = NoticeFilter(after=n.last_repeated)

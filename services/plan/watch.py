@@ -114,6 +114,9 @@ class ReadModels:
                     answer = await self._answers[method.name](request, None)
                 except DomainError:
                     continue  # not held: the RPC answers the refusal
+                except Exception:
+                    log.exception("view answer of %s not computed; the RPC answers it", method.name)
+                    continue
                 fresh[key] = answer.SerializeToString(deterministic=True)
             if fresh != self._entries:
                 self._entries = fresh

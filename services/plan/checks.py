@@ -26,7 +26,8 @@ check (`CheckState`) and written by those loops as Pebble's are:
   metrics kept), else shown inactive with its counters reset;
 - a refresh of a running check is run by its loop (counted, logged, and its
   period restarts) and answers the state after that run; a refresh of a
-  stopped check runs it once, counting nothing.
+  stopped check runs it once, counting nothing, and so does one whose loop
+  stopped before running it (Pebble's would wait for the client to give up).
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ class CheckManager:
         self.states: dict[str, CheckState] = {}
         self._plan = Plan()
         self._runs: dict[str, _Run] = {}  # change id → its loop's run
+        self._actions: set[asyncio.Task] = set()  # failure actions under way
         changes.register("perform-check", self._perform)
         changes.register("recover-check", self._recover)
 
@@ -233,6 +235,13 @@ class CheckManager:
                 self.changes.abort(change.id)
             except ChangeError as error:  # already finishing
                 log.debug("abort %s: %s", change.id, error)
+        if change is not None and change.ready:  # it never ran (held): no loop will end
+            self._runs.pop(change.id, None)
+
+    def _loop_alive(self, change_id: str) -> bool:
+        """Whether a loop runs (or is about to run) for the change."""
+        change = self.changes.find(change_id) if change_id in self._runs else None
+        return change is not None and not change.ready
 
     @staticmethod
     def _release(state: CheckState) -> None:
@@ -311,12 +320,14 @@ class CheckManager:
                 log.warning("check %s down: %s", run.check.name, failure)
                 if run.state.change_id == change.id:
                     if self.on_failure is not None:
-                        asyncio.get_running_loop().create_task(self.on_failure(run.check.name))
+                        action = asyncio.get_running_loop().create_task(self.on_failure(run.check.name))
+                        self._actions.add(action)
+                        action.add_done_callback(self._actions.discard)
                     self._start_recovery(run, change.id)
                 _answer(request, failure)
                 raise CheckFailed(failure)
         finally:
-            self._runs.pop(change.id, None)
+            self._ended(run, change.id)
 
     async def _recover(self, task, change) -> None:
         run = self._runs.get(change.id)
@@ -339,7 +350,14 @@ class CheckManager:
                 _answer(request, None)
                 return
         finally:
-            self._runs.pop(change.id, None)
+            self._ended(run, change.id)
+
+    def _ended(self, run: _Run, change_id: str) -> None:
+        """A loop has ended. Unless it handed over to another (the state shows
+        that one), nothing will run the refreshes waiting: they run directly."""
+        self._runs.pop(change_id, None)
+        if run.state.change_id == change_id:
+            self._release(run.state)
 
     # -- API ------------------------------------------------------------------
     def infos(self, level: str = "", names: list[str] | None = None) -> list[dict]:
@@ -430,7 +448,9 @@ class CheckManager:
         if check is None:
             raise CheckError(f'cannot find check with name "{name}"', Failure.NOT_FOUND)
         state = self.states.get(name)
-        while state is not None and state.change_id:
+        asked: set[str] = set()  # the changes whose loops were asked
+        while state is not None and self._loop_alive(state.change_id) and state.change_id not in asked:
+            asked.add(state.change_id)
             request = asyncio.get_running_loop().create_future()
             state.refreshes.append(request)
             state.wake.set()

@@ -232,6 +232,16 @@ async def test_a_refresh_waiting_for_a_check_stopped_meanwhile_runs_it_directly(
     assert info1["status"] == info2["status"] == "inactive" and info2["successes"] == 0
 
 
+async def test_a_refresh_of_a_check_whose_change_was_aborted_runs_it_instead_of_waiting(manager, changes):
+    manager.plan_changed(plan_of(exec_check("orphan", "true")))
+    running = manager.infos()[0]["change-id"]
+    await manager.refresh("orphan")
+    changes.abort(running)  # (POST /v1/changes/{id}/abort): no loop runs it any more
+    await changes.wait(running, timeout=5)
+    info, failure = await asyncio.wait_for(manager.refresh("orphan"), 5)
+    assert failure is None and info["successes"] == 1  # run, not counted
+
+
 async def test_an_exec_check_runs_with_the_daemons_environment_under_its_service_context(changes):
     manager = CheckManager(changes, base_environment={"PATH": "/usr/bin:/bin", "FROM_BASE": "base",
                                                       "CHK_CTX": "daemon"})

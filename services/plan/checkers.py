@@ -135,6 +135,8 @@ async def _http(check: Check) -> None:
                 return
             body = await response.content.read(MAX_ERROR_BYTES)
             raise CheckFailed(_with_details(f"non-2xx status code {response.status}", first_lines(body)))
+    except aiohttp.ClientSSLError as error:
+        raise CheckFailed(f'Get "{url}": tls: {error}') from None
     except aiohttp.ClientConnectorDNSError as error:
         raise CheckFailed(f'Get "{url}": dial tcp: lookup {error.host}: no such host') from None
     except aiohttp.ClientConnectorError as error:

@@ -146,8 +146,10 @@ def request_metrics(request_ids: bool = False):
 
 
 def add_metrics_route(app: web.Application, ctx: RouteContext) -> None:
-    """The request middleware (outermost, so it sees every answer) and `GET /api/metrics`."""
-    app.middlewares.insert(0, request_metrics(telemetry.request_ids_on()))
+    """The request middleware (outermost but for tracing's, so it sees every answer) and `GET /api/metrics`."""
+    # First, or just inside OpenTelemetry's (which its instrumentation puts first), so that an
+    # access line names the request's trace.
+    app.middlewares.insert(1 if telemetry.tracing_on() else 0, request_metrics(telemetry.request_ids_on()))
     waits = getattr(ctx.calls, "waits", None)
     if waits is not None:
         LONG_POLLS.set_function(lambda: waits.held)

@@ -13,8 +13,8 @@ Prometheus metrics, OpenTelemetry traces and JSON log lines.
 - **Traces** (OpenTelemetry SDK): only when `OTEL_EXPORTER_OTLP_ENDPOINT`
   (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set does `start_tracing`
   import the SDK, export spans over OTLP/HTTP (protobuf) and instrument
-  gRPC (clients and servers: W3C trace context travels in gRPC metadata) and
-  aiohttp's server. Otherwise nothing of OpenTelemetry is imported or
+  gRPC (clients and servers: W3C trace context travels in gRPC metadata) and,
+  in the gateway, aiohttp's server. Otherwise nothing of OpenTelemetry is imported or
   installed, and no request pays for it.
 - **Logs.** `--log-format json` (`SHOAL_LOG_FORMAT=json`) writes one JSON
   object per line: time, level, process, logger, message, and the
@@ -53,6 +53,7 @@ from prometheus_client import (
 )
 
 from services.common.config import LOG_FORMATS
+from services.common.interceptor import current_caller
 
 log = logging.getLogger("shoal.telemetry")
 access = logging.getLogger("shoal.access")  # one line per request or RPC, in JSON-log mode
@@ -113,12 +114,10 @@ def _code_name(context, error: BaseException | None) -> str:
         return code.name
     if error is None:
         return "OK"
-    return "CANCELLED" if isinstance(error, asyncio.CancelledError) else "UNKNOWN"
+    return "CANCELLED" if isinstance(error, (asyncio.CancelledError, GeneratorExit)) else "UNKNOWN"
 
 
 def _caller_name() -> str:
-    from services.common.interceptor import current_caller
-
     try:
         return current_caller().identity
     except RuntimeError:
@@ -382,7 +381,8 @@ def start_tracing(process: str) -> bool:
     trace.set_tracer_provider(provider)
     GrpcAioInstrumentorClient().instrument()
     GrpcAioInstrumentorServer().instrument()
-    AioHttpServerInstrumentor().instrument()
+    if process == "gateway":  # a service's aiohttp is only its metrics listener: no spans for scrapes
+        AioHttpServerInstrumentor().instrument()
     _state["tracing"] = True
     log.info("tracing: spans exported over OTLP/HTTP to %s",
              os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))

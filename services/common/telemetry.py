@@ -23,7 +23,8 @@ Prometheus metrics, OpenTelemetry traces and JSON log lines.
   services they call), plus `trace_id`/`span_id` when tracing. Request ids
   are made only in that mode, which also writes one access line per
   request (the gateway: `shoal.access`, with method, path, route, status
-  and duration) and per RPC (each service: method, code, duration, caller).
+  and duration) and per RPC (each service: method, code, duration, caller;
+  not health checks or reflection).
   Text logs cost what they always did.
 """
 
@@ -131,6 +132,9 @@ def _request_id(metadata) -> str:
     return ""
 
 
+# Probes and tooling: timed, but no access line each (a kubelet probes every few seconds).
+_UNLOGGED = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
 _KINDS = (
     ("unary_unary", grpc.unary_unary_rpc_method_handler),
     ("stream_unary", grpc.stream_unary_rpc_method_handler),
@@ -148,7 +152,7 @@ class RPCMetrics(grpc.aio.ServerInterceptor):
         self._names: dict[str, tuple[str, str]] = {}
 
     def _observe(self, path: str, code: str, seconds: float) -> None:
-        if _state["json"]:
+        if _state["json"] and not path.startswith(_UNLOGGED):
             caller = _caller_name()
             access.info("%s %s %.1fms", path, code, seconds * 1e3, extra={
                 "grpc_method": path, "grpc_code": code, "duration_ms": round(seconds * 1e3, 3), "caller": caller})

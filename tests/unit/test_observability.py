@@ -183,3 +183,19 @@ def test_metrics_addresses_and_log_format_are_read_once_from_the_environment(tmp
     assert not telemetry.tracing_wanted({})
     assert telemetry.tracing_wanted({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
     assert not telemetry.tracing_wanted({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x", "OTEL_SDK_DISABLED": "true"})
+
+
+def test_the_commands_take_the_log_format_and_a_services_metrics_address(tmp_path, monkeypatch):
+    from shoal.cli.main import _settings, build_parser
+
+    monkeypatch.setenv("SHOAL_SECRET", "x")
+    parser = build_parser()
+    run = _settings(parser.parse_args(["--home", str(tmp_path), "run", "--log-format", "json"]))
+    assert run.log_format == "json"
+    service = _settings(parser.parse_args(["--home", str(tmp_path), "service", "plan",
+                                           "--metrics-listen", "127.0.0.1:9464"]))
+    assert service.metrics_address("plan") == "127.0.0.1:9464" and service.log_format == "text"
+    gateway = parser.parse_args(["gateway", "--log-format", "json"])
+    assert gateway.log_format == "json"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["gateway", "--log-format", "xml"])

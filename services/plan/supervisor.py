@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from prometheus_client import Counter
+
 from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
@@ -39,6 +41,10 @@ from services.plan.plan.commands import parse_command
 from services.plan.plan.model import Service
 
 log = logging.getLogger("shoal.plan.supervisor")
+
+# Shoal's own metric (Pebble's /v1/metrics counts starts, services/plan/metrics.py).
+RESTARTS = Counter("shoal_supervisor_restarts_total",
+                   "Services the supervisor started again after they exited or failed a check", ("service",))
 
 OKAY_DELAY = 1.0  # a start counts as successful once the process has lived this long
 KILL_GRACE = 5.0  # how long to wait after SIGKILL before giving up
@@ -560,6 +566,7 @@ class Supervisor:
             return
         finally:
             rec.spawning = False
+        RESTARTS.labels(rec.name).inc()
         if rec.state == BACKOFF:
             self._transition(rec, RUNNING)
 

@@ -21,6 +21,7 @@ run: setup
 # ops' real-server suite first, so the last line is the whole suite's own count.
 test: setup
 	command -v rsyslogd >/dev/null || test -x /usr/sbin/rsyslogd || apt-get install -y rsyslog || (apt-get update && apt-get install -y rsyslog)
+	command -v prometheus >/dev/null || apt-get install -y --no-install-recommends prometheus || (apt-get update && apt-get install -y --no-install-recommends prometheus)
 	$(PY) -m tests.conformance.run_ops_suite
 	$(PY) -m pytest -q tests
 

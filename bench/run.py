@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench.plan_start",
     "bench.deploy_fanout",
     "bench.idle_memory",
+    "bench.telemetry_cost",
 ]
 RESULTS = Path(__file__).parent / "results"
 

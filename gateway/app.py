@@ -13,6 +13,7 @@ from aiohttp import web
 
 from gateway.access import REFUSAL_DELAY, Gatekeeper
 from gateway.calls import MAX_WAITS, ServiceCalls
+from gateway.observability import add_metrics_route
 from gateway.openapi import openapi_document
 from gateway.paths import redirect_unclean_paths
 from gateway.route_table import grouped_routes
@@ -47,6 +48,7 @@ def build_app(settings: Settings, *, refusal_delay: float = REFUSAL_DELAY,
     ctx = RouteContext(settings=settings, gate=gate, calls=calls, views=views)
     app = web.Application(middlewares=[redirect_unclean_paths, shape_errors], client_max_size=MAX_BODY)
     app[CALLS] = calls
+    add_metrics_route(app, ctx)  # Shoal's own metrics: every request counted, GET /api/metrics
 
     resources: dict[str, web.Resource] = {}
     for path, http_method, methods in grouped_routes():

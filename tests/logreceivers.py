@@ -5,7 +5,9 @@
   [nanosecond-timestamp string, line]) and anything else is recorded in
   `errors`.
 - `HTTPReceiver("otlp")`: an OTLP/HTTP logs receiver (`POST /v1/logs`, JSON)
-  decoding each request with the official `opentelemetry-proto` messages.
+  decoding each request with the official `opentelemetry-proto` messages;
+  `HTTPReceiver("otlp-traces")` the same for spans (`POST /v1/traces`, in
+  protobuf as the SDK's exporter sends them, or JSON).
 - `Rsyslog`: Debian's rsyslogd in the foreground with its own configuration,
   pid file and work directory under a temporary directory, listening on
   loopback TCP and UDP ports and writing one line per message to a file.
@@ -28,7 +30,9 @@ from pathlib import Path
 
 from aiohttp import web
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.support import free_port
 
@@ -48,7 +52,7 @@ class Received:
     at: float
     path: str
     headers: dict
-    body: object  # the JSON (Loki) or the decoded ExportLogsServiceRequest (OTLP)
+    body: object  # the JSON (Loki) or the decoded ExportLogsServiceRequest / ExportTraceServiceRequest (OTLP)
 
 
 def _loki_shape_errors(body) -> list[str]:
@@ -73,10 +77,10 @@ def _loki_shape_errors(body) -> list[str]:
 
 class HTTPReceiver:
     def __init__(self, kind: str, port: int | None = None):
-        assert kind in ("loki", "otlp")
+        assert kind in ("loki", "otlp", "otlp-traces")
         self.kind = kind
         self.port = port or free_port()
-        self.path = "/loki/api/v1/push" if kind == "loki" else "/v1/logs"
+        self.path = {"loki": "/loki/api/v1/push", "otlp": "/v1/logs", "otlp-traces": "/v1/traces"}[kind]
         self.status = 204 if kind == "loki" else 200
         self.delay = 0.0  # seconds to wait before answering
         self.received: list[Received] = []
@@ -88,6 +92,7 @@ class HTTPReceiver:
 
     @property
     def location(self) -> str:
+        """Where to send: Loki's push URL, or an OTLP endpoint (the SDK adds /v1/logs, /v1/traces)."""
         base = f"http://127.0.0.1:{self.port}"
         return base + self.path if self.kind == "loki" else base
 
@@ -96,16 +101,20 @@ class HTTPReceiver:
         try:
             if request.path != self.path:
                 raise ValueError(f"unexpected path {request.path}")
-            if request.content_type != "application/json":
+            if self.kind == "otlp-traces" and request.content_type == "application/x-protobuf":
+                body = ExportTraceServiceRequest.FromString(raw)
+            elif request.content_type != "application/json":
                 raise ValueError(f"unexpected content type {request.content_type}")
-            if self.kind == "loki":
+            elif self.kind == "otlp-traces":
+                body = json_format.Parse(raw, ExportTraceServiceRequest())
+            elif self.kind == "loki":
                 body = json.loads(raw)
                 problems = _loki_shape_errors(body)
                 if problems:
                     raise ValueError("; ".join(problems))
             else:
                 body = json_format.Parse(raw, ExportLogsServiceRequest())
-        except (ValueError, json_format.ParseError) as error:
+        except (ValueError, json_format.ParseError, DecodeError) as error:
             with self._lock:
                 self.errors.append(str(error))
             return web.Response(status=400, text=str(error))
@@ -113,7 +122,7 @@ class HTTPReceiver:
             self.received.append(Received(time.monotonic(), request.path, dict(request.headers), body))
         if self.delay:
             await asyncio.sleep(self.delay)
-        if self.kind == "otlp" and self.status == 200:
+        if self.kind != "loki" and self.status == 200:
             return web.Response(status=200, text="{}", content_type="application/json")
         return web.Response(status=self.status)
 
@@ -162,6 +171,17 @@ class HTTPReceiver:
                 for scope_logs in resource_logs.scope_logs:
                     for record in scope_logs.log_records:
                         out.append((attributes, scope_logs.scope.name, record))
+        return out
+
+    # OTLP traces: (resource attributes, scope name, span) per span received.
+    def otlp_spans(self) -> list[tuple[dict, str, object]]:
+        out = []
+        for r in self.snapshot():
+            for resource_spans in r.body.resource_spans:
+                attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        out.append((attributes, scope_spans.scope.name, span))
         return out
 
 

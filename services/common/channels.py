@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import grpc
 
+from services.common.telemetry import client_interceptors
+
 MAX_MESSAGE = 16 * 1024 * 1024
 
 OPTIONS = (
@@ -26,4 +28,4 @@ OPTIONS = (
 
 
 def open_channel(target: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(target, options=OPTIONS)
+    return grpc.aio.insecure_channel(target, options=OPTIONS, interceptors=client_interceptors())

@@ -11,6 +11,7 @@ from pathlib import Path
 from shoal.descriptors import SERVICES
 
 SECRET_FILE = "secret"
+LOG_FORMATS = ("text", "json")
 
 # Where beacons (node agents) may be: loopback and the private ranges. Link-local
 # and cloud-metadata addresses are refused whatever this holds (services/beacon/networks.py).
@@ -27,9 +28,12 @@ class Settings:
     pool_max: int = 5
     grace: float = 10.0  # seconds to finish in-flight RPCs on SIGTERM
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" or "json" (one object per line, with request ids)
     http_address: str = ""  # the gateway's plain HTTP listener, if any
     https_address: str = ""
     addresses: dict[str, str] = field(default_factory=dict)  # service -> gRPC target
+    # service -> where it answers GET /metrics (HOST:PORT, unix:PATH; "" = nowhere)
+    metrics_addresses: dict[str, str] = field(default_factory=dict)
     # identity: password hashing's bounds, and the audit log's signing key
     hash_concurrency: int = 2  # hashes computed at once
     hash_pending: int = 64  # checks waiting beyond those; more → busy
@@ -43,6 +47,9 @@ class Settings:
 
     def address(self, service: str) -> str:
         return self.addresses[service]
+
+    def metrics_address(self, process: str) -> str:
+        return self.metrics_addresses.get(process, "")
 
     def database_for(self, service: str) -> str:
         """The database URL for `service`, or its SQLite file in home."""
@@ -108,9 +115,12 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         "pool_max": int(env.get("SHOAL_DB_POOL_MAX", "5")),
         "grace": float(env.get("SHOAL_GRACE", "10")),
         "log_level": env.get("SHOAL_LOG_LEVEL", "INFO"),
+        "log_format": env.get("SHOAL_LOG_FORMAT", "text"),
         "http_address": env.get("SHOAL_HTTP_ADDRESS", ""),
         "https_address": env.get("SHOAL_HTTPS_ADDRESS", ""),
         "addresses": addresses,
+        "metrics_addresses": {name: env[f"SHOAL_{name.upper()}_METRICS_ADDR"] for name in SERVICES
+                              if env.get(f"SHOAL_{name.upper()}_METRICS_ADDR")},
         "hash_concurrency": int(env.get("SHOAL_HASH_CONCURRENCY", "2")),
         "hash_pending": int(env.get("SHOAL_HASH_PENDING", "64")),
         "audit_key_file": env.get("SHOAL_AUDIT_KEY_FILE", ""),
@@ -120,4 +130,6 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         "gateway_views": env.get("SHOAL_GATEWAY_VIEWS", "1").lower() not in ("0", "false", "no", "off"),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if values["log_format"] not in LOG_FORMATS:
+        raise ValueError(f'SHOAL_LOG_FORMAT: "{values["log_format"]}" is not one of {", ".join(LOG_FORMATS)}')
     return Settings(**values)

@@ -15,16 +15,10 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common.config import Settings
 from services.common.interceptor import Authenticator, CallerInterceptor
+from services.common.telemetry import RPCMetrics, serve_metrics
 from shoal.descriptors import SERVICES
 
 log = logging.getLogger("shoal.server")
-
-
-def setup_logging(service: str, level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level,
-        format=f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s",
-    )
 
 
 async def serve(
@@ -45,7 +39,7 @@ async def serve(
     """
     address = address or settings.address(service)
     server = grpc.aio.server(
-        interceptors=[CallerInterceptor(settings.secret, authenticators)],
+        interceptors=[RPCMetrics(), CallerInterceptor(settings.secret, authenticators)],
         options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
     )
     cleanup = await register(server)
@@ -61,6 +55,7 @@ async def serve(
         Path(address[5:]).unlink(missing_ok=True)
     server.add_insecure_port(address)
     await server.start()
+    stop_metrics = await serve_metrics(settings.metrics_address(service))
     for name in ("", full_name):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("%s serving on %s", service, address)
@@ -79,4 +74,6 @@ async def serve(
         await server.stop(settings.grace)
     if cleanup is not None:
         await cleanup()
+    if stop_metrics is not None:
+        await stop_metrics()
     log.info("%s stopped", service)

@@ -23,7 +23,7 @@ from google.protobuf import empty_pb2
 from services.common import errors
 from services.common.errors import Failure
 from services.common.interceptor import current_caller
-from services.identity import audit, lockout
+from services.identity import audit, auth_metrics, lockout
 from services.identity.core import IdentityCore, refusal
 from services.identity.privileges import is_socket_admin
 from services.identity.recovery import RecoveryTokens, hash_recovery_token
@@ -77,13 +77,17 @@ class AuthRPC(IdentityCore):
         if request.session_token:
             answer = await self._by_session(request.session_token)
             if answer is not None:
+                auth_metrics.attempt("session", "accepted")
                 return answer
+            auth_metrics.attempt("session", "refused")
             if not on_socket:
                 raise refusal(Failure.UNAUTHENTICATED, SESSION_EXPIRED)
         if on_socket:
             found = await self.store.identity_by_uid(request.peer_uid)
             if found is not None:
+                auth_metrics.attempt("local", "accepted")
                 return _matched(found[0], found[1].access, "local")
+            auth_metrics.attempt("peer", "accepted")  # the gateway applies the uid's default
         return identity_pb2.AuthenticateResponse(matched=False)
 
     async def ListClientCertificates(self, request, context):
@@ -98,6 +102,7 @@ class AuthRPC(IdentityCore):
         for name, stored in (await self.store.identities()).items():
             cert = stored.identity.cert
             if cert is not None and _cert_der(cert.pem) == der:
+                auth_metrics.attempt("cert", "accepted")
                 return _matched(name, stored.identity.access, "cert")
         return None
 
@@ -119,9 +124,11 @@ class AuthRPC(IdentityCore):
         record = await self.store.token_by_hash(hash_token(raw))
         now = self.now()
         if record is None or not record.matches(raw, now):
+            auth_metrics.attempt("token", "refused")
             raise refusal(Failure.UNAUTHENTICATED, INVALID_TOKEN)
         if record.last_used_at is None or now - record.last_used_at > TOUCH_EVERY:
             await self.store.touch_token(record.id, now)
+        auth_metrics.attempt("token", "accepted")
         return _matched(f"token:{record.name}", record.access_level(), "token", record.scopes)
 
     async def _by_session(self, raw: str):

@@ -24,7 +24,7 @@ from pathlib import Path
 from services.common.config import Settings
 from services.common.errors import DomainError, Failure
 from services.common.signing import Caller
-from services.identity import audit, lockout
+from services.identity import audit, auth_metrics, lockout
 from services.identity.passwords import BoundedHasher, HasherBusy, VerifiedCache
 from services.identity.privileges import holding, operator_resources
 from services.identity.store import IdentityStore
@@ -106,7 +106,21 @@ class IdentityCore:
         self, name: str, password: str, hashed: str | None, version, origin: str, path: str, how: str
     ) -> PasswordCheck:
         """Verify `name`'s password with lockout and audit. `hashed` None:
-        no such account (the same cost is paid)."""
+        no such account (the same cost is paid). Counted in the metrics as
+        `how` ("basic" or "login")."""
+        check = await self._check_password(name, password, hashed, version, origin, path, how)
+        if check.ok:
+            auth_metrics.attempt(how, "accepted")
+        else:
+            outcome = {lockout.LOCKED: "locked", Failure.UNAVAILABLE: "busy"}.get(check.failure, "refused")
+            auth_metrics.attempt(how, outcome)
+            if (check.body or {}).get("locked"):
+                auth_metrics.LOCKOUTS.inc()
+        return check
+
+    async def _check_password(
+        self, name: str, password: str, hashed: str | None, version, origin: str, path: str, how: str
+    ) -> PasswordCheck:
         cache = self.hasher.cache
         keys = lock_keys(name, origin)
         now = utcnow()

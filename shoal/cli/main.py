@@ -28,13 +28,20 @@ def _event_loop() -> None:
 
 
 def _settings(args):
+    from dataclasses import replace
+
     from services.common.config import load_settings
 
-    return load_settings(
+    settings = load_settings(
         home=getattr(args, "home", None),
         http_address=getattr(args, "http", None) or None,
         https_address=getattr(args, "https", None) or None,
+        log_format=getattr(args, "log_format", None) or None,
     )
+    metrics = getattr(args, "metrics_listen", "")
+    if metrics:
+        settings = replace(settings, metrics_addresses={**settings.metrics_addresses, args.name: metrics})
+    return settings
 
 
 def cmd_run(args) -> int:
@@ -45,12 +52,12 @@ def cmd_run(args) -> int:
 
 
 def cmd_service(args) -> int:
+    from services.common import telemetry
     from services.common.errors import EXIT_STARTUP, StartupError
-    from services.common.server import setup_logging
     from services.registry import run_service
 
     settings = _settings(args)
-    setup_logging(args.name, settings.log_level)
+    telemetry.setup(args.name, settings.log_level, settings.log_format)
     _event_loop()
     try:
         asyncio.run(run_service(args.name, settings, args))
@@ -62,10 +69,10 @@ def cmd_service(args) -> int:
 
 def cmd_gateway(args) -> int:
     from gateway.main import run_gateway
-    from services.common.server import setup_logging
+    from services.common import telemetry
 
     settings = _settings(args)
-    setup_logging("gateway", settings.log_level)
+    telemetry.setup("gateway", settings.log_level, settings.log_format)
     _event_loop()
     asyncio.run(run_gateway(settings, args.http, args.https, args.tls_cert, args.tls_key))
     return 0
@@ -87,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--https", default="", metavar="ADDR", help="also listen on HTTPS")
         p.add_argument("--tls-cert", default="", help="certificate for --https (default: self-signed in $SHOAL_HOME/tls)")
         p.add_argument("--tls-key", default="", help="key for --tls-cert")
+        log_format(p)
+
+    def log_format(p):
+        p.add_argument("--log-format", choices=["text", "json"], default=None,
+                       help="log lines as text (the default, or $SHOAL_LOG_FORMAT) or one JSON object each, "
+                            "with the request id the gateway and the services share")
 
     run = sub.add_parser("run", help="run the whole suite on this machine")
     listeners(run)
@@ -96,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("name", choices=["identity", "plan", "beacon", "application"])
     service.add_argument("--listen", default="", metavar="ADDR", help="gRPC listen address (default $SHOAL_LISTEN or a unix socket in $SHOAL_HOME/run)")
     service.add_argument("--beacon-token", default="", help="plan: the token that lets a beacon registry reach this agent")
+    service.add_argument("--metrics-listen", default="", metavar="ADDR",
+                         help="answer Prometheus's GET /metrics on ADDR (HOST:PORT or unix:PATH; "
+                              "default $SHOAL_<NAME>_METRICS_ADDR, else nowhere)")
+    log_format(service)
     service.set_defaults(func=cmd_service)
 
     gateway = sub.add_parser("gateway", help="run the HTTP gateway")

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.common import telemetry
 from services.common.config import Settings
 from services.common.errors import EXIT_STARTUP
 
@@ -87,8 +88,9 @@ async def _stop(child: Child, grace: float) -> None:
 
 
 async def run_suite(settings: Settings, args) -> int:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s run: %(message)s")
+    telemetry.setup_logging("run", settings.log_level, settings.log_format)
     env = dict(os.environ)
+    env["SHOAL_LOG_FORMAT"] = settings.log_format
     env["SHOAL_HOME"] = str(settings.home)
     env["SHOAL_SECRET"] = settings.secret.decode()
     if getattr(args, "http", ""):

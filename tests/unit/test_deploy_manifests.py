@@ -127,3 +127,22 @@ def test_no_secret_values_are_kept_in_the_repository(rendered):
     secret = by_kind(docs, "Secret")["shoal-secrets"]
     assert all(value == "" for value in secret.get("data", {}).values())
     assert "SHOAL_SECRET" not in secret.get("stringData", {})
+
+
+def test_services_are_scraped_through_their_annotations(rendered):
+    _, docs = rendered
+    parser = build_parser()
+    scraped = set()
+    for doc, _, container in _containers(docs):
+        kind = doc["metadata"]["name"].removeprefix("shoal-")
+        if kind == "gateway":
+            continue  # its /api/metrics needs a metrics credential: a scrape job of its own (README)
+        annotations = doc["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert int(annotations["prometheus.io/port"]) == ports["metrics"]
+        assert parser.parse_args(container["args"]).metrics_listen == f"0.0.0.0:{ports['metrics']}"
+        scraped.add(kind)
+    assert scraped == {"identity", "beacon", "application", "plan"}
+    rules = by_kind(docs, "NetworkPolicy")["shoal-services"]["spec"]["ingress"]
+    assert {"from": [{"namespaceSelector": {}}], "ports": [{"port": 9464}]} in rules

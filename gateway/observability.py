@@ -1,0 +1,163 @@
+"""The gateway's own metrics, and the route that serves them.
+
+- `shoal_http_requests_total{route, family, method, status}` and
+  `shoal_http_request_duration_seconds{route, family, method}`: every
+  request, labelled by the route's template (`/v1/changes/{id}`, never the
+  path asked for, so a scan cannot grow the label sets), its API family and
+  the route's method; what no route matched is `route="unmatched"`,
+  `method="other"`, and a method a path does not have (405) is
+  `method="other"` on that path's route. A client
+  that went away before the answer is status 499. A stream's duration is
+  the stream's.
+- `shoal_gateway_long_polls`: the long-polls held open now.
+- `GET /api/metrics` answers them (with the services' shared histograms of
+  services/common/telemetry.py that this process has) to a caller of
+  metrics level or more — over plain HTTP to a metrics-level caller only,
+  as Pebble's `/v1/metrics`, which stays exactly Pebble's; an API token
+  needs `monitoring:read` (or `*`).
+
+Per request the middleware looks its label set up by the route object
+(kept the first time), then adds one to a counter and observes one
+histogram: nothing else is made. With JSON logs it also gives the request
+its id (the client's `X-Request-Id` when that is a short plain token, else
+a new one), answers it in `X-Request-Id`, hands it to the services in
+gRPC metadata (services/common/telemetry.py) and logs one access line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+from google.protobuf import empty_pb2
+from prometheus_client import Counter, Gauge, Histogram
+
+from gateway import shaping
+from gateway.routes.context import RouteContext
+from services.common import telemetry
+from shoal.descriptors import Method, family_of_path
+
+METRICS_PATH = "/api/metrics"
+CLIENT_GONE = 499
+
+HTTP_REQUESTS = Counter(
+    "shoal_http_requests_total",
+    "HTTP requests answered by the gateway, by route template, API family, method and status",
+    ("route", "family", "method", "status"),
+)
+HTTP_SECONDS = Histogram(
+    "shoal_http_request_duration_seconds",
+    "Time the gateway took to answer a request (streams: until they end), by route template and method",
+    ("route", "family", "method"),
+    buckets=telemetry.BUCKETS,
+)
+LONG_POLLS = Gauge("shoal_gateway_long_polls", "Long-polls (change waits, notices with a timeout) held open now")
+
+# The route's facts, as a proto method option would give them (the route calls no RPC).
+METRICS_ROUTE = Method(
+    service="gateway", name="GatewayMetrics", full_path="/shoal.gateway/Metrics", access="metrics",
+    http_method="GET", http_path=METRICS_PATH, http_verb="", body="", response_body="", async_change=False,
+    handler="", scopes=("monitoring:read",), long_poll=None, healthy_field="", deadline_seconds=0, go_body=None,
+    client_streaming=False, server_streaming=False, request_class=empty_pb2.Empty, response_class=empty_pb2.Empty,
+)
+
+
+class _Labels:
+    """One route's children of the two metrics."""
+
+    __slots__ = ("counts", "family", "method", "route", "seconds")
+
+    def __init__(self, route: str, method: str):
+        self.route, self.family, self.method = route, family_of_path(route) if route != "unmatched" else "", method
+        self.seconds = HTTP_SECONDS.labels(route, self.family, method)
+        self.counts: dict[int, object] = {}
+
+    def count(self, status: int):
+        child = self.counts.get(status)
+        if child is None:
+            child = self.counts[status] = HTTP_REQUESTS.labels(self.route, self.family, self.method, str(status))
+        return child
+
+
+def request_metrics(request_ids: bool = False):
+    """The middleware that counts and times every request (and, with
+    `request_ids`, gives each its id)."""
+    by_route: dict[object, _Labels] = {}
+
+    def labels(request: web.Request) -> _Labels:
+        route = request.match_info.route
+        resource = route.resource
+        key = route if resource is not None else None  # aiohttp makes a new route for each 404/405
+        found = by_route.get(key)
+        if found is None:
+            if key is None:
+                found = _Labels("unmatched", "other")
+            else:
+                found = _Labels(resource.canonical, "other" if route.method == "*" else route.method)
+            by_route[key] = found
+        return found
+
+    @web.middleware
+    async def observe(request: web.Request, handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = CLIENT_GONE
+            raise
+        finally:
+            found = labels(request)
+            found.seconds.observe(time.perf_counter() - started)
+            found.count(status).inc()
+
+    @web.middleware
+    async def observe_with_id(request: web.Request, handler) -> web.StreamResponse:
+        request_id = telemetry.new_request_id(request.headers.get(telemetry.REQUEST_ID_HEADER, ""))
+        telemetry.REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await observe(request, handler)
+            status = response.status
+            if not response.prepared:
+                response.headers[telemetry.REQUEST_ID_HEADER] = request_id
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = CLIENT_GONE
+            raise
+        finally:
+            milliseconds = (time.perf_counter() - started) * 1e3
+            found = labels(request)
+            telemetry.access.info("%s %s %d %.1fms", request.method, request.path, status, milliseconds, extra={
+                "http_method": request.method, "path": request.path, "route": found.route, "status": status,
+                "duration_ms": round(milliseconds, 3)})
+
+    return observe_with_id if request_ids else observe
+
+
+def add_metrics_route(app: web.Application, ctx: RouteContext) -> None:
+    """The request middleware (outermost but for tracing's, so it sees every answer) and `GET /api/metrics`."""
+    # First, or just inside OpenTelemetry's (which its instrumentation puts first), so that an
+    # access line names the request's trace.
+    app.middlewares.insert(1 if telemetry.tracing_on() else 0, request_metrics(telemetry.request_ids_on()))
+    waits = getattr(ctx.calls, "waits", None)
+    if waits is not None:
+        LONG_POLLS.set_function(lambda: waits.held)
+
+    async def serve(request: web.Request) -> web.Response:
+        await ctx.gate.authorize(request, METRICS_ROUTE)
+        body, content_type = telemetry.metrics_exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    resource = app.router.add_resource(METRICS_PATH)
+    resource.add_route("GET", shaping.guarded(METRICS_ROUTE, serve))

@@ -2,10 +2,11 @@
 RPC's bytes, keep answering with no RPC (the plan service paused), read
 your writes across two gateway workers sharing SHOAL_HOME (each with its own
 views), and fall back to the RPC, fail fast and never answer stale when the
-plan service is killed under load."""
+plan service is killed under load; only a service identity may watch."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,8 +14,11 @@ import sys
 import threading
 import time
 
+import grpc
 import pytest
 
+from services.common import signing
+from shoal.v1 import plan_pb2, plan_pb2_grpc
 from tests.support import ROOT, UnixHTTPConnection, request, wait_for
 
 GATEWAY = ("import asyncio, sys; from gateway.main import run_gateway; from services.common.config import load_settings; "
@@ -196,3 +200,19 @@ def test_a_killed_plan_service_fails_fast_then_answers_fresh(fresh_suite):
     stale = [info for started, _, status, info in answers
              if status == 200 and started > first_new and info["current"] != "inactive"]
     assert not stale, "an answer showed the old state after one had shown the new"
+
+
+def test_only_a_service_identity_may_watch(suite):
+    async def watch(caller):
+        async with grpc.aio.insecure_channel(suite.grpc_address("plan")) as channel:
+            stream = plan_pb2_grpc.PlanStub(channel).Watch(
+                plan_pb2.WatchRequest(), metadata=signing.sign(suite.secret(), caller, ttl=60), timeout=5)
+            try:
+                return (await anext(stream.__aiter__())).snapshot
+            except grpc.aio.AioRpcError as error:
+                return error.code()
+            finally:
+                stream.cancel()
+
+    assert asyncio.run(watch(signing.Caller("someone", "admin"))) == grpc.StatusCode.PERMISSION_DENIED
+    assert asyncio.run(watch(signing.service_caller("gateway"))) is True

@@ -8,9 +8,10 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shoal.descriptors import SERVICES
-
 SECRET_FILE = "secret"
+# The four gRPC services (shoal.descriptors.SERVICES names their protos; a
+# test checks the two agree). Kept here so that `shoal run` loads no protos.
+SERVICE_NAMES = ("identity", "plan", "beacon", "application")
 
 # Where beacons (node agents) may be: loopback and the private ranges. Link-local
 # and cloud-metadata addresses are refused whatever this holds (services/beacon/networks.py).
@@ -95,7 +96,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
     (home / "run").mkdir(exist_ok=True, mode=0o700)
     addresses = {
         name: env.get(f"SHOAL_{name.upper()}_ADDR") or f"unix:{home / 'run' / name}.sock"
-        for name in SERVICES
+        for name in SERVICE_NAMES
     }
     values = {
         "home": home,

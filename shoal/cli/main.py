@@ -40,7 +40,6 @@ def _settings(args):
 def cmd_run(args) -> int:
     from shoal.cli.suite import run_suite
 
-    _event_loop()
     return asyncio.run(run_suite(_settings(args), args))
 
 
@@ -77,7 +76,12 @@ def cmd_recovery_token(args) -> int:
     return run(args, _settings(args))
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The commands that run Shoal's own processes. Each loads only what it runs:
+# its parser leaves out the client commands (and so the SDK, aiohttp, rich).
+DAEMON_COMMANDS = ("run", "service", "gateway", "recovery-token")
+
+
+def build_parser(client_commands: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shoal", description="Shoal: a control plane for running services.")
     parser.add_argument("--home", help="state directory (default $SHOAL_HOME or ~/.shoal)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -107,14 +111,28 @@ def build_parser() -> argparse.ArgumentParser:
     recovery.add_argument("--minutes", type=int, default=15, help="how long it stays valid, 1 to 60 (default 15)")
     recovery.set_defaults(func=cmd_recovery_token)
 
-    from shoal.cli.commands.base import add_commands
+    if client_commands:
+        from shoal.cli.commands.base import add_commands
 
-    add_commands(sub)
+        add_commands(sub)
     return parser
 
 
+def command_word(argv: list[str]) -> str:
+    """The command `argv` names (the first word that is neither an option nor
+    the value of --home), or ""."""
+    words = iter(argv)
+    for word in words:
+        if word == "--home":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(client_commands=command_word(argv) not in DAEMON_COMMANDS)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

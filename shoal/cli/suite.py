@@ -16,12 +16,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.common.config import Settings
+from services.common.config import SERVICE_NAMES, Settings
 from services.common.errors import EXIT_STARTUP
 
 log = logging.getLogger("shoal.run")
 
-SERVICES = ("identity", "plan", "beacon", "application")
+SERVICES = SERVICE_NAMES
 BACKOFF_START, BACKOFF_MAX, BACKOFF_RESET = 0.5, 10.0, 30.0
 
 

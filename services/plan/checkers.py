@@ -8,8 +8,6 @@ import os
 import shlex
 import signal
 
-import aiohttp
-
 from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import AccountError
@@ -44,6 +42,8 @@ async def run_check(check: Check, environment: dict[str, str] | None = None) -> 
 
 
 async def _http(check: Check) -> None:
+    import aiohttp  # here: a plan service without HTTP checks never loads an HTTP client
+
     http = check.http
     try:
         async with aiohttp.ClientSession() as session, session.get(http.url, headers=http.headers or None) as response:

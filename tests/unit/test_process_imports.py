@@ -12,7 +12,7 @@ from shoal.cli.main import command_word
 from shoal.descriptors import SERVICES
 from tests.support import ROOT
 
-HEAVY = ("grpc", "google", "aiohttp", "rich", "yaml", "cryptography", "shoal.client", "shoal.v1")
+HEAVY = ("grpc", "google", "aiohttp", "rich", "yaml", "cryptography", "shoal.client", "shoal.v1", "ssl", "asyncio")
 
 
 def _loaded_by(code: str) -> set[str]:

@@ -39,6 +39,9 @@ class Settings:
     beacon_networks: tuple[str, ...] = DEFAULT_BEACON_NETWORKS
     # channels to node agents (beacon, application, the gateway's proxy) close after this long unused
     agent_idle_seconds: float = 60.0
+    # gateway: how long it keeps a resolved caller (and twice that, a reported lockout)
+    # when no generation tells it of a change (SHOAL_GATEWAY_CACHE_SECONDS)
+    gateway_cache_seconds: float = 1.0
 
     def address(self, service: str) -> str:
         return self.addresses[service]
@@ -116,6 +119,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         "beacon_networks": (parse_networks(env["SHOAL_BEACON_NETWORKS"]) if env.get("SHOAL_BEACON_NETWORKS")
                             else DEFAULT_BEACON_NETWORKS),
         "agent_idle_seconds": float(env.get("SHOAL_AGENT_IDLE_SECONDS", "60")),
+        "gateway_cache_seconds": float(env.get("SHOAL_GATEWAY_CACHE_SECONDS", "1")),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

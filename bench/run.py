@@ -18,7 +18,7 @@ BENCHMARKS = [
     "bench.gateway_ratio",
     "bench.plan_start",
     "bench.deploy_fanout",
-    "bench.idle_memory",
+    "bench.startup",
 ]
 RESULTS = Path(__file__).parent / "results"
 

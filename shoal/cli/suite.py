@@ -1,8 +1,12 @@
 """`shoal run`: the four services and the gateway workers as child processes.
 
-All start at once. Each says when it serves on a pipe of its own
+Each child says when it serves on a pipe of its own
 (services/common/readiness.py), so the supervisor knows without polling
-and logs how long the suite took to be ready. The gateway's listeners (the
+and logs how long the suite took to be ready. What Pebble's API needs
+first (identity, plan, the gateway workers) starts at once; the beacon and
+application services start as soon as those are ready (at most
+LATER_START_LIMIT seconds later), so that on a small machine they do not
+take the CPU the first answer waits for. The gateway's listeners (the
 unix socket, plain HTTP, HTTPS) are bound here, once, and handed to every
 gateway worker (`--gateway-workers N`, gateway/sockets.py); they stay open
 while a worker restarts.
@@ -39,6 +43,8 @@ log = logging.getLogger("shoal.run")
 
 SERVICES = SERVICE_NAMES
 BACKOFF_START, BACKOFF_MAX, BACKOFF_RESET = 0.5, 10.0, 30.0
+LATER = ("beacon", "application")  # not on the path of Pebble's API: started once the rest serve
+LATER_START_LIMIT = 2.0  # seconds: started then whatever the rest are doing
 
 
 @dataclass
@@ -53,6 +59,7 @@ class Child:
     restart_at: float | None = None  # when to start it again after it died
     stopping: bool = False
     done: bool = False  # will not be started again
+    after: tuple[str, ...] = ()  # started once these are ready (or LATER_START_LIMIT passed)
     pid_file: Path | None = None
     ready_pipe: int | None = field(default=None, repr=False)
 
@@ -101,8 +108,7 @@ class Supervisor:
         self.selector.register(wake_r, selectors.EVENT_READ, None)
         handlers = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)}
         try:
-            for child in self.children:
-                self._spawn(child)
+            self._start_due()
             while not self.stop_requested:
                 self._turn(self._timeout())
             log.info("stopping")
@@ -123,8 +129,18 @@ class Supervisor:
         if signum in (signal.SIGTERM, signal.SIGINT):
             self.stop_requested = True
 
+    def _start_due(self) -> None:
+        """Start each child not started yet whose `after` children are ready."""
+        late = time.monotonic() - self.started >= LATER_START_LIMIT
+        for child in self.children:
+            if child.process is None and not child.done and not self.stop_requested and (
+                    late or not any(name in self.waiting_ready for name in child.after)):
+                self._spawn(child)
+
     def _timeout(self) -> float | None:
         due = [c.restart_at for c in self.children if c.restart_at is not None]
+        if any(c.process is None and not c.done for c in self.children):
+            due.append(self.started + LATER_START_LIMIT)
         return None if not due else max(0.0, min(due) - time.monotonic())
 
     def _turn(self, timeout: float | None) -> None:
@@ -137,6 +153,7 @@ class Supervisor:
             else:
                 self._read_ready(key.data)
         self._reap()
+        self._start_due()
         now = time.monotonic()
         for child in self.children:
             if child.restart_at is not None and child.restart_at <= now and not self.stop_requested:
@@ -224,11 +241,13 @@ class Supervisor:
 
 def suite_children(settings: Settings, args, listeners: dict[str, socket.socket]) -> list[Child]:
     run_dir = settings.home / "run"
-    children = [Child(name, child_argv(name, args), pid_file=run_dir / f"{name}.pid") for name in SERVICES]
+    workers = [worker_name(index) for index in range(1, getattr(args, "gateway_workers", 1) + 1)]
+    first = tuple(name for name in (*SERVICES, *workers) if name not in LATER)
+    children = [Child(name, child_argv(name, args), pid_file=run_dir / f"{name}.pid",
+                      after=first if name in LATER else ()) for name in SERVICES]
     spec = fds_spec(listeners)
     fds = tuple(sock.fileno() for sock in listeners.values())
-    for index in range(1, getattr(args, "gateway_workers", 1) + 1):
-        name = worker_name(index)
+    for name in workers:
         children.append(Child(name, child_argv(name, args, spec), pass_fds=fds, pid_file=run_dir / f"{name}.pid"))
     return children
 

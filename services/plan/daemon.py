@@ -158,10 +158,9 @@ class PlanDaemon:
         if action in ("replan", "autostart"):
             if names:
                 raise ActionError(f"{action} accepts no service names")
-        elif action in ("start", "stop", "restart"):
-            if not names:
-                raise ActionError(f"must specify services for {action} action")
-        else:
+        elif not names:  # as Pebble: names are required before the action is known
+            raise ActionError(f"must specify services for {action} action")
+        elif action not in ("start", "stop", "restart"):
             raise ActionError(f'invalid action "{action}"')
         try:
             if action == "autostart":

@@ -257,6 +257,10 @@ def run_suite(settings: Settings, args) -> int:
     env = dict(os.environ)
     env["SHOAL_HOME"] = str(settings.home)
     env["SHOAL_SECRET"] = settings.secret.decode()
+    # For Shoal's own processes only: the plan service leaves these out of what
+    # its services and execs inherit (services/plan/childsetup.py, daemon_environment).
+    handed = [name for name in env.get("SHOAL_LAUNCHER_ENV", "").split(",") if name]
+    env["SHOAL_LAUNCHER_ENV"] = ",".join(dict.fromkeys([*handed, "SHOAL_SECRET", READY_FD]))
     if getattr(args, "http", ""):
         env["SHOAL_HTTP_ADDRESS"] = args.http
     if getattr(args, "https", ""):

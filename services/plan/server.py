@@ -127,14 +127,9 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return json_format.ParseDict({"checks": infos}, plan_pb2.ListChecksResponse())
 
     async def ChecksAction(self, request, context):
-        if request.action == "start":
-            changed = self.daemon.checks.start(list(request.checks))
-        elif request.action == "stop":
-            changed = self.daemon.checks.stop(list(request.checks))
-        else:
-            raise errors.invalid(f'invalid action "{request.action}"')
+        changed = self.daemon.checks.action(request.action, list(request.checks))
         await self.daemon.flush()
-        return plan_pb2.ChecksActionResponse(changed=sorted(changed))
+        return plan_pb2.ChecksActionResponse(changed=changed)
 
     async def RefreshCheck(self, request, context):
         info, failure = await self.daemon.checks.refresh(request.name)

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from services.common.config import SERVICE_NAMES
 from shoal.cli.main import command_word
 from shoal.descriptors import SERVICES
@@ -36,3 +38,14 @@ def test_the_command_word_skips_options_and_the_home_value():
     assert command_word(["run", "--http", ":4000"]) == "run"
     assert command_word(["--home=/x", "gateway"]) == "gateway"
     assert command_word([]) == ""
+
+
+@pytest.mark.parametrize(("service", "unused"), [
+    ("plan", ("aiohttp", "cryptography")),  # an HTTP client only for HTTP checks and log targets
+    ("identity", ("aiohttp", "cryptography")),  # X.509 only for cert identities
+    ("beacon", ("aiohttp", "cryptography")),  # AES-GCM only for stored beacon tokens
+    ("application", ("aiohttp", "cryptography")),
+])
+def test_a_service_loads_what_it_needs_only_when_it_needs_it(service, unused):
+    loaded = _loaded_by(f"import services.{service}.server")
+    assert sorted(name for name in loaded if name.split(".")[0] in unused) == []

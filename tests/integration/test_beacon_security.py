@@ -236,6 +236,18 @@ def test_an_instance_address_of_another_beacon_is_a_conflict_until_its_beacon_is
     assert event["details"] == f"beacon {fake_beacon.address} (fake) with 2 instance(s)"
     assert suite.unix("GET", f"/api/audit/{event['id']}/verify").json()["verified"] is True
     assert suite.https("GET", "/api/v0.2/beacons/list/fake", headers=eve).json() == []
+    # Its levels went with it: a new beacon at the same address, under the same
+    # alias, is the operator's alone, not its old owner's nor the user she was given.
+    for email in ("eve@corp", "bob@corp"):
+        held = suite.unix("GET", f"/api/v0.2/users/{email}").json()["Permissions"]["Beacons"]
+        assert fake_beacon.address not in held, (email, held)
+    assert create(suite, fake_beacon.address, "fake", "any").status == 200
+    for who in (eve, bob):
+        listed = suite.https("GET", "/api/v0.2/beacons/list", headers=who).json()
+        assert fake_beacon.address not in [b["Address"] for b in listed], listed
+        assert suite.https("GET", "/api/v0.2/beacons/list/fake", headers=who).json() == []
+        assert suite.https("DELETE", "/api/v0.2/beacons/fake", headers=who).status == 400
+    assert suite.unix("DELETE", "/api/v0.2/beacons/fake").status == 200
 
     assert create(suite, victim.address, "victim", victim.token).status == 200
     [instance] = suite.unix("GET", "/api/v0.2/beacons/list/victim?refresh=true").json()

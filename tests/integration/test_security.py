@@ -269,7 +269,15 @@ def test_an_owner_is_changed_only_by_another_owner_or_the_operator(suite):
     for level in (1, 0, -1):
         assert suite.https("PUT", "/api/v0.2/users/own-owner", {"Beacons": {beacon: level}}, manager).status == 403
     assert suite.unix("GET", "/api/v0.2/users/own-owner").json()["Permissions"]["Beacons"] == {beacon: 2}
-    assert suite.unix("PUT", "/api/v0.2/users/own-owner", {"Beacons": {beacon: 1}}).status == 200  # the operator may
+    # Another owner may (given a higher AuthLevel, as for any change to a user).
+    assert suite.unix("POST", "/api/v0.2/users/create", {"Email": "own-coowner", "Password": PASSWORD}).status == 200
+    assert suite.unix("PUT", "/api/v0.2/users/own-coowner", {"AuthLevel": 5, "Beacons": {beacon: 2}}).status == 200
+    coowner = suite.lighthouse_session("own-coowner", PASSWORD)
+    assert suite.https("PUT", "/api/v0.2/users/own-owner", {"Beacons": {beacon: 1}}, coowner).status == 200
+    assert suite.unix("GET", "/api/v0.2/users/own-owner").json()["Permissions"]["Beacons"] == {beacon: 1}
+    assert suite.unix("PUT", "/api/v0.2/users/own-owner", {"Beacons": {beacon: 2}}).status == 200  # the operator may
+    assert suite.unix("PUT", "/api/v0.2/users/own-owner", {"Beacons": {beacon: -1}}).status == 200
+    assert suite.unix("GET", "/api/v0.2/users/own-owner").json()["Permissions"]["Beacons"] == {}
 
 
 # -- 16: the SDK checks credentials at login ---------------------------------------------------

@@ -13,6 +13,7 @@ from aiohttp import web
 from gateway.access import REFUSAL_DELAY
 from gateway.app import CALLS, build_app
 from gateway.client_certs import ClientCertificates
+from gateway.heap import HeapReturner
 from gateway.listeners import fingerprint, self_signed, split_address
 from gateway.serving import EdgeRunner, TLSSite, tcp_site, unix_site
 from services.common.config import Settings
@@ -55,6 +56,8 @@ async def run_gateway(
         await site.start()
     os.chmod(path, 0o666)  # as Pebble: access is decided per request
     log.info("gateway listening on %s", ", ".join(site.name for site in sites))
+    heap = HeapReturner()
+    heap.start()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -62,6 +65,7 @@ async def run_gateway(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("gateway draining")
+    await heap.stop()
     if client_certs is not None:
         await client_certs.stop()
     await runner.cleanup()

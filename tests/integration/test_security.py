@@ -220,7 +220,7 @@ def test_a_basic_password_must_be_a_hash_but_the_mask_sent_back_keeps_it(suite):
 
 
 
-def test_layers_a_stop_or_restart_cannot_live_with_are_400_and_change_nothing(suite):
+def test_bad_delays_and_deep_nesting_in_layers_are_400_and_change_nothing(suite):
     before = suite.unix("GET", "/v1/plan?format=yaml").json()["result"]
     for field, value, message in (
         ("backoff-limit", "-1s", 'plan service "bad" backoff-limit must be 0s or greater, not -1s'),
@@ -231,6 +231,13 @@ def test_layers_a_stop_or_restart_cannot_live_with_are_400_and_change_nothing(su
         layer = f"services:\n  bad:\n    override: replace\n    command: sleep 1\n    {field}: {value}\n"
         answer = suite.unix("POST", "/v1/layers", {"action": "add", "label": "bad", "format": "yaml", "layer": layer})
         assert answer.status == 400 and message in answer.json()["result"]["message"], answer.body
+    # Deep nesting is a 400, in YAML (Pebble's words) as in JSON, never a RecursionError's 500.
+    deep = {"action": "add", "label": "bad", "format": "yaml", "layer": "summary: " + "[" * 10001 + "]" * 10001}
+    answer = suite.unix("POST", "/v1/layers", deep)
+    assert answer.status == 400 and answer.json()["result"]["message"].endswith("yaml: exceeded max depth of 10000")
+    deep_json = '{"action":"add","label":"bad","format":"yaml","layer":' + "[" * 100000 + "]" * 100000 + "}"
+    answer = suite.unix("POST", "/v1/layers", deep_json, {"Content-Type": "application/json"})
+    assert answer.status == 400, answer.body
     assert suite.unix("GET", "/v1/plan?format=yaml").json()["result"] == before
 
 

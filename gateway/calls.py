@@ -22,13 +22,13 @@ from gateway.errors import HTTPError
 from services.common import signing
 from services.common.channels import open_channel
 from services.common.config import Settings
-from services.common.durations import parse_duration
+from services.common.durations import LONGEST_WAIT, parse_duration
 from shoal.descriptors import Method
 
 DEFAULT_DEADLINE = 10.0
 LONG_POLL_MARGIN = 10.0
 NO_TIMEOUT_DEADLINE = 3600.0
-MAX_POLL_DEADLINE = 7 * 24 * 3600.0  # a longer wait (Go allows ~292 years) is cut here, with a 504
+MAX_POLL_DEADLINE = LONGEST_WAIT + LONG_POLL_MARGIN  # a longer wait is cut here (a change wait: 504)
 SIGNED_TTL = 60.0  # how long a signed caller is valid
 SIGNED_REUSE = 30.0  # reused for this long, so every use has ≥ 30 s of validity left
 MAX_SIGNED = 10_000
@@ -142,7 +142,7 @@ def deadline_for(method: Method, message: Message) -> float:
         seconds = parse_duration(text)
     except ValueError:
         return DEFAULT_DEADLINE  # the service answers 400 for it
-    return min(seconds + LONG_POLL_MARGIN, MAX_POLL_DEADLINE) if seconds > 0 else NO_TIMEOUT_DEADLINE
+    return min(seconds, LONGEST_WAIT) + LONG_POLL_MARGIN if seconds > 0 else NO_TIMEOUT_DEADLINE
 
 
 async def first_message(call):

@@ -329,9 +329,14 @@ def _omits_empty(field) -> bool:
     return field.GetOptions().Extensions[options_pb2.omit_empty]
 
 
+def _null_unset(field) -> bool:
+    return field.GetOptions().Extensions[options_pb2.null_unset]
+
+
 @cache
-def _has_omit_empty(descriptor) -> bool:
-    """Whether a message type, or one it holds, has an `omit_empty` field."""
+def _has_go_shaping(descriptor) -> bool:
+    """Whether a message type, or one it holds, has an `omit_empty` or a
+    `null_unset` field."""
     seen: set[str] = set()
     pending = [descriptor]
     while pending:
@@ -340,34 +345,37 @@ def _has_omit_empty(descriptor) -> bool:
             continue
         seen.add(current.full_name)
         for field in current.fields:
-            if _omits_empty(field):
+            if _omits_empty(field) or _null_unset(field):
                 return True
             if field.message_type is not None:
                 pending.append(field.message_type)
     return False
 
 
-def _drop_empty(descriptor, data: dict) -> None:
-    """Leave out the empty `omit_empty` fields, here and in the messages held."""
+def _go_shape(descriptor, data: dict) -> None:
+    """Leave out the empty `omit_empty` fields and give the unset `null_unset`
+    ones as null, here and in the messages held."""
     for field in descriptor.fields:
         value = data.get(field.json_name)
         if value is None:
+            if _null_unset(field):
+                data[field.json_name] = None
             continue
         if _omits_empty(field) and value in ([], {}):
             del data[field.json_name]
             continue
         held = field.message_type
-        if held is None or held.GetOptions().map_entry or not _has_omit_empty(held):
+        if held is None or held.GetOptions().map_entry or not _has_go_shaping(held):
             continue
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, dict):
-                _drop_empty(held, item)
+                _go_shape(held, item)
 
 
 def message_json(message: Message) -> dict:
     data = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
-    if _has_omit_empty(message.DESCRIPTOR):
-        _drop_empty(message.DESCRIPTOR, data)
+    if _has_go_shaping(message.DESCRIPTOR):
+        _go_shape(message.DESCRIPTOR, data)
     return whole_numbers(data) if _has_loose_numbers(message.DESCRIPTOR) else data
 
 

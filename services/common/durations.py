@@ -1,83 +1,196 @@
-"""Durations in Go's syntax, which Pebble's API and plan YAML use, within
-Go's limits (an int64 of nanoseconds: beyond about 2562047h is invalid).
+"""Durations in Go's syntax, the one codec that Pebble's API, plan YAML,
+notices, exec and token expiries share: `parse_duration` reads exactly
+what Go's `time.ParseDuration` reads, within Go's limits (an int64 of
+nanoseconds: beyond about 2562047h is invalid), and refuses the rest with
+Go's words (`time: invalid duration "soon"`, `time: missing unit in
+duration "1.5"`, `time: unknown unit "x" in duration "1x"`);
+`format_duration` writes what Go's `time.Duration.String()` writes.
 
 `parse_duration("1m30s") == 90.0` and `format_duration(90.0) == "1m30s"`.
-Seconds are floats here; formatting works on whole nanoseconds as Go does.
+A parsed `Duration` is a float of seconds (what callers compute with) that
+also keeps its exact whole nanoseconds, so `2562047h47m16.854775807s`
+prints back unchanged.
 """
 
 from __future__ import annotations
 
-import re
+from typing import Self
 
 _UNITS = {
-    "ns": 1,
-    "us": 1_000,
-    "µs": 1_000,  # micro sign
-    "μs": 1_000,  # Greek mu
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60_000_000_000,
-    "h": 3_600_000_000_000,
+    b"ns": 1,
+    b"us": 1_000,
+    "µs".encode(): 1_000,  # U+00B5 micro sign
+    "μs".encode(): 1_000,  # U+03BC Greek mu
+    b"ms": 1_000_000,
+    b"s": 1_000_000_000,
+    b"m": 60_000_000_000,
+    b"h": 3_600_000_000_000,
 }
-_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([a-zµμ]+)")
-_MAX_NANOS = 2**63 - 1  # Go's Duration is an int64 of nanoseconds: ~2562047h47m16.854775807s
+_LIMIT = 1 << 63  # Go's Duration is an int64 of nanoseconds
+
+# The longest a long-poll is held, whatever longer wait Go's durations allow
+# (~292 years): the plan service answers a notices wait as timed out here,
+# and the gateway's deadline for any long-poll is this and its margin.
+LONGEST_WAIT = 7 * 24 * 3600.0
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in `text` ("300ms", "1.5h", "2h45m"); ValueError if invalid."""
+class DurationError(ValueError):
+    """A duration Go refuses; str() is Go's error text."""
+
+
+class Duration(float):
+    """Seconds, with the exact whole nanoseconds they came from."""
+
+    nanos: int
+
+    def __new__(cls, nanos: int) -> Self:
+        value = super().__new__(cls, nanos / 1e9)
+        value.nanos = nanos
+        return value
+
+    def __reduce__(self):
+        return (Duration, (self.nanos,))
+
+    def __deepcopy__(self, memo) -> Duration:
+        return self
+
+    def __repr__(self) -> str:
+        return f"Duration({format_nanos(self.nanos)})"
+
+
+def _quote(data: bytes) -> str:
+    """Go's quoting of a duration in its errors: ASCII as is (with `"` and
+    `\\` escaped), control characters and every byte of a non-ASCII
+    character as `\\xNN`."""
+    out = ['"']
+    for byte in data:
+        if byte >= 0x80 or byte < 0x20:
+            out.append(f"\\x{byte:02x}")
+        elif byte in b'"\\':
+            out.append("\\" + chr(byte))
+        else:
+            out.append(chr(byte))
+    out.append('"')
+    return "".join(out)
+
+
+def _is_digit(byte: int) -> bool:
+    return 0x30 <= byte <= 0x39
+
+
+def _leading_int(data: bytes, i: int) -> tuple[int, int] | None:
+    """The digits at `i` as a number and where they end; None past Go's range."""
+    value = 0
+    while i < len(data) and _is_digit(data[i]):
+        if value > _LIMIT // 10:
+            return None
+        value = value * 10 + data[i] - 0x30
+        if value > _LIMIT:
+            return None
+        i += 1
+    return value, i
+
+
+def _leading_fraction(data: bytes, i: int) -> tuple[int, float, int]:
+    """The digits after a point: their value, its scale, where they end (the
+    digits past what an int64 holds are read and ignored, as Go does)."""
+    value, scale, overflow = 0, 1.0, False
+    while i < len(data) and _is_digit(data[i]):
+        if not overflow:
+            following = value * 10 + data[i] - 0x30
+            if value > (_LIMIT - 1) // 10 or following > _LIMIT:
+                overflow = True
+            else:
+                value, scale = following, scale * 10
+        i += 1
+    return value, scale, i
+
+
+def parse_duration(text: str) -> Duration:
+    """Go's time.ParseDuration: "300ms", "1.5h", "-2h45m", "0"; a
+    DurationError (a ValueError) with Go's text for anything Go refuses."""
     if not isinstance(text, str):
-        raise ValueError(f"invalid duration {text!r}")  # noqa: TRY004 - callers catch ValueError for any bad duration
-    body = text
-    sign = 1
-    if body[:1] in "+-" and body:
-        sign = -1 if body[0] == "-" else 1
-        body = body[1:]
-    if body == "0":
-        return 0.0
-    if not body:
-        raise ValueError(f'invalid duration "{text}"')
+        raise DurationError(f"time: invalid duration {text!r}")
+    data = text.encode("utf-8", "surrogatepass")
+    invalid = DurationError(f"time: invalid duration {_quote(data)}")
+    i, negative = 0, False
+    if data[:1] in (b"-", b"+"):
+        negative, i = data[:1] == b"-", 1
+    if data[i:] == b"0":
+        return Duration(0)
+    if i == len(data):
+        raise invalid
     total = 0
-    position = 0
-    while position < len(body):
-        match = _PART.match(body, position)
-        if not match or match.group(1) in ("", ".") or match.group(2) not in _UNITS:
-            raise ValueError(f'invalid duration "{text}"')
-        number, unit = match.groups()
-        whole, _, fraction = number.partition(".")
-        scale = _UNITS[unit]
-        total += int(whole or "0") * scale
+    while i < len(data):
+        if not (data[i] == 0x2E or _is_digit(data[i])):  # the next must be [0-9.]
+            raise invalid
+        start = i
+        leading = _leading_int(data, i)
+        if leading is None:
+            raise invalid
+        whole, i = leading
+        had_whole = i != start
+        fraction, scale, had_fraction = 0, 1.0, False
+        if i < len(data) and data[i] == 0x2E:
+            start = i + 1
+            fraction, scale, i = _leading_fraction(data, start)
+            had_fraction = i != start
+        if not had_whole and not had_fraction:  # no digits ("." or ".s")
+            raise invalid
+        start = i
+        while i < len(data) and data[i] != 0x2E and not _is_digit(data[i]):
+            i += 1
+        if i == start:
+            raise DurationError(f"time: missing unit in duration {_quote(data)}")
+        unit = _UNITS.get(data[start:i])
+        if unit is None:
+            raise DurationError(f"time: unknown unit {_quote(data[start:i])} in duration {_quote(data)}")
+        if whole > _LIMIT // unit:
+            raise invalid
+        whole *= unit
         if fraction:
-            total += int(fraction) * scale // 10 ** len(fraction)
-        position = match.end()
-        if total > _MAX_NANOS + (sign < 0):
-            raise ValueError(f'invalid duration "{text}"')  # beyond what Go's Duration holds, as Go refuses it
-    return sign * total / 1e9
+            # a float, as Go computes it: nanosecond-exact for fractions of hours
+            whole += int(float(fraction) * (unit / scale))
+            if whole > _LIMIT:
+                raise invalid
+        total += whole
+        if total > _LIMIT:
+            raise invalid
+    if not negative and total > _LIMIT - 1:
+        raise invalid
+    return Duration(-total if negative else total)
 
 
-def _trim(digits: str) -> str:
-    digits = digits.rstrip("0")
-    return "." + digits if digits else ""
+def _fraction(value: int, digits: int) -> str:
+    text = f"{value:0{digits}d}".rstrip("0")
+    return "." + text if text else ""
 
 
-def format_duration(seconds: float) -> str:
-    """Go's `time.Duration.String()` for `seconds` ("1m0s", "500ms", "0s")."""
-    nanos = round(seconds * 1e9)
+def format_nanos(nanos: int) -> str:
+    """Go's time.Duration.String of a whole number of nanoseconds."""
     if nanos == 0:
         return "0s"
     sign = "-" if nanos < 0 else ""
-    nanos = abs(nanos)
-    if nanos < 1_000:
-        return f"{sign}{nanos}ns"
-    if nanos < 1_000_000:
-        return f"{sign}{nanos // 1_000}{_trim(f'{nanos % 1_000:03d}')}µs"
-    if nanos < 1_000_000_000:
-        return f"{sign}{nanos // 1_000_000}{_trim(f'{nanos % 1_000_000:06d}')}ms"
-    whole, fraction = divmod(nanos, 1_000_000_000)
-    hours, rest = divmod(whole, 3600)
+    n = abs(nanos)
+    if n < 1_000:
+        return f"{sign}{n}ns"
+    if n < 1_000_000:
+        return f"{sign}{n // 1_000}{_fraction(n % 1_000, 3)}µs"
+    if n < 1_000_000_000:
+        return f"{sign}{n // 1_000_000}{_fraction(n % 1_000_000, 6)}ms"
+    seconds, fraction = divmod(n, 1_000_000_000)
+    hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
-    text = f"{secs}{_trim(f'{fraction:09d}')}s"
+    text = f"{secs}{_fraction(fraction, 9)}s"
     if hours:
         return f"{sign}{hours}h{minutes}m{text}"
     if minutes:
         return f"{sign}{minutes}m{text}"
     return sign + text
+
+
+def format_duration(seconds: float) -> str:
+    """Go's `time.Duration.String()` for `seconds` ("1m0s", "500ms", "0s"):
+    a parsed Duration's own nanoseconds, else the nearest whole nanosecond."""
+    nanos = seconds.nanos if isinstance(seconds, Duration) else round(seconds * 1e9)
+    return format_nanos(nanos)

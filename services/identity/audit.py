@@ -52,6 +52,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from services.common.fsutil import fsync_directory
 from services.identity.times import as_utc, format_rfc3339, utcnow
 
 KEY_BYTES = 32
@@ -297,7 +298,7 @@ def load_or_create_key(path: str | os.PathLike[str]) -> bytes:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
-    _fsync_dir(path.parent)
+    fsync_directory(path.parent)
     return key
 
 
@@ -306,16 +307,3 @@ def _read_key(path: Path) -> bytes:
     if len(key) != KEY_BYTES:
         raise ValueError(f"audit signing key {path} has {len(key)} bytes, expected {KEY_BYTES}")
     return key
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

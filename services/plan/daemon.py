@@ -57,7 +57,7 @@ class PlanDaemon:
             on_change_removed=self._change_removed,
         )
         self.notices = NoticeBook(on_saved=self._notice_saved, on_removed=self._notice_removed)
-        self.checks = CheckManager(self.changes, on_failure=self._check_failed, environment=self._check_env)
+        self.checks = CheckManager(self.changes, on_failure=self._check_failed, base_environment=self.child_env)
         # An aborted start kills its process; an aborted stop goes on (its signals are sent).
         self.changes.register("start", self._start_task, on_abort=NOTIFY)
         self.changes.register("stop", self._stop_task, on_abort=NOTIFY)
@@ -147,11 +147,6 @@ class PlanDaemon:
         self.checks.plan_changed(self.plan)
         self.log_forwarding.plan_changed(self.plan)  # hook: log forwarding
 
-    def _check_env(self, check) -> dict[str, str]:
-        context = check.exec.service_context if check.exec else ""
-        service = self.plan.services.get(context) if context else None
-        return dict(service.environment) if service else {}
-
     # -- services ---------------------------------------------------------------
     def services_action(self, action: str, names: list[str]) -> Change:
         plan = self.plan
@@ -197,7 +192,7 @@ class PlanDaemon:
                 changed.append(name)
         enabled = [n for n, s in plan.services.items() if s.enabled]
         to_start = sorted(set(changed) | set(enabled))
-        self.checks.start_enabled_inactive()
+        self.checks.replan()
         stop_lanes = stop_order(plan, changed) if changed else []
         start_lanes = start_order(plan, to_start) if to_start else []
         replanned = sorted({n for lane in (*stop_lanes, *start_lanes) for n in lane})

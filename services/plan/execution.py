@@ -32,6 +32,8 @@ from services.common.errors import DomainError, Failure
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
 from services.plan.childsetup import preexec, signal_number
+from services.plan.oserrors import fork_exec_error
+from services.plan.plan.context import ContextNotFound, ContextOptions, merge_service_context
 
 log = logging.getLogger("shoal.plan.exec")
 
@@ -71,15 +73,6 @@ class ExecSpec:
     height: int = 0
 
 
-def _context(plan, name: str):
-    if not name:
-        return None
-    service = plan.services.get(name) if plan is not None else None
-    if service is None:
-        raise ExecRequestError(f'context service "{name}" not found')
-    return service
-
-
 def _check_no_nul(command: list[str], environment: dict[str, str], working_dir: str) -> None:
     """A NUL cannot reach a process (its arguments and environment are C
     strings): refused here, where Pebble accepts it and the task then fails."""
@@ -109,20 +102,17 @@ def prepare(command: list[str], *, service_context: str = "", environment: dict[
     executable = shutil.which(command[0])
     if executable is None:
         raise ExecRequestError(f'cannot find executable "{command[0]}"')
-    context = _context(plan, service_context)
-    if context is not None:
-        # The service's settings, under what the request sets itself.
-        merged_env = {**context.environment, **(environment or {})}
-        if user_id is None and not user:
-            user_id, user = context.user_id, context.user
-        if group_id is None and not group:
-            group_id, group = context.group_id, context.group
-        working_dir = working_dir or context.working_dir
-    else:
-        merged_env = dict(environment or {})
+    try:
+        merged = merge_service_context(plan, service_context, ContextOptions(
+            environment=dict(environment or {}), user_id=user_id, user=user,
+            group_id=group_id, group=group, working_dir=working_dir,
+        ))
+    except ContextNotFound as error:
+        raise ExecRequestError(str(error)) from None
+    merged_env, working_dir = merged.environment, merged.working_dir
     _check_no_nul(command, merged_env, working_dir)
     try:
-        account = accounts.resolve(user_id, user, group_id, group)
+        account = accounts.resolve(merged.user_id, merged.user, merged.group_id, merged.group)
     except AccountError as error:
         raise ExecRequestError(error.message) from None
     if interactive and not terminal:
@@ -285,7 +275,7 @@ class ExecSession:
                     os.close(fd)
                 if stdin_fd is not None and stdin_fd != self._master:
                     os.close(stdin_fd)
-                raise ExecFailed(_describe_start_error(error, spec.executable), exit_code=-1) from None
+                raise ExecFailed(fork_exec_error(error, spec.executable), exit_code=-1) from None
         finally:
             for fd in child_fds:
                 os.close(fd)
@@ -395,14 +385,6 @@ class ExecSession:
                     log.warning("exec %s: invalid resize %r", self.task_id, size)
             else:
                 log.warning("exec %s: unknown control command %r", self.task_id, command)
-
-
-def _describe_start_error(error: Exception, executable: str) -> str:
-    """A spawn failure in Go's words: `fork/exec PATH: permission denied`."""
-    if isinstance(error, OSError) and error.errno:
-        reason = os.strerror(error.errno)
-        return f"fork/exec {executable}: {reason[:1].lower()}{reason[1:]}"
-    return str(error)
 
 
 def _command_of(text: str) -> str:

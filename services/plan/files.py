@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.common.errors import DomainError, Failure
+from services.common.fsutil import fsync_directory
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
 from services.plan.plan.yaml_scalars import go_quote
@@ -464,7 +465,7 @@ class AtomicWrite:
             self.abort()
             raise FileError.from_os(error, "rename", f"{self.temp} {self.path}") from None
         self.temporaries.forget(self.marker)
-        _sync_directory(posixpath.dirname(self.path))
+        fsync_directory(posixpath.dirname(self.path))
 
     def abort(self) -> None:
         if not self.file.closed:
@@ -474,19 +475,6 @@ class AtomicWrite:
         except FileNotFoundError:
             pass
         self.temporaries.forget(self.marker)
-
-
-def _sync_directory(path: str) -> None:
-    try:
-        fd = os.open(path or "/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- directories and removal ---------------------------------------------------
@@ -562,7 +550,7 @@ def _make_one(path: str, mode: int, account: Account, temporaries: Temporaries) 
         temporaries.forget(marker)
         raise FileError.from_os(error, step, named) from None
     temporaries.forget(marker)
-    _sync_directory(posixpath.dirname(path))
+    fsync_directory(posixpath.dirname(path))
 
 
 def make_dir(path: str, make_parents: bool = False, permissions: str = "", user_id: int | None = None,

@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.common.durations import format_duration
+from services.common import gojson
+from services.common.durations import LONGEST_WAIT, format_duration, parse_duration
 from services.common.errors import DomainError, Failure
+from services.common.jsonvalues import whole_numbers
+from services.plan.plan.yaml_scalars import go_quote
 from services.plan.times import format_time, parse_time, utcnow
 
 log = logging.getLogger(__name__)
@@ -139,15 +142,20 @@ class Notice:
 @dataclass
 class NoticeFilter:
     """What a query matches. Visibility: with `all_users` every notice; otherwise
-    public notices plus those of `user_id` (public only when `user_id` is None)."""
+    public notices plus those of `user_id` (public only when `user_id` is None).
+    `nothing`: the types asked for are all unknown, so nothing matches and the
+    API answers an empty list at once (without waiting)."""
 
     user_id: int | None = None
     all_users: bool = False
     types: list[str] = field(default_factory=list)  # empty = any type
     keys: list[str] = field(default_factory=list)  # empty = any key
     after: datetime | None = None  # only notices last repeated strictly after
+    nothing: bool = False
 
     def matches(self, n: Notice) -> bool:
+        if self.nothing:
+            return False
         if not self.all_users and n.user_id is not None and n.user_id != self.user_id:
             return False
         if self.types and n.type not in self.types:
@@ -168,26 +176,33 @@ class NoticeFilter:
         keys: Iterable[str] = (),
         after: str = "",
     ) -> NoticeFilter:
-        """Build the filter of `GET /v1/notices` from its query parameters (each given as
-        the list of its values), refused as the API refuses them (invalid, forbidden)."""
+        """Build the filter of `GET /v1/notices` from its query parameters (each
+        given as the list of its values, `after` as its one value), refused as
+        Pebble refuses them and in its order: user-id, users, types (all
+        unknown: a filter matching `nothing`, and `after` is not looked at),
+        after."""
         if caller_uid is None:
             raise NoticeForbidden("cannot determine UID of request, so cannot retrieve notices")
         flt = cls(user_id=caller_uid)
-        user_ids = [v for v in user_id]
+        user_ids = list(user_id)
         if user_ids:
             if not is_admin:
                 raise NoticeForbidden('only admins may use the "user-id" filter')
             flt.user_id = _parse_user_id(user_ids)
-        user_sets = [v for v in users]
+        user_sets = list(users)
         if user_sets:
             if not is_admin:
                 raise NoticeForbidden('only admins may use the "users" filter')
-            if user_sets != ["all"]:
-                raise NoticeInvalid('invalid "users" filter: must be "all"')
             if user_ids:
-                raise NoticeInvalid('cannot use both "users" and "user-id" filters')
+                raise NoticeInvalid('cannot use both "users" and "user-id" parameters')
+            if user_sets[0] != "all":
+                raise NoticeInvalid('invalid "users" filter: must be "all"')
             flt.all_users = True
-        flt.types = _list_param(types)
+        asked = _list_param(types)
+        flt.types = list(dict.fromkeys(t for t in asked if t in KNOWN_TYPES))
+        if asked and not flt.types:
+            flt.nothing = True
+            return flt
         flt.keys = _list_param(keys)
         if after:
             try:
@@ -198,14 +213,36 @@ class NoticeFilter:
 
 
 def _parse_user_id(values: list[str]) -> int:
-    if len(values) != 1:
-        raise NoticeInvalid('invalid "user-id" filter: must only include one user ID')
-    text = values[0].strip()
-    if not text.isdigit() or int(text) > _MAX_UINT32:
-        raise NoticeInvalid(
-            f'invalid "user-id" filter: {text!r} is not a user ID between 0 and {_MAX_UINT32}'
-        )
-    return int(text)
+    """The one user ID of the "user-id" filter: read as Go's strconv.ParseInt
+    reads it (its texts), then held to a uint32."""
+    items = _list_param(values)
+    if len(items) != 1:
+        raise NoticeInvalid('invalid "user-id" filter: must only include one "user-id"')
+    number = _go_parse_int(items[0])
+    if not 0 <= number <= _MAX_UINT32:
+        raise NoticeInvalid(f'invalid "user-id" filter: user ID is not a valid uint32: {number}')
+    return number
+
+
+def _go_parse_int(text: str) -> int:
+    """Go's strconv.ParseInt(text, 10, 64); NoticeInvalid with its text."""
+    digits = text[1:] if text[:1] in "+-" else text
+    value = 0
+    for char in digits:
+        if not ("0" <= char <= "9"):
+            break
+        value = value * 10 + ord(char) - 48
+        if value > 2**64 - 1:  # past a uint64 Go stops at once: out of range
+            raise NoticeInvalid(f'invalid "user-id" filter: strconv.ParseInt: parsing {go_quote(text)}: '
+                                "value out of range")
+    else:
+        if digits:
+            negative = text[:1] == "-"
+            if value > 2**63 - (0 if negative else 1):
+                raise NoticeInvalid(f'invalid "user-id" filter: strconv.ParseInt: parsing {go_quote(text)}: '
+                                    "value out of range")
+            return -value if negative else value
+    raise NoticeInvalid(f'invalid "user-id" filter: strconv.ParseInt: parsing {go_quote(text)}: invalid syntax')
 
 
 def _list_param(values: Iterable[str]) -> list[str]:
@@ -226,57 +263,47 @@ class NoticeRequest:
     data: dict[str, str]
 
 
-def validate_add(
-    action: str,
-    type: str,
-    key: str,
-    repeat_after: float | None = None,
-    data: str | bytes | Mapping[str, Any] | None = None,
-) -> NoticeRequest:
-    """Check a `POST /v1/notices` body; raises `NoticeInvalid` with the API's message.
+_DATA_TYPE = gojson.map_of(gojson.STRING)  # map[string]string, as Pebble decodes the data
 
-    `data` is the raw JSON of the body's `data` field (its size is what is limited)
-    or an already-decoded mapping (measured re-encoded compactly). `repeat_after`
-    is already parsed from its Go duration by the caller (durations.py).
+
+def validate_add(action: str, type: str, key: str, repeat_after: str = "", data: Any = None) -> NoticeRequest:
+    """Check a `POST /v1/notices` body as Pebble does, in its order and words;
+    raises `NoticeInvalid`.
+
+    `repeat_after` is the body's Go duration text ("" for none; a negative
+    one is taken, as Pebble takes it). `data` is the body's `data` as any JSON
+    value (left out, or null, for none): its size is measured as JSON, then it
+    must decode as Go's map[string]string.
     """
     if action != "add":
-        raise NoticeInvalid(f'invalid action "{action}"')
+        raise NoticeInvalid(f"invalid action {go_quote(action)}")
     if type != CUSTOM:
-        raise NoticeInvalid(f'invalid type "{type}" (can only add "custom" notices)')
+        raise NoticeInvalid(f'invalid type {go_quote(type)} (can only add "custom" notices)')
     if not _KEY_RE.match(key):
-        raise NoticeInvalid(f'invalid key "{key}" (must be in "example.com/path" format)')
+        raise NoticeInvalid(f'invalid key {go_quote(key)} (must be in "example.com/path" format)')
     if len(key.encode()) > MAX_KEY_BYTES:
         raise NoticeInvalid(f"key must be {MAX_KEY_BYTES} bytes or less")
-    if repeat_after is not None and repeat_after < 0:
-        raise NoticeInvalid("repeat-after must not be negative")
-    return NoticeRequest(type, key, repeat_after or None, _validate_data(data))
+    repeat = None
+    if repeat_after:
+        try:
+            repeat = parse_duration(repeat_after)
+        except ValueError as error:
+            raise NoticeInvalid(f"invalid repeat-after: {error}") from None
+    return NoticeRequest(type, key, repeat or None, _validate_data(data))
 
 
-def _validate_data(data: str | bytes | Mapping[str, Any] | None) -> dict[str, str]:
-    if data is None:
+def _validate_data(data: Any) -> dict[str, str]:
+    if data is None:  # left out, or null: Go's nil map
         return {}
-    if isinstance(data, Mapping):
-        raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-        decoded: Any = data
-    else:
-        raw = data.encode() if isinstance(data, str) else bytes(data)
-        decoded = None
+    data = whole_numbers(data)  # numbers came through protobuf as floats
+    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     if len(raw) > MAX_DATA_BYTES:
         raise NoticeInvalid(f"total size of data must be {MAX_DATA_BYTES} bytes or less")
-    if decoded is None:
-        if not raw.strip():
-            return {}
-        try:
-            decoded = json.loads(raw)
-        except ValueError as exc:
-            raise NoticeInvalid(f"cannot decode notice data: {exc}") from None
-    if decoded is None:
-        return {}
-    if not isinstance(decoded, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in decoded.items()
-    ):
-        raise NoticeInvalid("cannot decode notice data: must be an object of string to string")
-    return dict(decoded)
+    try:
+        decoded = gojson.check(gojson.from_plain(data), _DATA_TYPE)
+    except gojson.GoJSONError as error:
+        raise NoticeInvalid(f"cannot decode notice data: {error}") from None
+    return dict(decoded or {})
 
 
 # --- the book ----------------------------------------------------------------
@@ -294,11 +321,13 @@ class NoticeBook:
         on_removed: SaveHook | None = None,
         clock: Callable[[], datetime] = utcnow,
         max_notices: int = MAX_NOTICES,
+        longest_wait: float = LONGEST_WAIT,
     ):
         self.on_saved = on_saved
         self.on_removed = on_removed
         self._clock = clock
         self._max = max_notices
+        self._longest_wait = longest_wait
         self._by_id: dict[str, Notice] = {}
         self._by_key: dict[tuple[int | None, str, str], Notice] = {}
         self._last_id = 0
@@ -361,7 +390,7 @@ class NoticeBook:
             notice.last_data = dict(data or {})
             notice.repeat_after = repeat_after or None
             due = notice.last_repeated + timedelta(seconds=notice.repeat_after or 0)
-            if not notice.repeat_after or now >= due:
+            if not notice.repeat_after or now > due:  # strictly after, as Pebble
                 notice.last_repeated = now
         if expire_after is not None:
             notice.expire_after = expire_after
@@ -402,16 +431,18 @@ class NoticeBook:
 
     async def wait(self, filters: NoticeFilter | None, timeout: float | None) -> list[Notice]:
         """Long-poll: the matching notices as soon as there is at least one; `[]` once
-        `timeout` seconds pass (None = wait for ever)."""
+        `timeout` seconds pass, or the longest wait held (also for None), so that
+        the caller has its answer before the gateway's deadline."""
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
+        bounded = self._longest_wait if timeout is None else min(timeout, self._longest_wait)
+        deadline = loop.time() + bounded
         while True:
             changed = self._changed  # taken before querying so no wake-up is missed
             found = self.query(filters)
             if found:
                 return found
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
                 return []
             try:
                 await asyncio.wait_for(changed.wait(), remaining)

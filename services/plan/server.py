@@ -127,14 +127,9 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return json_format.ParseDict({"checks": infos}, plan_pb2.ListChecksResponse())
 
     async def ChecksAction(self, request, context):
-        if request.action == "start":
-            changed = self.daemon.checks.start(list(request.checks))
-        elif request.action == "stop":
-            changed = self.daemon.checks.stop(list(request.checks))
-        else:
-            raise errors.invalid(f'invalid action "{request.action}"')
+        changed = self.daemon.checks.action(request.action, list(request.checks))
         await self.daemon.flush()
-        return plan_pb2.ChecksActionResponse(changed=sorted(changed))
+        return plan_pb2.ChecksActionResponse(changed=changed)
 
     async def RefreshCheck(self, request, context):
         info, failure = await self.daemon.checks.refresh(request.name)
@@ -145,21 +140,21 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
 
     # -- notices ----------------------------------------------------------------
     @staticmethod
-    def _uid_caller(verb: str):
+    def _uid_caller(what: str):
         caller = current_caller()
         if caller.uid is None:
-            raise errors.denied(f"cannot determine UID of request, so cannot {verb} notices")
+            raise errors.denied(f"cannot determine UID of request, so cannot {what}")
         return caller
 
     async def ListNotices(self, request, context):
-        caller = self._uid_caller("retrieve")
+        caller = self._uid_caller("retrieve notices")
         filters = NoticeFilter.from_query(
             caller.uid, caller.at_least("admin"),
-            user_id=[request.user_id] if request.user_id else [],
-            users=[request.users] if request.users else [],
-            types=list(request.types), keys=list(request.keys),
-            after=[request.after] if request.after else [],
+            user_id=list(request.user_id), users=[request.users] if request.users else [],
+            types=list(request.types), keys=list(request.keys), after=request.after,
         )
+        if filters.nothing:  # only unknown types asked for: nothing, at once
+            return plan_pb2.ListNoticesResponse()
         timeout = _duration(request.timeout)
         if timeout:
             notices = await self.daemon.notices.wait(filters, timeout)
@@ -168,15 +163,15 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return json_format.ParseDict({"notices": [n.to_api() for n in notices]}, plan_pb2.ListNoticesResponse())
 
     async def AddNotice(self, request, context):
-        caller = self._uid_caller("add")
+        caller = self._uid_caller("create notice")
         data = json_format.MessageToDict(request.data) if request.HasField("data") else None
-        validated = validate_add(request.action, request.type, request.key, request.repeat_after or None, data)
+        validated = validate_add(request.action, request.type, request.key, request.repeat_after, data)
         notice = self.daemon.notices.add(caller.uid, validated.type, validated.key, validated.data, validated.repeat_after)
         await self.daemon.flush()
         return plan_pb2.AddNoticeResponse(id=notice.id)
 
     async def GetNotice(self, request, context):
-        caller = self._uid_caller("retrieve")
+        caller = self._uid_caller("retrieve notice")
         notice = self.daemon.notices.get(request.id, caller.uid, caller.at_least("admin"))
         return json_format.ParseDict(notice.to_api(), plan_pb2.Notice())
 

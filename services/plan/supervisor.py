@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import random
-import shutil
 import signal
 import subprocess
 import time
@@ -35,6 +34,7 @@ from services.plan import accounts
 from services.plan.accounts import Account, AccountError
 from services.plan.childsetup import preexec, signal_number
 from services.plan.logbuffer import LogBuffer, LogStore
+from services.plan.oserrors import ExecutableNotFound, fork_exec_error, look_path
 from services.plan.plan.commands import parse_command
 from services.plan.plan.model import Service
 
@@ -466,7 +466,7 @@ class Supervisor:
             )
         except (OSError, ValueError, subprocess.SubprocessError) as error:
             transport.close()
-            raise StartError(f"cannot start service: {_describe(error, executable)}") from None
+            raise StartError(f"cannot start service: {fork_exec_error(error, executable)}") from None
         except BaseException:
             transport.close()
             raise
@@ -748,19 +748,9 @@ async def _await(awaitable) -> None:
 
 
 def _look_path(name: str, path: str) -> str:
-    """The executable a command names, looked up in the daemon's PATH as Go's
-    exec.LookPath does (a name with a slash is taken as it is)."""
-    if "/" in name:
-        return name
-    found = shutil.which(name, path=path)
-    if found is None:
-        raise StartError(f'cannot start service: exec: "{name}": executable file not found in $PATH')
-    return found
+    """The executable a command names, looked up in the daemon's PATH."""
+    try:
+        return look_path(name, path)
+    except ExecutableNotFound as error:
+        raise StartError(f"cannot start service: {error}") from None
 
-
-def _describe(error: Exception, executable: str) -> str:
-    """A spawn failure in Go's words: `fork/exec PATH: no such file or directory`."""
-    if isinstance(error, OSError) and error.errno:
-        reason = os.strerror(error.errno)
-        return f"fork/exec {executable}: {reason[:1].lower()}{reason[1:]}"
-    return str(error)

@@ -61,6 +61,8 @@ GO_SHAPE_FIELD_NUMBER: _ClassVar[int]
 go_shape: _descriptor.FieldDescriptor
 OMIT_EMPTY_FIELD_NUMBER: _ClassVar[int]
 omit_empty: _descriptor.FieldDescriptor
+NULL_UNSET_FIELD_NUMBER: _ClassVar[int]
+null_unset: _descriptor.FieldDescriptor
 
 class LongPoll(_message.Message):
     __slots__ = ("timeout_field", "empty_waits_forever")

@@ -322,13 +322,13 @@ class ListNoticesRequest(_message.Message):
     KEYS_FIELD_NUMBER: _ClassVar[int]
     AFTER_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
-    user_id: str
+    user_id: _containers.RepeatedScalarFieldContainer[str]
     users: str
     types: _containers.RepeatedScalarFieldContainer[str]
     keys: _containers.RepeatedScalarFieldContainer[str]
     after: str
     timeout: str
-    def __init__(self, user_id: _Optional[str] = ..., users: _Optional[str] = ..., types: _Optional[_Iterable[str]] = ..., keys: _Optional[_Iterable[str]] = ..., after: _Optional[str] = ..., timeout: _Optional[str] = ...) -> None: ...
+    def __init__(self, user_id: _Optional[_Iterable[str]] = ..., users: _Optional[str] = ..., types: _Optional[_Iterable[str]] = ..., keys: _Optional[_Iterable[str]] = ..., after: _Optional[str] = ..., timeout: _Optional[str] = ...) -> None: ...
 
 class ListNoticesResponse(_message.Message):
     __slots__ = ("notices",)
@@ -347,8 +347,8 @@ class AddNoticeRequest(_message.Message):
     type: str
     key: str
     repeat_after: str
-    data: _struct_pb2.Struct
-    def __init__(self, action: _Optional[str] = ..., type: _Optional[str] = ..., key: _Optional[str] = ..., repeat_after: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    data: _struct_pb2.Value
+    def __init__(self, action: _Optional[str] = ..., type: _Optional[str] = ..., key: _Optional[str] = ..., repeat_after: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class AddNoticeResponse(_message.Message):
     __slots__ = ("id",)

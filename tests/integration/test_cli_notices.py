@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import yaml
 
 from tests.cli_support import as_json, cli_env, ok, shoal
@@ -100,8 +99,6 @@ def test_okay_and_warnings(suite, tmp_path):
     assert as_json(suite, "warnings", "--all", config=config) == {"warnings": []}
 
 
-@pytest.mark.xfail(strict=False, reason="Shoal's GET /v1/notices answers 500 for after= (the plan service's "
-                                        "notice filter; tests/integration/test_pebble_replay.py has it too)")
 def test_notices_leave_out_what_okay_acknowledged(suite, tmp_path):
     config = tmp_path / "config"
     ok(suite, "notify", "cli.test/acked")
@@ -112,8 +109,6 @@ def test_notices_leave_out_what_okay_acknowledged(suite, tmp_path):
     assert "cli.test/acked" in ok(suite, "notices", "--key", "cli.test/acked", config=config)
 
 
-@pytest.mark.xfail(strict=False, reason="Shoal's POST /v1/notices answers 500 for a repeat-after (the plan "
-                                        "service compares the duration's text with 0)")
 def test_notify_repeat_after(suite):
     first = ok(suite, "notify", "--repeat-after", "1h", "cli.test/repeat")
     assert ok(suite, "notify", "--repeat-after", "1h", "cli.test/repeat") == first

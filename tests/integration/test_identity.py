@@ -125,7 +125,12 @@ def test_metrics_identity_scrapes_over_plain_http(suite):
     assert add_identities(suite, {"scraper": {"access": "metrics", "basic": {"password": openssl_hash(PASSWORD)}}}
                           ).status == 200
     scraped = suite.http("GET", "/v1/metrics", headers=basic("scraper"))
-    assert scraped.status == 200 and scraped.headers["Content-Type"].startswith("text/plain")
+    assert scraped.status == 200
+    # As Pebble's: text/plain when there is something to report, else an empty body with no type.
+    if scraped.body:
+        assert scraped.headers["Content-Type"] == "text/plain; charset=utf-8"
+    else:
+        assert "Content-Type" not in scraped.headers
     assert suite.http("GET", "/v1/metrics").status == 401
     assert suite.https("GET", "/v1/services", headers=basic("scraper")).status == 401  # as Pebble answers
 

@@ -242,10 +242,12 @@ def test_bad_delays_and_deep_nesting_in_layers_are_400_and_change_nothing(suite)
 
 
 def test_token_lifetimes_beyond_gos_durations_are_400(suite):
-    for expires in ("99999999999999999h", "1e400h", "2562048h"):
+    for expires in ("99999999999999999h", "2562048h"):
         answer = suite.unix("POST", "/api/security/tokens", {"name": "long", "expiresIn": expires})
         assert answer.status == 400, answer.body
         assert answer.json()["message"] == f'invalid expiresIn: time: invalid duration "{expires}"'
+    answer = suite.unix("POST", "/api/security/tokens", {"name": "long", "expiresIn": "1e400h"})
+    assert answer.json()["message"] == 'invalid expiresIn: time: unknown unit "e" in duration "1e400h"'
     assert suite.unix("POST", "/api/security/tokens", {"name": "long", "expiresIn": "2562047h"}).status == 200
 
 

@@ -18,10 +18,42 @@ def test_durations_round_trip_in_go_syntax(text, seconds, canonical):
     assert format_duration(parse_duration(text)) == canonical
 
 
-@pytest.mark.parametrize("text", ["", "1", "s", "1 s", "1d", "--1s"])
-def test_bad_durations(text):
-    with pytest.raises(ValueError, match="invalid duration"):
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", 'time: invalid duration ""'),
+        ("soon", 'time: invalid duration "soon"'),
+        ("s", 'time: invalid duration "s"'),
+        ("--1s", 'time: invalid duration "--1s"'),
+        ("-", 'time: invalid duration "-"'),
+        (".s", 'time: invalid duration ".s"'),
+        ("1", 'time: missing unit in duration "1"'),
+        ("1.5", 'time: missing unit in duration "1.5"'),
+        ("1s2", 'time: missing unit in duration "1s2"'),
+        ("1x", 'time: unknown unit "x" in duration "1x"'),
+        ("1d", 'time: unknown unit "d" in duration "1d"'),
+        ("1 s", 'time: unknown unit " s" in duration "1 s"'),
+        ("1e400h", 'time: unknown unit "e" in duration "1e400h"'),
+        ("1é", 'time: unknown unit "\\xc3\\xa9" in duration "1\\xc3\\xa9"'),
+        ('1"', 'time: unknown unit "\\"" in duration "1\\""'),
+        ("1\ts", 'time: unknown unit "\\x09s" in duration "1\\x09s"'),
+    ],
+)
+def test_bad_durations_are_refused_in_gos_words(text, message):
+    with pytest.raises(ValueError) as caught:
         parse_duration(text)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("text, nanos", [("1µs", 1_000), ("1μs", 1_000), ("+5s", 5 * 10**9), ("-0", 0),
+                                         ("1.5h", 5400 * 10**9), (".5s", 5 * 10**8), ("1.s", 10**9),
+                                         ("1h1h", 7200 * 10**9), ("0.000000001s", 1)])
+def test_what_go_reads(text, nanos):
+    assert parse_duration(text).nanos == nanos
+
+
+def test_a_parsed_duration_prints_back_its_exact_nanoseconds():
+    assert format_duration(parse_duration("2562047h47m16.854775807s")) == "2562047h47m16.854775807s"
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,12 @@ class Identity(identity_pb2_grpc.IdentityServicer):
 
 
 class Plan(plan_pb2_grpc.PlanServicer):
+    def __init__(self):
+        self.metrics_text = ""  # what GetMetrics reports
+
+    async def GetMetrics(self, request, context):
+        return plan_pb2.Metrics(text=self.metrics_text)
+
     async def ListServices(self, request, context):
         return plan_pb2.ListServicesResponse(
             services=[plan_pb2.ServiceInfo(name="web", startup="enabled", current="active")])
@@ -89,8 +95,13 @@ def identity():
 
 
 @pytest.fixture
-async def gw(identity):
-    async with in_process_gateway({"identity": identity, "plan": Plan()}, down=("beacon",)) as harness:
+def plan():
+    return Plan()
+
+
+@pytest.fixture
+async def gw(identity, plan):
+    async with in_process_gateway({"identity": identity, "plan": plan}, down=("beacon",)) as harness:
         yield harness
 
 
@@ -132,6 +143,16 @@ async def test_service_errors_take_each_familys_shape(gw):
     assert await answer(gw.unix.get("/v1/nothing")) == (404, {
         "type": "error", "status-code": 404, "status": "Not Found",
         "result": {"message": "invalid API endpoint requested"}})
+
+
+async def test_metrics_are_text_and_nothing_to_report_is_an_empty_body_without_a_type(gw, plan):
+    async with gw.unix.get("/v1/metrics") as response:  # as Go's server answers Pebble's empty write
+        assert response.status == 200 and await response.read() == b""
+        assert "Content-Type" not in response.headers
+    plan.metrics_text = "# HELP pebble_check_up x\n"
+    async with gw.unix.get("/v1/metrics") as response:
+        assert response.status == 200 and await response.text() == plan.metrics_text
+        assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
 async def test_unhealthy_is_pebbles_sync_envelope_with_502(gw):

@@ -33,7 +33,7 @@ def test_repeated_query_values_may_be_repeated_and_comma_separated():
 
 def test_query_uses_json_names():
     msg = build_request(M["ListNotices"], {}, [("user-id", "42"), ("types", "custom")], None)
-    assert msg.user_id == "42" and list(msg.types) == ["custom"]
+    assert list(msg.user_id) == ["42"] and list(msg.types) == ["custom"]
 
 
 def test_path_parameters_set_fields():
@@ -81,6 +81,14 @@ def test_omit_empty_fields_are_left_out_while_empty_at_any_depth():
     assert "log" not in listed[0]["tasks"][0] and listed[0]["tasks"][1]["log"] == [talkative.log[0]]
     assert "tasks" not in listed[1] and listed[1]["ready"] is False  # other empty fields stay
     assert "tasks" not in to_json_value(M["GetChange"], plan_pb2.Change(id="5"))
+
+
+def test_null_unset_fields_answer_null_while_unset_as_a_go_nil_pointer():
+    public = plan_pb2.Notice(id="1", type="change-update", key="1", occurrences=1)
+    listed = to_json_value(M["ListNotices"], plan_pb2.ListNoticesResponse(notices=[
+        public, plan_pb2.Notice(id="2", user_id=0, last_data={"a": "b"})]))
+    assert listed[0]["user-id"] is None and "last-data" not in listed[0]  # last-data: omit_empty
+    assert listed[1]["user-id"] == 0 and listed[1]["last-data"] == {"a": "b"}
 
 
 @pytest.mark.parametrize(
@@ -134,6 +142,7 @@ def test_an_unknown_handler_name_stops_start_up():
     ("Exec", "1h", DEFAULT_DEADLINE),  # the command's timeout, not a wait
     ("WaitChange", "99999999999h", DEFAULT_DEADLINE),  # beyond Go's Duration: the service answers 400
     ("WaitChange", "2562047h", MAX_POLL_DEADLINE),  # valid, but the call is bounded
+    ("ListNotices", "2562047h", MAX_POLL_DEADLINE),  # the plan service answers [] before it
 ])
 def test_long_polls_get_their_wait_plus_a_margin(route, wait, deadline):
     method = M[route]

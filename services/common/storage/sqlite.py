@@ -46,6 +46,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from services.common.fsutil import fsync_directory
+
 from .base import Database, Kind, Row, Transaction
 from .errors import (
     DatabaseFileError,
@@ -103,14 +105,6 @@ def _check_existing(path: str) -> None:
         raise DatabaseFileError(path, f"not a SQLite database (the file is only {len(head)} bytes long)")
 
 
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _create(path: str) -> None:
     """A new, valid, empty database at `path` (mode 0600), unless another
     process made one first: built under a temporary name in the same
@@ -133,7 +127,7 @@ def _create(path: str) -> None:
             os.link(tmp, target)
         except FileExistsError:
             return  # another process created it first: that one is used
-        _fsync_directory(target.parent)
+        fsync_directory(target.parent)
     finally:
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             leftover.unlink(missing_ok=True)

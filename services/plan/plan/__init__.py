@@ -11,6 +11,7 @@ lookups.
 - `dump`: the plan (or a layer) as the YAML `GET /v1/plan` shows.
 - `commands`: a service command and its `[ default args ]`.
 - `owners`: the user and group an exec check runs as (names and ids).
+- `context`: a service context's settings under an exec's own (API exec and checks).
 - `log_targets`: everything about the log-targets section.
 - `errors`: `LayerError` and `PlanError`.
 """

@@ -5,8 +5,8 @@ quoted by its rules; see yaml_emit.py)."""
 
 from __future__ import annotations
 
+from services.common.durations import format_duration
 from services.plan.plan import log_targets
-from services.plan.plan.durations import seconds_text
 from services.plan.plan.model import Check, ExecCheck, Layer, Plan, Service
 from services.plan.plan.yaml_emit import emit, go_sorted, value_node
 
@@ -18,7 +18,7 @@ def _put(out: dict, key: str, value, show_empty: bool = False) -> None:
 
 
 def _duration(value: float | None) -> str | None:
-    return None if value is None else seconds_text(value)
+    return None if value is None else format_duration(value)
 
 
 def _sorted(mapping: dict) -> dict:

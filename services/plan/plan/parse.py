@@ -14,8 +14,8 @@ its messages and line numbers:
 
 from __future__ import annotations
 
+from services.common.durations import Duration, parse_duration
 from services.plan.plan import log_targets
-from services.plan.plan.durations import Duration, parse_duration
 from services.plan.plan.errors import LayerError
 from services.plan.plan.model import (
     Check,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 
+from services.common.durations import format_duration
 from services.plan.plan import log_targets
 from services.plan.plan.commands import parse_command, split
-from services.plan.plan.durations import seconds_text
 from services.plan.plan.errors import LayerError, PlanError
 from services.plan.plan.model import Layer, Plan
 from services.plan.plan.order import check_order
@@ -24,7 +24,7 @@ def _not_negative(owner: str, field: str, value, rule: str = "must be 0s or grea
     """Stricter than Pebble, which takes a negative duration here (a restart
     loop with no delay, or a crash of its check ticker)."""
     if value is not None and value < 0:
-        raise LayerError(f"{owner} {field} {rule}, not {seconds_text(value)}")
+        raise LayerError(f"{owner} {field} {rule}, not {format_duration(value)}")
 
 
 def _in_range(owner: str, field: str, value: int | None, bounds: tuple[int, int]) -> None:

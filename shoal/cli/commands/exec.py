@@ -114,8 +114,8 @@ async def _exec(conn, args):
 
         try:
             timeout = parse_duration(args.timeout)
-        except ValueError:
-            raise CommandError(f'time: invalid duration "{args.timeout}"') from None
+        except ValueError as error:
+            raise CommandError(str(error)) from None
     stdout_tty, stdin_tty = os.isatty(1), os.isatty(0)
     terminal = True if args.terminal else False if args.no_terminal else stdout_tty
     interactive = True if args.interactive else False if args.non_interactive else stdin_tty and stdout_tty

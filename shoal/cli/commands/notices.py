@@ -92,8 +92,8 @@ def _duration(text: str) -> float:
 
     try:
         return parse_duration(text)
-    except ValueError:
-        raise CommandError(f"time: invalid duration \"{text}\"") from None
+    except ValueError as error:
+        raise CommandError(str(error)) from None
 
 
 def _go_duration(seconds: float) -> str:

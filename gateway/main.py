@@ -13,6 +13,7 @@ from aiohttp import web
 from gateway.access import REFUSAL_DELAY
 from gateway.app import CALLS, build_app
 from gateway.client_certs import ClientCertificates
+from gateway.heap import HeapReturner
 from gateway.listeners import fingerprint, self_signed, split_address
 from gateway.serving import EdgeRunner, TLSSite, TLSSockSite, sock_site, tcp_site, unix_site
 from gateway.sockets import SOCKET_NAME, inherited
@@ -69,6 +70,8 @@ async def run_gateway(
     if not handed:
         os.chmod(path, 0o666)  # as Pebble: access is decided per request
     log.info("gateway listening on %s", ", ".join(site.name for site in sites))
+    heap = HeapReturner()
+    heap.start()
     notify_ready()
 
     stop = asyncio.Event()
@@ -77,6 +80,7 @@ async def run_gateway(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("gateway draining")
+    await heap.stop()
     if client_certs is not None:
         await client_certs.stop()
     await runner.cleanup()

@@ -351,6 +351,27 @@ class IdentityStore(ServiceStore):
             email, lambda u: replace(u, permissions=set_resource_level(u.permissions, kind, resource, level))
         )
 
+    async def forget_resource(self, kind: str, resource: str, event: audit.AuditEvent) -> int:
+        """Remove every user's level on `resource` and record `event`, in one
+        transaction; how many users held one."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch("SELECT email_key, permissions FROM users")
+            holders = sorted(r["email_key"] for r in rows if resource in json.loads(r["permissions"]).get(kind, {}))
+            for key in holders:  # in one order, so two writers never wait on each other
+                await _lock(tx, "user:" + key)
+            forgotten = 0
+            for key in holders:
+                row = await tx.fetchrow("SELECT * FROM users WHERE email_key = $1", key)
+                user = None if row is None else _user(row).user
+                if user is None or resource not in user.permissions.get(kind, {}):
+                    continue  # changed meanwhile
+                permissions = set_resource_level(user.permissions, kind, resource, -1)
+                await tx.execute("UPDATE users SET permissions = $2 WHERE email = $1", row["email"],
+                                 json.dumps(permissions))
+                forgotten += 1
+            await self._append_audit(tx, event)
+            return forgotten
+
     async def count(self, table: str) -> int:
         assert table in ("identities", "users", "tokens")
         return int(await self.db.fetchval(f"SELECT COUNT(*) FROM {table}"))

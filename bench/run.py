@@ -19,8 +19,8 @@ BENCHMARKS = [
     "bench.views",
     "bench.plan_start",
     "bench.deploy_fanout",
-    "bench.idle_memory",
     "bench.telemetry_cost",
+    "bench.startup",
 ]
 RESULTS = Path(__file__).parent / "results"
 

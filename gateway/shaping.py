@@ -204,5 +204,8 @@ async def stream_lines(request: web.Request, call, first, content_type: str,
         pass  # the client went away
     finally:
         call.cancel()
-    await response.write_eof()
+    try:
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away before the end
     return response

@@ -7,6 +7,7 @@ plan service is killed under load; only a service identity may watch."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,7 +20,8 @@ import pytest
 
 from services.common import signing
 from shoal.v1 import plan_pb2, plan_pb2_grpc
-from tests.support import ROOT, UnixHTTPConnection, request, wait_for
+from tests.integration.test_gateway_workers import only
+from tests.support import ROOT, Suite, UnixHTTPConnection, free_port, request, wait_for
 
 GATEWAY = ("import asyncio, sys; from gateway.main import run_gateway; from services.common.config import load_settings; "
            "asyncio.run(run_gateway(load_settings(), socket_path=sys.argv[1]))")
@@ -216,3 +218,33 @@ def test_only_a_service_identity_may_watch(suite):
 
     assert asyncio.run(watch(signing.Caller("someone", "admin"))) == grpc.StatusCode.PERMISSION_DENIED
     assert asyncio.run(watch(signing.service_caller("gateway"))) is True
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory):
+    home = tmp_path_factory.mktemp("view-workers") / "home"
+    home.mkdir()
+    started = Suite(home=home, http_port=free_port(), https_port=free_port(), gateway_workers=2).start()
+    yield started
+    for pid in started.gateway_pids():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    started.stop()
+
+
+def test_reads_follow_writes_across_shoal_run_gateway_workers(workers):
+    """A stopped worker's view has not seen what the other did: once it runs
+    again, its first read waits for the revision the write made."""
+    wait_for(lambda: view_live(workers))
+    for round_ in range(6):
+        writer = round_ % 2
+        name = f"w-{round_}"
+        layer = f"services:\n  {name}:\n    override: replace\n    command: sleep 1000\n"
+        with only(workers, writer):
+            assert workers.unix("POST", "/v1/layers", {"action": "add", "label": name, "format": "yaml",
+                                                       "layer": layer}).status == 200
+            change = workers.unix("POST", "/v1/services", {"action": "start", "services": [name]}).json()["change"]
+            assert workers.unix("GET", f"/v1/changes/{change}/wait").json()["result"]["status"] == "Done"
+        with only(workers, 1 - writer):
+            assert _current(workers.unix("GET", "/v1/services"), name) == "active"
+            assert workers.unix("GET", f"/v1/changes/{change}").json()["result"]["status"] == "Done"

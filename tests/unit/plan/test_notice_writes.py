@@ -24,7 +24,7 @@ async def _started(home) -> PlanDaemon:
 async def test_a_notice_refused_by_a_full_database_is_never_visible(tmp_path):
     daemon = await _started(tmp_path)
     try:
-        kept = await daemon.add_notice(1000, CUSTOM, "example.com/kept", {"n": "1"}, None)
+        await daemon.add_notice(1000, CUSTOM, "example.com/kept", {"n": "1"}, None)
         pages = await daemon.store.db.fetchval("PRAGMA page_count")
         await daemon.store.db.fetchval(f"PRAGMA max_page_count = {pages}")  # the disk is now full
         waiter = asyncio.ensure_future(daemon.notices.wait(NoticeFilter(all_users=True, keys=["example.com/big-0"]), 5))

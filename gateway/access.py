@@ -41,6 +41,16 @@ other gateway worker on this machine: the identity service raises its
 generation (services/common/generation.py) before it answers such a write,
 and each request compares it with the one this gateway last saw. A gateway
 replica on another machine sees a change within that second.
+
+What a connection's transport, peer uid, origin and client certificate are
+is read once per connection (gateway/connections.py). A request that sends
+the same credential headers (Authorization, X-API-Token, Cookie) as the
+previous request on its connection, compared in constant time, skips
+reading them and their HMAC: its cache key is the previous one, and the
+cache still decides what it stands for (expired, dropped, forgotten: asked
+again). Those headers stay on the connection only as long as it is open,
+as the request does. A token's caller, signed for a route, is made once per
+resolved answer and route.
 """
 
 from __future__ import annotations
@@ -51,17 +61,16 @@ import hashlib
 import hmac
 import os
 import secrets
-import ssl
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import grpc
 from aiohttp import web
 
 from gateway.calls import DEFAULT_DEADLINE, ServiceCalls
+from gateway.connections import connection_of
 from gateway.errors import HTTPError, from_rpc_error
-from gateway.listeners import peer_uid, transport_kind
 from services.common.config import Settings
 from services.common.generation import GenerationReader, generation_path
 from services.common.signing import Caller
@@ -104,7 +113,7 @@ class MalformedCredentials(Exception):
 
 
 def session_cookie_name(request: web.Request) -> str:
-    return SECURE_SESSION_COOKIE if transport_kind(request) == "https" else SESSION_COOKIE
+    return SECURE_SESSION_COOKIE if connection_of(request).transport == "https" else SESSION_COOKIE
 
 
 def _basic(value: str) -> tuple[str, str] | None:
@@ -117,10 +126,10 @@ def _basic(value: str) -> tuple[str, str] | None:
 
 
 def read_credentials(request: web.Request, lenient: bool = False) -> Credentials:
-    """Every credential `request` carries, with its transport's peer uid. A
-    Basic header that does not decode is refused (MalformedCredentials), or
-    with `lenient` (Pebble's rule on /v1) ignored."""
-    transport = transport_kind(request)
+    """Every credential `request` carries, with its connection's peer uid
+    and certificate. A Basic header that does not decode is refused
+    (MalformedCredentials), or with `lenient` (Pebble's rule on /v1) ignored."""
+    connection = connection_of(request)
     basic = None
     token = request.headers.get("X-API-Token", "")
     authorization = request.headers.get("Authorization", "")
@@ -131,30 +140,69 @@ def read_credentials(request: web.Request, lenient: bool = False) -> Credentials
             raise MalformedCredentials("malformed Basic credentials")
     elif scheme.lower() == "bearer" and value and not token:
         token = value.strip()
-    session = request.cookies.get(session_cookie_name(request), "")
-    cert_pem = ""
-    if transport == "https" and request.transport is not None:
-        ssl_object = request.transport.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        if der:
-            cert_pem = ssl.DER_cert_to_PEM_cert(der)
-    uid = peer_uid(request) if transport == "unix" else None
-    return Credentials(
-        basic=basic, token=token, session=session, cert_pem=cert_pem, uid=uid, client_ip=client_origin(request)
-    )
+    cookie = SECURE_SESSION_COOKIE if connection.transport == "https" else SESSION_COOKIE
+    session = request.cookies.get(cookie, "") if request.headers.get("Cookie") else ""
+    return Credentials(basic=basic, token=token, session=session, cert_pem=connection.cert_pem,
+                       uid=connection.uid, client_ip=connection.origin)
+
+
+def _undecodable_basic(request: web.Request, credentials: Credentials) -> bool:
+    """Whether `request` sent a Basic header that did not decode (ignored by a lenient read)."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "basic" and bool(value) and credentials.basic is None
 
 
 def client_origin(request: web.Request) -> str:
     """Where a request came from: the peer IP, or "local" on the unix socket."""
-    peer = request.transport.get_extra_info("peername") if request.transport else None
-    if isinstance(peer, tuple) and peer:
-        return str(peer[0])
-    return "local"
+    return connection_of(request).origin
+
+
+class _Memo:
+    """What the gate keeps on one connection (gateway/connections.py): its
+    anonymous caller, and the credential headers sent last on it with the
+    CallerCache key they give. A later request that sends the same headers
+    (compared in constant time) on that connection has the same credentials
+    (the rest of them are the connection's), so its key is that one, with no
+    parsing and no HMAC; what the key stands for is still the CallerCache's
+    to say (its expiry, a drop, a forgotten session)."""
+
+    __slots__ = ("anonymous", "key", "sent")
+
+    def __init__(self, origin: str):
+        self.anonymous = Authenticated(replace(ANONYMOUS, origin=origin))
+        self.sent = ""  # the headers, joined
+        self.key: bytes | None = None  # their key; EMPTY: no credentials at all
+
+    def key_for(self, sent: str) -> bytes | None:
+        if self.key is None or not sent.isascii():
+            return None
+        return self.key if hmac.compare_digest(sent, self.sent) else None
+
+    def remember(self, sent: str, key: bytes) -> None:
+        if sent.isascii():
+            self.sent, self.key = sent, key
+
+
+EMPTY = b""  # the memo's key for a connection's requests without credentials
+
+
+def _memo(request: web.Request) -> _Memo:
+    connection = connection_of(request)
+    memo = connection.memo
+    if memo is None:
+        memo = connection.memo = _Memo(connection.origin)
+    return memo
+
+
+def _sent(request: web.Request) -> str:
+    """The headers credentials come in, as one string (a header value has no newline)."""
+    headers = request.headers
+    return "\n".join((headers.get("Authorization", ""), headers.get("X-API-Token", ""), headers.get("Cookie", "")))
 
 
 def anonymous(request: web.Request) -> Caller:
     """The caller of an open route: nobody, from where the request came."""
-    return replace(ANONYMOUS, origin=client_origin(request))
+    return _memo(request).anonymous.caller
 
 
 # -- CSRF --------------------------------------------------------------------------
@@ -172,7 +220,7 @@ def is_websocket_upgrade(request: web.Request) -> bool:
 def same_origin(request: web.Request) -> bool:
     """Whether the request's Origin is this gateway as the client addressed it."""
     origin = request.headers.get("Origin", "")
-    scheme = "https" if transport_kind(request) == "https" else "http"
+    scheme = "https" if connection_of(request).transport == "https" else "http"
     return bool(origin) and origin.rstrip("/").lower() == f"{scheme}://{request.host}".lower()
 
 
@@ -242,6 +290,8 @@ class Authenticated:
     caller: Caller
     method: str = ""  # cert | basic | token | session | local | "" (peer defaults, anonymous)
     session: str = ""
+    # A token's caller as signed for each route its scopes reach (by RPC path), made once.
+    scoped: dict[str, Caller] = field(default_factory=dict, compare=False, repr=False)
 
 
 class CallerCache:
@@ -391,17 +441,23 @@ class Gatekeeper:
     async def authenticate(self, request: web.Request, lenient: bool = False) -> tuple[Authenticated, str]:
         """Who sent `request`, and its transport (unix, http or https);
         `lenient` ignores a Basic header that does not decode (as Pebble)."""
-        transport = transport_kind(request)
-        try:
-            credentials = read_credentials(request, lenient)
-        except MalformedCredentials as error:
-            raise HTTPError(401, str(error)) from None
-        if credentials.empty:
-            return Authenticated(replace(ANONYMOUS, origin=credentials.client_ip)), transport
+        memo = _memo(request)
+        transport = connection_of(request).transport
+        sent = _sent(request)
+        key = memo.key_for(sent)
+        credentials = None
+        if key is None:
+            credentials = self._read(request, lenient)
+            key = EMPTY if credentials.empty else self.callers.key(credentials)
+            if not _undecodable_basic(request, credentials):  # a strict read refuses those
+                memo.remember(sent, key)
+        if not key:
+            return memo.anonymous, transport
         self._follow_identity()
-        key = self.callers.key(credentials)
         known = self.callers.get(key)
         if known is None:
+            if credentials is None:
+                credentials = self._read(request, lenient)
             refused = None if self.callers.seen(key) else self.lockouts.refusal(credentials)
             if refused is not None:
                 await asyncio.sleep(self.refusal_delay)
@@ -421,6 +477,13 @@ class Gatekeeper:
             self._follow_identity()  # a change made while it was asked: the answer may predate it
             self.callers.put(key, known, generation)  # only answers that let the caller in are cached
         return known, transport
+
+    @staticmethod
+    def _read(request: web.Request, lenient: bool) -> Credentials:
+        try:
+            return read_credentials(request, lenient)
+        except MalformedCredentials as error:
+            raise HTTPError(401, str(error)) from None
 
     async def _ask_identity(self, credentials: Credentials, path: str) -> Authenticated:
         request = identity_pb2.AuthenticateRequest(
@@ -447,7 +510,7 @@ class Gatekeeper:
         return Authenticated(replace(default_caller(credentials.uid, self.daemon_uid), origin=credentials.client_ip))
 
     async def authorize(self, request: web.Request, method: Method) -> Caller:
-        refused = transport_refusal(method, transport_kind(request))
+        refused = transport_refusal(method, connection_of(request).transport)
         if refused is not None:
             raise refused
         if method.access == "untrusted" and not method.resolve_caller:
@@ -465,12 +528,16 @@ class Gatekeeper:
                                           or (is_websocket_upgrade(request) and not same_origin(request))):
             check_csrf(request, self.secret, known.session)
         if known.method == "token" and transport != "http" and method.access != "untrusted":
+            scoped = known.scoped.get(method.full_path)
+            if scoped is not None:
+                return scoped
             scope = scope_for(method, caller.scopes)
             if scope is None:
                 needed = required_scopes(method)
                 extra = {"requiredScope": needed[0]} if len(needed) == 1 else {"requiredScopes": list(needed)}
                 raise HTTPError(403, "this token lacks the scope the route needs", "missing_scope", extra)
-            return replace(caller, access=signed_access(method, scope))
+            scoped = known.scoped[method.full_path] = replace(caller, access=signed_access(method, scope))
+            return scoped
         if may_call(method, caller, transport):
             return caller
         if pebble:

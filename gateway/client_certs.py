@@ -34,6 +34,9 @@ def _context(cert: Path, key: Path, client_pems: list[str]) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     ctx.verify_mode = ssl.CERT_OPTIONAL
+    # A connection's certificate is the one of its handshake, for its whole life (the gateway keeps
+    # it per connection, gateway/connections.py): no renegotiation may bring another.
+    ctx.options |= ssl.OP_NO_RENEGOTIATION
     ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # a client's own certificate is its trust anchor
     if client_pems:
         ctx.load_verify_locations(cadata="\n".join(client_pems))

@@ -8,6 +8,9 @@
   seconds of connecting or of its previous answer (a slow or silent client,
   "slow-loris", is closed); a TLS handshake must finish within
   `tls_handshake_timeout` seconds (a half-open TLS connection is closed).
+- Each connection keeps what stays the same for its life (its transport,
+  peer uid, client certificate: gateway/connections.py), read on its first
+  request.
 - A request that is not HTTP (a bad request line, a header too long) is
   answered `400 Bad Request` without repeating anything it sent, and logged
   once per interval with a count, never with a traceback each.
@@ -26,6 +29,7 @@ from pathlib import Path
 from aiohttp import web, web_protocol
 from aiohttp.http_exceptions import HttpProcessingError
 
+from gateway.connections import SLOT
 from gateway.sockets import BACKLOG
 
 log = logging.getLogger("shoal.gateway")
@@ -55,7 +59,7 @@ class MalformedLog:
 
 
 class _EdgeRequestHandler(web_protocol.RequestHandler):
-    __slots__ = ()
+    __slots__ = (SLOT,)  # the connection's facts, kept for its life (gateway/connections.py)
 
     def handle_error(self, request, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:

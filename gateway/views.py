@@ -165,6 +165,11 @@ class View:
         self._updated.set()
         self._updated = asyncio.Event()
 
+    def current_now(self) -> bool:
+        """Whether the view may answer now, without waiting: it is live and
+        has reached the newest revision any worker has seen."""
+        return self.live and self.revision >= self.shared.read()
+
     async def current(self) -> bool:
         """Whether the view may answer now: it is live and has reached the
         newest revision any worker has seen (waiting for it, bounded)."""

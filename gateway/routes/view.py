@@ -35,7 +35,7 @@ def view_handler(ctx: RouteContext, method: Method) -> Handler:
 
     async def handle(request):
         caller = await ctx.gate.authorize(request, method)
-        if view is not None and await view.current():
+        if view is not None and (view.current_now() or await view.current()):
             key = key_of(request)
             encoded = view.bodies.get(key)
             if encoded is None and key in view.entries:

@@ -218,6 +218,30 @@ async def test_a_basic_header_that_does_not_decode_falls_back_to_the_sockets_uid
         401, {"error": "unauthorized", "message": "malformed Basic credentials"})
 
 
+async def test_each_request_on_a_kept_alive_connection_is_its_own_credentials(gw):
+    """One connection (as behind a proxy that pools them) carrying one caller's
+    credentials, then another's, then none, then a garbled header: each request
+    is resolved from what it sent, whatever the connection sent before."""
+    import aiohttp
+
+    connector = aiohttp.UnixConnector(path=str(gw.socket), limit=1)
+    async with aiohttp.ClientSession("http://localhost", connector=connector) as one:
+        assert (await answer(one.get("/v1/services", headers=basic("reader"))))[0] == 200
+        assert await answer(one.get("/v1/services", headers=basic("metrics"))) == (401, DENIED)
+        assert (await answer(one.get("/v1/services", headers=basic("reader"))))[0] == 200
+        assert await answer(one.get("/v1/services", headers={"X-API-Token": "not-a-token"})) == (401, DENIED)
+        assert (await answer(one.get("/v1/services", headers={"X-API-Token": MONITOR_TOKEN})))[0] == 200
+        assert await answer(one.post("/v1/services", json=SERVICES, headers={"X-API-Token": MONITOR_TOKEN})) == (
+            403, {"type": "error", "status-code": 403, "status": "Forbidden",
+                  "result": {"message": "this token lacks the scope the route needs", "kind": "missing_scope"}})
+        garbled = {"Authorization": "Basic not-base64"}
+        assert (await answer(one.get("/v1/services", headers=garbled)))[0] == 200  # the socket's uid decides
+        assert await answer(one.get("/api/security/tokens", headers=garbled)) == (
+            401, {"error": "unauthorized", "message": "malformed Basic credentials"})
+        assert (await answer(one.get("/v1/services", headers=garbled)))[0] == 200
+        assert await answer(one.get("/v1/services", headers=basic("metrics"))) == (401, DENIED)
+
+
 async def test_an_identity_change_through_the_gateway_applies_to_the_very_next_request(gw, identity):
     assert (await answer(gw.unix.get("/v1/services")))[0] == 200  # resolved, and kept for a second
     assert (await answer(gw.unix.get("/v1/services")))[0] == 200

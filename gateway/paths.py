@@ -35,9 +35,18 @@ def clean_path(path: str) -> str:
     return cleaned
 
 
+def _plainly_clean(raw_path: str) -> bool:
+    """Whether a raw path is clean at a glance: rooted, nothing escaped, no
+    empty segment and no segment starting with a dot (so no `.` or `..`)."""
+    return raw_path[:1] == "/" and "%" not in raw_path and "//" not in raw_path and "/." not in raw_path
+
+
 @web.middleware
 async def redirect_unclean_paths(request: web.Request, handler: Handler) -> web.StreamResponse:
-    path = unquote(request.rel_url.raw_path, errors="surrogateescape")
+    raw_path = request.rel_url.raw_path
+    if _plainly_clean(raw_path):
+        return await handler(request)
+    path = unquote(raw_path, errors="surrogateescape")
     cleaned = clean_path(path)
     if cleaned == path or request.method == "CONNECT":
         return await handler(request)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import message_factory
@@ -101,7 +101,7 @@ class Method:
     def path_params(self) -> list[str]:
         return _PATH_VAR.findall(self.http_path)
 
-    @property
+    @cached_property
     def family(self) -> str:
         """The API family whose shapes the answer takes."""
         return family_of_path(self.http_path)

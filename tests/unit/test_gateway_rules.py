@@ -4,6 +4,8 @@ deadlines and the binding of routes to handlers."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from urllib.parse import unquote
 
 import pytest
 from google.protobuf import json_format
@@ -16,6 +18,7 @@ from gateway.calls import (
     NO_TIMEOUT_DEADLINE,
     deadline_for,
 )
+from gateway.paths import _plainly_clean, clean_path
 from gateway.route_table import grouped_routes
 from gateway.routes.registry import UnknownHandler, check_bindings
 from gateway.transcode import BadRequest, build_request, to_json_value
@@ -271,3 +274,15 @@ def test_a_query_number_the_field_cannot_hold_is_400_without_repeating_it():
         _set(plan_pb2.ExecRequest(), width, ["99999999999"])
     with pytest.raises(BadRequest, match=r"^width must be an integer$"):
         _set(plan_pb2.ExecRequest(), width, ["lots"])
+
+
+def test_a_path_passed_at_a_glance_is_one_the_full_cleaning_leaves_as_it_is():
+    pieces = ["/", ".", "..", "//", "a", "b.c", "%2e", "%2F", "%", "~"]
+    passed = 0
+    for length in range(1, 6):
+        for raw in map("".join, itertools.product(pieces, repeat=length)):
+            if _plainly_clean(raw):
+                passed += 1
+                path = unquote(raw, errors="surrogateescape")
+                assert clean_path(path) == path, raw
+    assert passed > 500  # the check passes plenty of paths, not just a few

@@ -436,6 +436,7 @@ class Gatekeeper:
         self.lockouts = LockoutMemory(2 * settings.gateway_cache_seconds)
         self._identity_generation = GenerationReader(generation_path(settings.home))
         self._seen_generation: int | None = None
+        self._asking: dict[bytes, tuple[int, asyncio.Future]] = {}  # credentials being asked about, by key
         self._authenticate = calls.callable(methods_by_path()["/shoal.v1.Identity/Authenticate"])
 
     async def authenticate(self, request: web.Request, lenient: bool = False) -> tuple[Authenticated, str]:
@@ -464,7 +465,7 @@ class Gatekeeper:
                 raise refused
             generation = self.callers.generation
             try:
-                known = await self._ask_identity(credentials, request.path)
+                known = await self._ask_once(key, generation, credentials, request.path)
             except HTTPError as error:
                 if error.kind == "account_locked":
                     self.lockouts.remember(credentials, error)
@@ -477,6 +478,30 @@ class Gatekeeper:
             self._follow_identity()  # a change made while it was asked: the answer may predate it
             self.callers.put(key, known, generation)  # only answers that let the caller in are cached
         return known, transport
+
+    async def _ask_once(self, key: bytes, generation: int, credentials: Credentials, path: str) -> Authenticated:
+        """What the identity service says about `credentials`. Requests that
+        send the same ones while it is being asked (and before anything
+        was dropped) wait for that answer and share it when it lets the
+        caller in, as they would share it once kept; when it refuses them,
+        each asks for itself, so that each refusal counts as it always did."""
+        flight = self._asking.get(key)
+        if flight is not None and flight[0] == generation:
+            answer = await asyncio.shield(flight[1])
+            if answer is not None and self.callers.generation == generation:
+                return answer
+            return await self._ask_identity(credentials, path)
+        future = asyncio.get_running_loop().create_future()
+        flight = self._asking[key] = (generation, future)
+        answer = None
+        try:
+            answer = await self._ask_identity(credentials, path)
+            return answer
+        finally:
+            if not future.done():
+                future.set_result(answer)
+            if self._asking.get(key) is flight:
+                del self._asking[key]
 
     @staticmethod
     def _read(request: web.Request, lenient: bool) -> Credentials:

@@ -30,9 +30,11 @@ class Identity(identity_pb2_grpc.IdentityServicer):
     def __init__(self):
         self.uid_access = ""  # the socket uid's local identity's level, "" for none
         self.asked = 0
+        self.delay = 0.0  # seconds each answer takes
 
     async def Authenticate(self, request, context):
         self.asked += 1
+        await asyncio.sleep(self.delay)
         if request.token == MONITOR_TOKEN:
             return identity_pb2.AuthenticateResponse(matched=True, name="token:monitor", access="metrics",
                                                      method="token", scopes=["monitoring:read"])
@@ -240,6 +242,19 @@ async def test_each_request_on_a_kept_alive_connection_is_its_own_credentials(gw
             401, {"error": "unauthorized", "message": "malformed Basic credentials"})
         assert (await answer(one.get("/v1/services", headers=garbled)))[0] == 200
         assert await answer(one.get("/v1/services", headers=basic("metrics"))) == (401, DENIED)
+
+
+async def test_requests_sent_together_share_one_answer_that_lets_them_in_but_each_refusal_is_its_own(gw, identity):
+    identity.delay = 0.2
+    asked = identity.asked
+    answers = await asyncio.gather(*(answer(gw.unix.get("/v1/services", headers=basic("reader"))) for _ in range(8)))
+    assert [status for status, _ in answers] == [200] * 8
+    assert identity.asked == asked + 1
+    asked = identity.asked
+    refused = await asyncio.gather(*(answer(gw.http.get("/api/security/tokens", headers=basic("wrong")))
+                                     for _ in range(4)))
+    assert [status for status, _ in refused] == [401] * 4
+    assert identity.asked == asked + 4  # every wrong password is asked about, and counted, as before
 
 
 async def test_an_identity_change_through_the_gateway_applies_to_the_very_next_request(gw, identity):

@@ -11,8 +11,6 @@ from urllib.parse import quote, unquote
 
 from aiohttp import web
 
-from gateway.shaping import Handler
-
 # What Go leaves unescaped in a URL path besides letters, digits and "-_.~".
 _PATH_SAFE = "/$&+,:;=@"
 
@@ -41,15 +39,15 @@ def _plainly_clean(raw_path: str) -> bool:
     return raw_path[:1] == "/" and "%" not in raw_path and "//" not in raw_path and "/." not in raw_path
 
 
-@web.middleware
-async def redirect_unclean_paths(request: web.Request, handler: Handler) -> web.StreamResponse:
+def unclean_path_redirect(request: web.Request) -> web.Response | None:
+    """The 301 to `request`'s cleaned path, or None when its path is clean."""
     raw_path = request.rel_url.raw_path
     if _plainly_clean(raw_path):
-        return await handler(request)
+        return None
     path = unquote(raw_path, errors="surrogateescape")
     cleaned = clean_path(path)
     if cleaned == path or request.method == "CONNECT":
-        return await handler(request)
+        return None
     location = quote(cleaned, safe=_PATH_SAFE, errors="surrogateescape")
     query = request.rel_url.raw_query_string
     response = web.Response(status=301)

@@ -168,19 +168,16 @@ def routing_error(family: str, http_method: str, status: int, allowed=None) -> w
     return response
 
 
-@web.middleware
-async def shape_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """404/405/413 from routing and aiohttp itself, in the family's shape."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        family = family_of_path(request.path)
-        if exc.status in (404, 405):
-            allowed = exc.allowed_methods if isinstance(exc, web.HTTPMethodNotAllowed) else None
-            return routing_error(family, request.method, exc.status, allowed)
-        return error_response(family, HTTPError(exc.status, exc.reason))
+def shaped_refusal(request: web.Request, exc: web.HTTPException) -> web.Response | None:
+    """A 404/405/413 from routing or aiohttp itself, in the family's shape
+    (None for what is no refusal: it goes out as it is)."""
+    if exc.status < 400:
+        return None
+    family = family_of_path(request.path)
+    if exc.status in (404, 405):
+        allowed = exc.allowed_methods if isinstance(exc, web.HTTPMethodNotAllowed) else None
+        return routing_error(family, request.method, exc.status, allowed)
+    return error_response(family, HTTPError(exc.status, exc.reason))
 
 
 # -- streams -----------------------------------------------------------------------

@@ -34,7 +34,7 @@ from prometheus_client import Counter
 from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
-from services.plan.childsetup import preexec, signal_number
+from services.plan.childsetup import Child, signal_number, spawn
 from services.plan.logbuffer import LogBuffer, LogStore
 from services.plan.oserrors import ExecutableNotFound, fork_exec_error, look_path
 from services.plan.plan.commands import parse_command
@@ -244,7 +244,7 @@ class _Record:
     state: str = INITIAL
     since: datetime | None = None
     config: Service | None = None  # what the current/last process was started with
-    process: asyncio.subprocess.Process | None = None
+    process: Child | None = None
     pgid: int | None = None
     exited: asyncio.Future | None = None  # resolves to the exit code once the exit is handled
     output: _Output | None = None
@@ -287,6 +287,7 @@ class Supervisor:
         self._records: dict[str, _Record] = {}
         self._background: set[asyncio.Task] = set()
         self._closing = False  # stop_all has begun: no process is started again
+        self._pids_pending: asyncio.Handle | None = None
 
     # -- queries --------------------------------------------------------------
     def status(self, name: str) -> ServiceStatus:
@@ -460,16 +461,8 @@ class Supervisor:
             os.close(write_fd)
             raise
         try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,  # (not executable=: uvloop would put it in argv[0])
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=write_fd,
-                stderr=write_fd,
-                env=env,
-                cwd=service.working_dir or None,
-                start_new_session=True,
-                preexec_fn=preexec(creds),
-            )
+            process = spawn(argv, executable, account=creds, env=env, cwd=service.working_dir or None,
+                            output=write_fd)
         except (OSError, ValueError, subprocess.SubprocessError) as error:
             transport.close()
             raise StartError(f"cannot start service: {fork_exec_error(error, executable)}") from None
@@ -487,13 +480,13 @@ class Supervisor:
         rec.start_count += 1
         rec.restart_after_stop = False
         rec.exited = loop.create_future()
-        self._save_pids()
+        self._save_pids_soon()
         self._spawn_background(self._watch(rec, process, output, rec.exited))
 
     async def _watch(
         self,
         rec: _Record,
-        process: asyncio.subprocess.Process,
+        process: Child,
         output: _Output,
         exited: asyncio.Future,
     ) -> None:
@@ -503,7 +496,7 @@ class Supervisor:
         if rec.process is process:
             rec.process = None
             rec.pgid = None
-        self._save_pids()
+        self._save_pids_soon()
         code = _exit_code(returncode)
         try:
             self._handle_exit(rec, code)
@@ -695,7 +688,17 @@ class Supervisor:
             raise SignalError(f'cannot send signal to "{name}": {reason[:1].lower()}{reason[1:]}') from None
 
     # -- orphans --------------------------------------------------------------
+    def _save_pids_soon(self) -> None:
+        """Write the pids file once this turn of the event loop is over: the
+        services started (or gone) in one turn, such as the 200 tasks of one
+        start change, are recorded by one write and fsync, not one each."""
+        if self.pids_file is not None and self._pids_pending is None:
+            self._pids_pending = asyncio.get_running_loop().call_soon(self._save_pids)
+
     def _save_pids(self) -> None:
+        if self._pids_pending is not None:
+            self._pids_pending.cancel()
+            self._pids_pending = None
         if self.pids_file is None:
             return
         groups = {n: r.pgid for n, r in self._records.items() if r.process is not None and r.pgid}

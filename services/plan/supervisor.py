@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prometheus_client import Counter
-
+from services.common import metrics
 from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
@@ -43,8 +42,9 @@ from services.plan.plan.model import Service
 log = logging.getLogger("shoal.plan.supervisor")
 
 # Shoal's own metric (Pebble's /v1/metrics counts starts, services/plan/metrics.py).
-RESTARTS = Counter("shoal_supervisor_restarts_total",
-                   "Services the supervisor started again after they exited or failed a check", ("service",))
+RESTARTS = metrics.counter("shoal_supervisor_restarts_total",
+                           "Services the supervisor started again after they exited or failed a check",
+                           ("service",))
 
 OKAY_DELAY = 1.0  # a start counts as successful once the process has lived this long
 KILL_GRACE = 5.0  # how long to wait after SIGKILL before giving up

@@ -264,3 +264,35 @@ def test_json_logs_carry_the_request_id_the_gateway_and_the_service_share(observ
     assert wait_for(lambda: lines_of(request_id), timeout=10, what="a made request id in both processes")
     started = [line for line in _log_lines(observed) if line["message"].startswith("started ")]
     assert started and all(line["process"] == "run" for line in started)  # `shoal run` itself too
+
+
+@pytest.mark.parametrize("metrics_address", ["", "127.0.0.1:9100"])
+def test_a_service_whose_metrics_nobody_reads_loads_no_prometheus_client(tmp_path, metrics_address):
+    """Without a metrics address (nor prometheus-client's multiprocess mode)
+    nothing can read a service's metrics: its counters count nothing and
+    prometheus-client is not loaded. With one, they are prometheus-client's."""
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    program = (
+        "import sys\n"
+        "from services.common.config import load_settings\n"
+        "from shoal.cli.main import keep_metrics_only_if_read\n"
+        f"settings = load_settings({{'SHOAL_SECRET': 'x', 'SHOAL_PLAN_METRICS_ADDR': {metrics_address!r}}},"
+        f" home={str(tmp_path)!r})\n"
+        "keep_metrics_only_if_read(settings, 'plan')\n"
+        "import services.plan.server, services.identity.server\n"
+        "from services.common import telemetry\n"
+        "from services.identity import auth_metrics\n"
+        "from services.plan import supervisor\n"
+        "telemetry.RPC_SECONDS.labels('shoal.v1.Plan', 'ListServices', 'OK').observe(0.1)\n"
+        "supervisor.RESTARTS.labels('svc').inc()\n"
+        "auth_metrics.attempt('token', 'accepted'); auth_metrics.LOCKOUTS.inc()\n"
+        "print('prometheus_client' in sys.modules)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", program], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60, check=True).stdout.splitlines()
+    assert out == [str(bool(metrics_address))]

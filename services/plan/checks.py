@@ -75,6 +75,7 @@ class CheckState:
     # lifetime totals for metrics (reset only when the check is removed or modified)
     success_total: int = 0
     failure_total: int = 0
+    last_error: str = ""  # of the latest run ("" when it passed); what a gated start reports
     refreshes: deque[asyncio.Future] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -287,6 +288,7 @@ class CheckManager:
             run.state.success_total += 1
         else:
             run.state.failure_total += 1
+        run.state.last_error = failure or ""
         return request, failure
 
     def _show(self, run: _Run, change_id: str, prev_change_id: str) -> None:

@@ -28,6 +28,8 @@ from prometheus_client import Counter
 
 from services.common.durations import format_duration
 from services.plan.plan.model import Plan, Service
+from services.plan.supervisor import BACKOFF, DONE, EXITED, INITIAL, RUNNING, STARTING
+from services.plan.supervisor import FAILED as GAVE_UP
 
 DEPENDENCY_WAITS = Counter(
     "shoal_supervisor_dependency_waits_total",
@@ -89,21 +91,21 @@ def what_is_awaited(dependency: Service) -> str:
 def judge(dependency: Service, seen: Observation) -> tuple[str, str]:
     """(MET | WAITING | FAILED, why) for a dependent of `dependency`."""
     state = seen.state
-    if state in (None, "initial"):
+    if state in (None, INITIAL):
         return WAITING, "it has not been started"
-    if state == "failed":
+    if state == GAVE_UP:
         return FAILED, "it used up its restart-limit"
-    if state == "backoff":
+    if state == BACKOFF:
         return WAITING, f"it is backing off after exiting with code {seen.exit_code}"
     if dependency.one_shot:
-        if state == "done":
+        if state == DONE:
             return MET, "it exited with code 0"
-        if state in ("starting", "running"):
+        if state in (STARTING, RUNNING):
             return WAITING, "it is still running"
-        if state == "exited":
+        if state == EXITED:
             return FAILED, f"it exited with code {seen.exit_code}"
         return FAILED, "it was stopped before it completed"
-    if state not in ("starting", "running"):
+    if state not in (STARTING, RUNNING):
         return FAILED, "it is not running"
     for name in dependency.ready_checks:
         check = seen.checks.get(name)

@@ -163,6 +163,7 @@ def test_past_its_restart_limit_a_service_is_error_and_a_notice_says_so(client, 
     # Pebble's own types filter as in Pebble: a warning filter does not see it
     query = urllib.parse.urlencode({"types": "warning", "keys": key})
     assert json.loads(suite.unix("GET", f"/v1/notices?{query}").body)["result"] == []
+    assert key in ok(suite, "notices")
     # a start asked for gets its whole limit again
     add_layer(client, "rl", {"services": {"rl-flaky": {"override": "merge", "command": "sleep 60"}}},
                      combine=True)
@@ -197,3 +198,19 @@ def test_the_cli_shows_a_done_one_shot(client, suite):
     wait_for(lambda: current(client, "cli-once") == "done", timeout=10)
     table = ok(suite, "services", "cli-once").splitlines()
     assert table[1].split()[:3] == ["cli-once", "disabled", "done"]
+
+
+def test_replan_leaves_a_done_one_shot_alone_and_a_restart_runs_it_again(client, suite):
+    add_layer(client, "rp", {"services": {"rp-once": {"override": "replace", "kind": "one-shot",
+                                                     "startup": "enabled", "command": "/bin/true"}}})
+    client.start_services(["rp-once"])
+    wait_for(lambda: current(client, "rp-once") == "done", timeout=10)
+    change = wait_change(client, client.replan_services(timeout=0))
+    assert change.status == "Done", change.err
+    assert 'Service "rp-once" is one-shot and already done.' in task_log(change, 'Start service "rp-once"')
+    assert plan_metric(suite, 'shoal_supervisor_one_shot_completed_total{service="rp-once"}') == 1
+    client.restart_services(["rp-once"])
+    wait_for(lambda: plan_metric(suite, 'shoal_supervisor_one_shot_completed_total{service="rp-once"}') == 2,
+             timeout=10)
+    assert current(client, "rp-once") == "done"
+    client.stop_services(["rp-once"])  # (startup enabled: leave nothing for later modules' replans)

@@ -28,7 +28,7 @@ from services.plan.plan.model import Service
 from services.plan.plan.parse import parse_layer
 from services.plan.supervisor import StartError, Supervisor
 
-FAST = 0.2
+FAST = 0.4  # okay delay: long enough for a quick `sh -c` to exit within it on a busy machine
 
 FULL = """
 services:

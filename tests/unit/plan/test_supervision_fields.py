@@ -175,7 +175,7 @@ async def test_a_one_shot_service_that_exits_0_within_the_okay_delay_is_done(sup
 
 async def test_a_one_shot_service_that_runs_past_the_okay_delay_is_done_when_it_exits_0(sup_and_limits):
     sup, _ = sup_and_limits
-    await sup.start(svc("m", "sleep 0.4", kind="one-shot"))
+    await sup.start(svc("m", "sleep 0.8", kind="one-shot"))
     assert sup.status("m").current == "active"
     await until(lambda: sup.status("m").current == "done")
     assert sup.start_count("m") == 1
@@ -191,13 +191,13 @@ async def test_a_one_shot_service_that_fails_follows_on_failure(sup_and_limits):
 
 async def test_a_long_running_service_that_exits_0_is_restarted_as_in_pebble(sup_and_limits):
     sup, _ = sup_and_limits
-    await sup.start(svc("l", "sh -c 'sleep 0.3'"))
+    await sup.start(svc("l", "sh -c 'sleep 0.5'"))
     await until(lambda: sup.start_count("l") >= 2)
 
 
 async def test_past_its_restart_limit_a_service_is_error_stays_stopped_and_is_reported(sup_and_limits):
     sup, limits = sup_and_limits
-    await sup.start(svc("f", "sh -c 'sleep 0.25; exit 1'", restart_limit=2, restart_window=30.0,
+    await sup.start(svc("f", "sh -c 'sleep 0.5; exit 1'", restart_limit=2, restart_window=30.0,
                         backoff_delay=0.05))
     await until(lambda: sup.state("f") == "failed", timeout=8)
     assert sup.status("f").current == "error"
@@ -212,7 +212,7 @@ async def test_past_its_restart_limit_a_service_is_error_stays_stopped_and_is_re
 
 async def test_restarts_outside_the_window_do_not_count(sup_and_limits):
     sup, limits = sup_and_limits
-    await sup.start(svc("f", "sh -c 'sleep 0.25; exit 1'", restart_limit=1, restart_window=0.1,
+    await sup.start(svc("f", "sh -c 'sleep 0.5; exit 1'", restart_limit=1, restart_window=0.3,
                         backoff_delay=0.05))
     await until(lambda: sup.start_count("f") >= 4, timeout=8)
     assert limits == [] and sup.state("f") != "failed"

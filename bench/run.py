@@ -18,8 +18,8 @@ BENCHMARKS = [
     "bench.gateway_ratio",
     "bench.plan_start",
     "bench.deploy_fanout",
-    "bench.idle_memory",
     "bench.telemetry_cost",
+    "bench.startup",
 ]
 RESULTS = Path(__file__).parent / "results"
 

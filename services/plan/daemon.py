@@ -9,7 +9,8 @@ import logging
 from pathlib import Path
 
 from services.common.durations import format_duration
-from services.common.errors import DomainError
+from services.common.errors import DomainError, Failure
+from services.common.storage import StorageError
 from services.plan.changes.manager import NOTIFY, ChangeManager, TaskSpec
 from services.plan.changes.model import Change
 from services.plan.checks import CheckManager
@@ -76,6 +77,7 @@ class PlanDaemon:
         self.changes.register("exec", self._exec_task)
         self.execs = ExecManager()
         self.exit_code: asyncio.Future | None = None
+        self._notice_writes = asyncio.Lock()  # one client notice written at a time
         self._pruner: asyncio.Task | None = None
 
     # -- lifecycle ------------------------------------------------------------
@@ -144,6 +146,26 @@ class PlanDaemon:
     def _notice_removed(self, notice: Notice) -> None:
         if self.store is not None:
             self.store.delete("notices", notice.id)
+
+    async def add_notice(self, user_id: int | None, type: str, key: str, data, repeat_after) -> Notice:
+        """A client's notice, written before anyone can see it: a write that
+        fails (a full disk) leaves the book and waiters as they were."""
+        async with self._notice_writes:
+            staged = self.notices.stage(user_id, type, key, data, repeat_after)
+            if self.store is None:
+                return self.notices.commit(staged)
+            self.store.put("notices", staged.id, staged.to_dict())
+            self.store.set_counters({"notice": self.notices.last_id})
+            try:
+                await self.store.flush()
+            except StorageError as error:
+                before = self.notices.current(staged)  # the retried batch must not write it later
+                if before is None:
+                    self.store.delete("notices", staged.id)
+                else:
+                    self.store.put("notices", before.id, before.to_dict())
+                raise DomainError(f"cannot add notice: {error}", Failure.INTERNAL) from None
+            return self.notices.commit(staged)
 
     async def flush(self) -> None:
         if self.store is not None:

@@ -166,8 +166,8 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         caller = self._uid_caller("create notice")
         data = json_format.MessageToDict(request.data) if request.HasField("data") else None
         validated = validate_add(request.action, request.type, request.key, request.repeat_after, data)
-        notice = self.daemon.notices.add(caller.uid, validated.type, validated.key, validated.data, validated.repeat_after)
-        await self.daemon.flush()
+        notice = await self.daemon.add_notice(caller.uid, validated.type, validated.key, validated.data,
+                                              validated.repeat_after)
         return plan_pb2.AddNoticeResponse(id=notice.id)
 
     async def GetNotice(self, request, context):

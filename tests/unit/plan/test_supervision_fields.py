@@ -210,6 +210,17 @@ async def test_past_its_restart_limit_a_service_is_error_stays_stopped_and_is_re
     assert sup.status("f").current == "active"
 
 
+async def test_restarts_for_a_failed_check_count_towards_the_limit(sup_and_limits):
+    sup, limits = sup_and_limits
+    await sup.start(svc("c", "sleep 30", restart_limit=1, restart_window=30.0, backoff_delay=0.05))
+    await sup.check_failed("c", "restart")
+    await until(lambda: sup.start_count("c") == 2 and sup.state("c") == "running")
+    await sup.check_failed("c", "restart")
+    await until(lambda: sup.state("c") == "failed")
+    assert sup.status("c").current == "error" and sup.pid("c") is None
+    assert limits == [("c", 1, 30.0)]
+
+
 async def test_restarts_outside_the_window_do_not_count(sup_and_limits):
     sup, limits = sup_and_limits
     await sup.start(svc("f", "sh -c 'sleep 0.5; exit 1'", restart_limit=1, restart_window=0.3,

@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench.gateway_ratio",
     "bench.plan_start",
     "bench.deploy_fanout",
+    "bench.rolling_update",
     "bench.idle_memory",
     "bench.telemetry_cost",
 ]

@@ -103,12 +103,12 @@ class ApplicationManager:
             if strategy.rolling:
                 new = Deployment(deployment_id, app_id, command, caller.identity, "")
                 rolled = await actions.roll(run, strategy, new, None, instances, restart)
-                await self.store.set_outcome(deployment_id, rolled.outcome)
-                reached = instances if rolled.ok else []
-                if not rolled.ok:  # stopped where it had started; a create that reached nothing is undone
+                if not rolled.ok:  # stopped where it had started: as a create that reached nothing, undone
                     await self.store.delete(app_id)
                     log.info("%s: rolling create of %s %s; removed", caller.identity, name, rolled.outcome)
                     return
+                await self.store.set_outcome(deployment_id, rolled.outcome)
+                reached = instances
             else:
                 reached = await actions.deploy(run, deployment_id, command, instances, restart)
             if not reached:

@@ -27,7 +27,7 @@ POISONED_CHECK = ("import os, sys; "
 
 
 def command(color: str, check: str = "import sys; sys.exit(0)") -> dict:
-    code = f"import os, time; print('COLOR=' + os.environ['COLOR'], flush=True); time.sleep(1000)"
+    code = "import os, time; print('COLOR=' + os.environ['COLOR'], flush=True); time.sleep(1000)"
     return {
         "command": f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}",
         "environment": {"COLOR": color},
@@ -152,6 +152,34 @@ def test_a_version_failing_its_check_on_one_instance_is_rolled_back_and_the_rest
         assert [(c["Name"], c["Level"]) for c in line["Checks"]] == [(f"{APP}-ready", "ready")]
 
 
+def test_a_rolling_revert_goes_back_batch_by_batch(suite, agents):
+    first = history(suite)[-1]
+    out = lines(suite.unix("PUT", f"/api/v0.2/applications/revert/{APP}?target={first['Id']}"
+                                  "&strategy=rolling&maxUnavailable=3&deadline=20s"))
+    assert [s for s in steps(out) if s.endswith("waiting for checks")] == [
+        "Batch 1/2: waiting for checks", "Batch 2/2: waiting for checks"]
+    assert all(line["Status"] != "Error" for line in out)
+    for agent in agents:
+        assert wait_for_last_log(suite, agent, "COLOR=blue") == "COLOR=blue"
+    assert history(suite)[-1]["Outcome"] == "rolled out"
+    assert {line["Deployment"] for line in status(suite).values()} == {first["Id"]}
+
+
+def test_a_rolling_create_that_fails_stops_where_it_started_and_leaves_nothing(suite, agents):
+    name = "rollbad"
+    out = lines(suite.unix("POST", "/api/v0.2/applications/create?start=true&strategy=rolling&deadline=20s",
+                           {"Name": name, "Command": command("red", POISONED_CHECK),
+                            "Instances": [agents[0].address, agents[2].address, agents[3].address]}))
+    assert steps(out)[-1] == "Rolling back: stopping application"
+    assert set(per_instance(out, "Rolling back: stopping application")) == {agents[0].address, agents[2].address}
+    assert name not in [a["Name"] for a in suite.unix("GET", "/api/v0.2/applications/list").json()]
+    for agent in agents[:3:2]:
+        answer = suite.unix("GET", f"/api/v0.2/d/{agent.address}/v1/services?names={name}")
+        assert [s["current"] for s in answer.json()["result"]] == ["inactive"]
+    answer = suite.unix("GET", f"/api/v0.2/d/{agents[3].address}/v1/services?names={name}")
+    assert answer.json()["result"] == []  # never reached
+
+
 def test_bad_strategies_are_refused_before_anything_runs(suite, agents):
     before = history(suite)
     for query in ("strategy=sometimes", "strategy=rolling&batch=0", "strategy=rolling&batch=1&maxUnavailable=1",
@@ -165,8 +193,9 @@ def test_bad_strategies_are_refused_before_anything_runs(suite, agents):
 def test_status_shows_a_dead_instance_as_unreachable_and_a_hung_one_does_not_stall_it(suite, agents):
     agents[3].kill()
     fleet = status(suite)
-    assert fleet[agents[3].address]["State"] == "unreachable"
-    assert fleet[agents[3].address]["Deployment"] == -1
+    assert fleet[agents[3].address] == {
+        "Instance": agents[3].address, "State": "unreachable", "Message": f"instance {agents[3].address} unreachable",
+        "Current": "", "Startup": "", "Checks": [], "Deployment": -1}
     assert fleet[agents[0].address]["State"] == "ok"
 
     agents[1].process.send_signal(signal.SIGSTOP)  # answers nothing, holds the connection

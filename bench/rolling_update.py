@@ -2,7 +2,7 @@
 failed rollout takes to roll back.
 
 The suite plus 10 plan agents on loopback, registered as beacons; the
-application has a ready check (exec, every 0.3 s). A rolling update with
+application has a ready check (exec, every 0.5 s, down after 3 failures). A rolling update with
 batches of 2 (5 batches) is timed from the stream: a batch runs from its
 "pushing" line to the next batch's (or `Finalized`), and each includes the
 restart (Pebble's 1 s "okay" delay) and the wait for a success of the check
@@ -38,7 +38,7 @@ def _command(round_: int) -> dict:
     return {
         "command": "sleep 1000",
         "environment": {"ROUND": str(round_)},
-        "checks": {f"{APP}-ready": {"level": "ready", "period": "0.3s", "threshold": 1,
+        "checks": {f"{APP}.ready": {"level": "ready", "period": "0.5s", "threshold": 3,
                                     "exec": {"command": f"{shlex.quote(sys.executable)} -c {shlex.quote(CHECK)}"}}},
     }
 

@@ -1,8 +1,9 @@
 """An application's `Command`: one Pebble layer service, validated up front
 with the plan's own parser and rules, and the layer pushed to instances.
 
-`Command` may also hold `checks` (Shoal's own): Pebble checks by name, which
-travel in the same layer; a rolling rollout waits for them. The layer also
+`Command` may also hold `checks` (Shoal's own): Pebble checks by name (the
+application's name, or it and a dot: `web.ready`, since an instance's
+checks are shared by its applications), which travel in the same layer; a rolling rollout waits for them. The layer also
 sets `SHOAL_DEPLOYMENT` in the service's environment, the deployment id, so
 an instance's plan says which deployment it holds."""
 
@@ -58,6 +59,12 @@ def check_command(name: str, command: Mapping | None) -> dict:
     if checks is not None:
         if not isinstance(checks, Mapping) or not all(isinstance(c, Mapping) for c in checks.values()):
             raise ModelError(f"{BAD_PARAMS}: Command checks must map each check's name to its Pebble fields")
+        for check in checks:
+            if check != name and not str(check).startswith(name + "."):
+                raise ModelError(
+                    f'{BAD_PARAMS}: check "{check}" must be named "{name}" or "{name}.SOMETHING" '
+                    "(a plan's check names are shared by every application on an instance)"
+                )
         cleaned[CHECKS] = {k: {f: v for f, v in c.items() if f != "override"} for k, c in checks.items()}
         if not cleaned[CHECKS]:
             del cleaned[CHECKS]

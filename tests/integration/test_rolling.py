@@ -18,6 +18,7 @@ import time
 import pytest
 
 from tests.agents import start_agents
+from tests.cli_support import as_json, ok
 
 APP = "rollweb"
 STREAM_FIELDS = {"Status", "Method", "Endpoint", "Message", "Code", "Instance", "Item", "Total"}
@@ -26,13 +27,13 @@ POISONED_CHECK = ("import os, sys; "
                   "sys.exit(os.path.exists(os.path.join(os.environ['SHOAL_HOME'], 'poison')))")
 
 
-def command(color: str, check: str = "import sys; sys.exit(0)") -> dict:
+def command(color: str, check: str = "import sys; sys.exit(0)", app: str = APP) -> dict:
     code = "import os, time; print('COLOR=' + os.environ['COLOR'], flush=True); time.sleep(1000)"
     return {
         "command": f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}",
         "environment": {"COLOR": color},
-        "checks": {f"{APP}-ready": {
-            "level": "ready", "period": "0.3s", "threshold": 1,
+        "checks": {f"{app}.ready": {
+            "level": "ready", "period": "0.5s", "threshold": 3,
             "exec": {"command": f"{shlex.quote(sys.executable)} -c {shlex.quote(check)}"},
         }},
     }
@@ -105,6 +106,7 @@ def test_a_rolling_update_goes_batch_by_batch_waiting_for_the_checks(suite, agen
     out = lines(suite.unix("PUT", f"/api/v0.2/applications/update/{APP}?strategy=rolling&batch=2&deadline=20s",
                            {"Command": command("green")}))
     new = history(suite)[0]
+    assert [line for line in out if line["Status"] == "Error"] == []
     assert steps(out) == [
         f"Batch 1/2: pushing deployment {new['Id']}", "Batch 1/2: restarting application",
         "Batch 1/2: waiting for checks",
@@ -134,7 +136,7 @@ def test_a_version_failing_its_check_on_one_instance_is_rolled_back_and_the_rest
         f"Rolling back: pushing deployment {good['Id']}", "Rolling back: restarting application",
     ]
     failed = per_instance(out, "Batch 3/4: waiting for checks")[agents[2].address]
-    assert failed["Status"] == "Error" and failed["Message"].startswith(f"check {APP}-ready is down")
+    assert failed["Status"] == "Error" and failed["Message"].startswith(f"check {APP}.ready is down")
     assert set(per_instance(out, "Rolling back: restarting application")) == {a.address for a in agents[:3]}
 
     # the updated instances are back on the previous deployment; the last never saw the new one
@@ -144,12 +146,12 @@ def test_a_version_failing_its_check_on_one_instance_is_rolled_back_and_the_rest
     assert "COLOR=red" not in logs(suite, agents[3])
     [app] = [a for a in suite.unix("GET", "/api/v0.2/applications/list").json() if a["Name"] == APP]
     assert app["CurrentDeployment"] == good["Id"]
-    assert bad["Outcome"].startswith(f"rolled back: {agents[2].address}: check {APP}-ready is down")
+    assert bad["Outcome"].startswith(f"rolled back: {agents[2].address}: check {APP}.ready is down")
     fleet = status(suite)
     assert list(fleet) == [a.address for a in agents]
     for line in fleet.values():
         assert line["State"] == "ok" and line["Current"] == "active" and line["Deployment"] == good["Id"]
-        assert [(c["Name"], c["Level"]) for c in line["Checks"]] == [(f"{APP}-ready", "ready")]
+        assert [(c["Name"], c["Level"]) for c in line["Checks"]] == [(f"{APP}.ready", "ready")]
 
 
 def test_a_rolling_revert_goes_back_batch_by_batch(suite, agents):
@@ -168,7 +170,7 @@ def test_a_rolling_revert_goes_back_batch_by_batch(suite, agents):
 def test_a_rolling_create_that_fails_stops_where_it_started_and_leaves_nothing(suite, agents):
     name = "rollbad"
     out = lines(suite.unix("POST", "/api/v0.2/applications/create?start=true&strategy=rolling&deadline=20s",
-                           {"Name": name, "Command": command("red", POISONED_CHECK),
+                           {"Name": name, "Command": command("red", POISONED_CHECK, name),
                             "Instances": [agents[0].address, agents[2].address, agents[3].address]}))
     assert steps(out)[-1] == "Rolling back: stopping application"
     assert set(per_instance(out, "Rolling back: stopping application")) == {agents[0].address, agents[2].address}
@@ -178,6 +180,26 @@ def test_a_rolling_create_that_fails_stops_where_it_started_and_leaves_nothing(s
         assert [s["current"] for s in answer.json()["result"]] == ["inactive"]
     answer = suite.unix("GET", f"/api/v0.2/d/{agents[3].address}/v1/services?names={name}")
     assert answer.json()["result"] == []  # never reached
+
+
+def test_the_cli_rolls_out_and_shows_the_fleet_and_the_outcomes(suite, agents, tmp_path):
+    layer = tmp_path / "command.yaml"
+    layer.write_text(json.dumps(command("cyan")))
+    out = ok(suite, "apps", "update", APP, "--command", str(layer), "--restart", "--strategy", "rolling",
+             "--max-unavailable", "2", "--deadline", "20s")
+    assert "Batch 2/2: waiting for checks" in out
+    for agent in agents:
+        assert wait_for_last_log(suite, agent, "COLOR=cyan") == "COLOR=cyan"
+    new = history(suite)[0]
+    assert as_json(suite, "apps", "deployments", APP)[0]["Outcome"] == "rolled out"
+    table = ok(suite, "apps", "deployments", APP).splitlines()
+    assert table[0].split() == ["ID", "Version", "Creator", "Date", "Outcome"]
+    assert any("rolled back:" in row for row in table[1:])
+    fleet = as_json(suite, "apps", "status", APP)
+    assert [(i["Instance"], i["State"], i["Deployment"]) for i in fleet] == [(a.address, "ok", new["Id"]) for a in agents]
+    rows = ok(suite, "apps", "status", APP).splitlines()
+    assert rows[0].split() == ["Instance", "State", "Current", "Deployment", "Checks"]
+    assert rows[1].split() == [agents[0].address, "ok", "active", str(new["Id"]), f"{APP}.ready=up"]
 
 
 def test_bad_strategies_are_refused_before_anything_runs(suite, agents):

@@ -45,16 +45,16 @@ def test_bad_commands_are_refused_with_the_plans_own_messages(command, message):
 
 def test_checks_travel_in_the_layer_and_the_deployment_in_the_environment():
     command = check_command("web", {"command": "sleep 100", "environment": {"A": "1"},
-                                    "checks": {"web-up": {"level": "ready", "exec": {"command": "true"},
+                                    "checks": {"web.up": {"level": "ready", "exec": {"command": "true"},
                                                           "override": "merge"}}})
-    assert command["checks"] == {"web-up": {"level": "ready", "exec": {"command": "true"}}}
-    assert check_names(command) == ["web-up"]
+    assert command["checks"] == {"web.up": {"level": "ready", "exec": {"command": "true"}}}
+    assert check_names(command) == ["web.up"]
     layer = parse_layer(0, label_for("web"), layer_text("web", command, deployment=7))
     assert layer.services["web"].environment == {"A": "1", "SHOAL_DEPLOYMENT": "7"}
-    assert layer.checks["web-up"].override == "replace" and layer.checks["web-up"].level == "ready"
+    assert layer.checks["web.up"].override == "replace" and layer.checks["web.up"].level == "ready"
 
 
-@pytest.mark.parametrize("checks", [["web-up"], {"web-up": "true"}])
+@pytest.mark.parametrize("checks", [["web.up"], {"web.up": "true"}])
 def test_checks_must_be_named_check_definitions(checks):
     with pytest.raises(ModelError, match="Command checks must map each check's name to its Pebble fields"):
         check_command("web", {"command": "x", "checks": checks})
@@ -62,4 +62,10 @@ def test_checks_must_be_named_check_definitions(checks):
 
 def test_a_bad_check_is_refused_with_the_plans_message():
     with pytest.raises(ModelError, match="invalid Command"):
-        check_command("web", {"command": "x", "checks": {"c": {"level": "sometimes", "exec": {"command": "true"}}}})
+        check_command("web", {"command": "x", "checks": {"web": {"level": "sometimes", "exec": {"command": "true"}}}})
+
+
+@pytest.mark.parametrize("check", ["up", "web-up", "webby.up", ""])
+def test_a_check_is_named_after_its_application(check):
+    with pytest.raises(ModelError, match=f'check "{check}" must be named "web" or "web.SOMETHING"'):
+        check_command("web", {"command": "x", "checks": {check: {"exec": {"command": "true"}}}})

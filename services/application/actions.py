@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from services.application import stream
 from services.application.agents import AgentCallError, Agents, Target
-from services.application.command import check_names, label_for, layer_text
+from services.application.command import check_names, disabled_checks_layer, label_for, layer_text
 from services.application.fanout import Emit, Step, failures, run_step, succeeded
 from services.application.model import Deployment
 from services.application.rollout import FAILED, READY, Rollout, Strategy, batches, checks_verdict
@@ -30,6 +30,7 @@ Resolver = Callable[[str], Awaitable[Target]]  # raises AgentCallError with the 
 LAYERS = ("POST", "/v1/layers")
 SERVICES = ("POST", "/v1/services")
 CHECKS = ("GET", "/v1/checks")
+CHECKS_ACTION = ("POST", "/v1/checks")
 POLL_EVERY = 0.2
 RESTART_ALL, RESTART_RUNNING, RESTART_NONE = "all", "running", "none"
 
@@ -88,6 +89,15 @@ class Run:
                 return stream.failed(target.instance, f"{action} did not finish within the deadline", 504)
 
         return await self.step(description, SERVICES, instances, call)
+
+    async def disable_checks(self, description: str, command: dict, names: list[str],
+                             instances: Sequence[str]) -> list[Outcome]:
+        layer = disabled_checks_layer(command, names)
+
+        async def call(target: Target) -> Outcome:
+            return await self.agents.disable_checks(target, label_for(self.name), layer, names)
+
+        return await self.step(description, CHECKS_ACTION, instances, call)
 
     async def ready(self, description: str, names: list[str], instances: Sequence[str], deadline: float) -> list[Outcome]:
         """Wait until each instance's checks `names` count a success since
@@ -160,14 +170,23 @@ async def roll(run: Run, strategy: Strategy, new: Deployment, previous: Deployme
         return Rolled(rollout, [])
     back = rollout.to_roll_back
     again = [i for i in back if i in restarted]
+    lost: list[str] = []
     if previous is None:
         outcomes = await run.services("Rolling back: stopping application", "stop", again) if again else []
-        return Rolled(rollout, failures(outcomes))
-    pushed, _ = await run.push(previous.id, previous.command, back, f"Rolling back: pushing deployment {previous.id}")
-    lost = [i for i in back if i not in pushed]
-    again = [i for i in again if i in pushed]
-    outcomes = await run.services("Rolling back: restarting application", "restart", again) if again else []
-    return Rolled(rollout, lost + failures(outcomes))
+    else:
+        pushed, _ = await run.push(previous.id, previous.command, back,
+                                   f"Rolling back: pushing deployment {previous.id}")
+        lost = [i for i in back if i not in pushed]
+        again = [i for i in again if i in pushed]
+        outcomes = await run.services("Rolling back: restarting application", "restart", again) if again else []
+    # checks the new deployment brought and the previous one lacks stay in the plan: never run them again
+    kept = set(check_names(previous.command)) if previous else set()
+    leftover = [c for c in names if c not in kept]
+    reached = [i for i in back if i not in lost]
+    if leftover and reached:
+        stopped = await run.disable_checks("Rolling back: stopping checks", new.command, leftover, reached)
+        lost += failures(stopped)
+    return Rolled(rollout, lost + [i for i in failures(outcomes) if i not in lost])
 
 
 def _to_restart(pushed: list[str], running: set[str], restart: str) -> list[str]:

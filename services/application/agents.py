@@ -96,6 +96,13 @@ class Agents:
         definition = (plan.get("services") or {}).get(service) or {}
         return definition.get("environment") or {}
 
+    async def disable_checks(self, target: Target, label: str, layer: str, names: list[str]) -> Outcome:
+        """Push `layer` (the checks `names`, startup disabled) and stop them."""
+        request = plan_pb2.AddLayerRequest(action="add", label=label, format="yaml", layer=layer, combine=True)
+        await self._call(target, "AddLayer", request)
+        await self._call(target, "ChecksAction", plan_pb2.ChecksActionRequest(action="stop", checks=names))
+        return stream.ok(target.instance, "stopped check(s) " + ", ".join(names))
+
     async def push(self, target: Target, label: str, layer: str) -> Outcome:
         request = plan_pb2.AddLayerRequest(action="add", label=label, format="yaml", layer=layer, combine=True)
         await self._call(target, "AddLayer", request)

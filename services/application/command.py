@@ -48,6 +48,15 @@ def layer_text(name: str, command: Mapping, summary: str = "", deployment: int |
     return yaml.safe_dump(layer, sort_keys=False, default_flow_style=False)
 
 
+def disabled_checks_layer(command: Mapping, names: list[str]) -> str:
+    """A layer that keeps the checks `names` of `command` but never starts
+    them (what a rollback leaves of checks the previous deployment lacks)."""
+    checks = (command.get(CHECKS) or {})
+    layer = {CHECKS: {n: {**whole_numbers(dict(checks[n])), "override": "replace", "startup": "disabled"}
+                      for n in names}}
+    return yaml.safe_dump(layer, sort_keys=False, default_flow_style=False)
+
+
 def check_command(name: str, command: Mapping | None) -> dict:
     """`command` as stored (plain JSON values, no `override`), or ModelError."""
     if not command:

@@ -172,8 +172,12 @@ def test_a_rolling_create_that_fails_stops_where_it_started_and_leaves_nothing(s
     out = lines(suite.unix("POST", "/api/v0.2/applications/create?start=true&strategy=rolling&deadline=20s",
                            {"Name": name, "Command": command("red", POISONED_CHECK, name),
                             "Instances": [agents[0].address, agents[2].address, agents[3].address]}))
-    assert steps(out)[-1] == "Rolling back: stopping application"
+    assert steps(out)[-2:] == ["Rolling back: stopping application", "Rolling back: stopping checks"]
     assert set(per_instance(out, "Rolling back: stopping application")) == {agents[0].address, agents[2].address}
+    # its failing check does not go on making the instance unhealthy
+    answer = suite.unix("GET", f"/api/v0.2/d/{agents[2].address}/v1/checks?names={name}.ready")
+    assert [(c["status"], c["startup"]) for c in answer.json()["result"]] == [("inactive", "disabled")]
+    assert suite.unix("GET", f"/api/v0.2/d/{agents[2].address}/v1/health?level=ready").status == 200
     assert name not in [a["Name"] for a in suite.unix("GET", "/api/v0.2/applications/list").json()]
     for agent in agents[:3:2]:
         answer = suite.unix("GET", f"/api/v0.2/d/{agent.address}/v1/services?names={name}")

@@ -1,7 +1,13 @@
 import pytest
 import yaml
 
-from services.application.command import check_command, check_names, label_for, layer_text
+from services.application.command import (
+    check_command,
+    check_names,
+    disabled_checks_layer,
+    label_for,
+    layer_text,
+)
 from services.application.model import ModelError
 from services.common.errors import Failure
 from services.plan.plan.parse import parse_layer
@@ -69,3 +75,12 @@ def test_a_bad_check_is_refused_with_the_plans_message():
 def test_a_check_is_named_after_its_application(check):
     with pytest.raises(ModelError, match=f'check "{check}" must be named "web" or "web.SOMETHING"'):
         check_command("web", {"command": "x", "checks": {check: {"exec": {"command": "true"}}}})
+
+
+def test_a_rollback_keeps_the_new_checks_but_never_starts_them():
+    command = check_command("web", {"command": "x", "checks": {"web.up": {"level": "ready", "exec": {"command": "true"}},
+                                                              "web.old": {"exec": {"command": "true"}}}})
+    layer = parse_layer(0, label_for("web"), disabled_checks_layer(command, ["web.up"]))
+    assert list(layer.checks) == ["web.up"] and not layer.services
+    check = layer.checks["web.up"]
+    assert (check.override, check.startup, check.level) == ("replace", "disabled", "ready")

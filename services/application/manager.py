@@ -151,9 +151,8 @@ class ApplicationManager:
         chosen = await self.store.deployment(target) if target >= 0 else None
         target_id = revert_target(row["id"], own, target, chosen.app_id if chosen else None)
         deployment = await self.store.deployment(target_id)
-        lease = await self._lease(row["id"])
-
         previous = await self._previous(row)
+        lease = await self._lease(row["id"])
 
         async def work(emit: Emit) -> None:
             run = self._run(caller, row["name"], emit)
@@ -242,7 +241,8 @@ class ApplicationManager:
 
         return list(await asyncio.gather(*(one(i) for i in instances_of(row))))
 
-    async def _instance_status(self, resolve, instance: str, name: str, names: list[str]):
+    async def _instance_status(self, resolve: actions.Resolver, instance: str, name: str,
+                               names: list[str]) -> application_pb2.InstanceStatus:
         target = await resolve(instance)
         service, checks, environment = await asyncio.gather(
             self.agents.service(target, name, STATUS_DEADLINE),

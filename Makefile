@@ -38,6 +38,7 @@ chaos: setup
 soak: setup
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	command -v socat >/dev/null || apt-get install -y socat || (apt-get update && apt-get install -y socat)
 	$(PY) -m tests.soak.run_soak
 
 protos: setup
@@ -48,6 +49,7 @@ protos: setup
 bench: setup
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	command -v socat >/dev/null || apt-get install -y socat || (apt-get update && apt-get install -y socat)
 	$(PY) -m bench.run
 
 lint: setup

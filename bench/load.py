@@ -35,7 +35,7 @@ def run_wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 10,
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", output).group(1))
-    latency = {p: _ms(v) for p, v in re.findall(r"^\s+(50%|75%|90%|99%)\s+(\S+)", output, re.M)}
+    latency = {p: _ms(v) for p, v in re.findall(r"^\s+(50%|75%|90%|99%)\s+(\S+)", output, re.MULTILINE)}
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return LoadResult(

@@ -16,11 +16,12 @@ from pathlib import Path
 
 BENCHMARKS = [
     "bench.gateway_ratio",
+    "bench.views",
     "bench.plan_start",
     "bench.deploy_fanout",
     "bench.rolling_update",
-    "bench.idle_memory",
     "bench.telemetry_cost",
+    "bench.startup",
 ]
 RESULTS = Path(__file__).parent / "results"
 

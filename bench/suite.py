@@ -12,15 +12,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support import Suite, free_port  # noqa: E402
+from support import Suite, free_port
 
 
 @contextlib.contextmanager
-def running_suite(env: dict | None = None):
+def running_suite(env: dict | None = None, gateway_workers: int = 1):
     with tempfile.TemporaryDirectory(prefix="shoal-bench-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
-        suite = Suite(home=home, http_port=free_port(), https_port=free_port(), env=dict(env or {}))
+        suite = Suite(home=home, http_port=free_port(), https_port=free_port(), env=dict(env or {}),
+                      gateway_workers=gateway_workers)
         suite.start()
         try:
             yield suite

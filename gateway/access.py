@@ -36,8 +36,11 @@ What the identity service said about some credentials is kept a second
 (keyed by an HMAC of them under a per-process key, so no password or token
 is held in the clear). A write through this gateway to the identity service
 drops every kept answer at once (`callers_changed`), so an identity change
-made here applies to the very next request; another gateway replica sees
-it within that second.
+made here applies to the very next request. So does one made through any
+other gateway worker on this machine: the identity service raises its
+generation (services/common/generation.py) before it answers such a write,
+and each request compares it with the one this gateway last saw. A gateway
+replica on another machine sees a change within that second.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from gateway.calls import DEFAULT_DEADLINE, ServiceCalls
 from gateway.errors import HTTPError, from_rpc_error
 from gateway.listeners import peer_uid, transport_kind
 from services.common.config import Settings
+from services.common.generation import GenerationReader, generation_path
 from services.common.signing import Caller
 from shoal import access
 from shoal.descriptors import Method, methods_by_path
@@ -356,6 +360,15 @@ class Authorizer(Protocol):
 
     def forget(self, request: web.Request) -> None: ...
 
+    def _follow_identity(self) -> None:
+        """Drop what was kept when the identity service's generation moved
+        (a write through any gateway worker on this machine)."""
+        now = self._identity_generation.read()
+        if now != self._seen_generation:
+            if self._seen_generation is not None:
+                self.callers_changed()
+            self._seen_generation = now
+
     def callers_changed(self) -> None: ...
 
 
@@ -369,8 +382,10 @@ class Gatekeeper:
         self.daemon_uid = daemon_uid
         self.refusal_delay = refusal_delay
         self.calls = calls
-        self.callers = CallerCache()
-        self.lockouts = LockoutMemory()
+        self.callers = CallerCache(settings.gateway_cache_seconds)
+        self.lockouts = LockoutMemory(2 * settings.gateway_cache_seconds)
+        self._identity_generation = GenerationReader(generation_path(settings.home))
+        self._seen_generation: int | None = None
         self._authenticate = calls.callable(methods_by_path()["/shoal.v1.Identity/Authenticate"])
 
     async def authenticate(self, request: web.Request, lenient: bool = False) -> tuple[Authenticated, str]:
@@ -383,6 +398,7 @@ class Gatekeeper:
             raise HTTPError(401, str(error)) from None
         if credentials.empty:
             return Authenticated(replace(ANONYMOUS, origin=credentials.client_ip)), transport
+        self._follow_identity()
         key = self.callers.key(credentials)
         known = self.callers.get(key)
         if known is None:
@@ -402,6 +418,7 @@ class Gatekeeper:
                     # taking the gateway's time from everyone else.
                     await asyncio.sleep(self.refusal_delay)
                 raise
+            self._follow_identity()  # a change made while it was asked: the answer may predate it
             self.callers.put(key, known, generation)  # only answers that let the caller in are cached
         return known, transport
 
@@ -471,6 +488,15 @@ class Gatekeeper:
                 continue
             self.callers.forget(self.callers.key(credentials))
             return
+
+    def _follow_identity(self) -> None:
+        """Drop what was kept when the identity service's generation moved
+        (a write through any gateway worker on this machine)."""
+        now = self._identity_generation.read()
+        if now != self._seen_generation:
+            if self._seen_generation is not None:
+                self.callers_changed()
+            self._seen_generation = now
 
     def callers_changed(self) -> None:
         """Who callers are may have changed (an identity, token, session or

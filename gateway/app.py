@@ -22,6 +22,7 @@ from gateway.routes.proxy import add_proxy_routes
 from gateway.routes.registry import check_bindings, handler_for
 from gateway.shaping import shape_errors
 from gateway.transcode import MAX_BODY
+from gateway.views import Views
 from services.common.config import Settings
 from shoal.descriptors import all_methods
 
@@ -43,7 +44,8 @@ def build_app(settings: Settings, *, refusal_delay: float = REFUSAL_DELAY,
     check_bindings(all_methods())
     calls = ServiceCalls(settings, max_waits)
     gate = Gatekeeper(settings, calls, daemon_uid=daemon_uid, refusal_delay=refusal_delay)
-    ctx = RouteContext(settings=settings, gate=gate, calls=calls)
+    views = Views(calls, settings.home) if settings.gateway_views else None
+    ctx = RouteContext(settings=settings, gate=gate, calls=calls, views=views)
     app = web.Application(middlewares=[redirect_unclean_paths, shape_errors], client_max_size=MAX_BODY)
     app[CALLS] = calls
     add_metrics_route(app, ctx)  # Shoal's own metrics: every request counted, GET /api/metrics
@@ -69,8 +71,15 @@ def build_app(settings: Settings, *, refusal_delay: float = REFUSAL_DELAY,
 
     app.router.add_get("/openapi.json", serve_openapi)
 
+    async def open_views(app: web.Application) -> None:
+        if views is not None:
+            views.start()
+
     async def close(app: web.Application) -> None:
+        if views is not None:
+            await views.stop()
         await calls.close()
 
+    app.on_startup.append(open_views)
     app.on_cleanup.append(close)
     return app

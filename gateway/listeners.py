@@ -3,9 +3,9 @@ and HTTPS with a given or a generated self-signed certificate."""
 
 from __future__ import annotations
 
-import datetime
+import contextlib
+import fcntl
 import hashlib
-import ipaddress
 import os
 import socket
 import ssl
@@ -13,10 +13,10 @@ import struct
 from pathlib import Path
 
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from gateway.sockets import split_address
+
+__all__ = ["fingerprint", "peer_uid", "self_signed", "split_address", "transport_kind"]
 
 _UCRED = struct.Struct("3i")
 
@@ -45,17 +45,33 @@ def transport_kind(request: web.Request) -> str:
     return "http"
 
 
-def split_address(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host.strip("[]") or "0.0.0.0", int(port)
-
-
 def self_signed(tls_dir: Path) -> tuple[Path, Path]:
-    """A certificate and key in `tls_dir`, generated on first use."""
+    """A certificate and key in `tls_dir`, generated on first use (by one of
+    the gateway workers that start together: the others wait for it)."""
     cert_path, key_path = tls_dir / "cert.pem", tls_dir / "key.pem"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
     tls_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(tls_dir / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (cert_path.exists() and key_path.exists()):
+                _generate(cert_path, key_path)
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    return cert_path, key_path
+
+
+def _generate(cert_path: Path, key_path: Path) -> None:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shoal")])
     now = datetime.datetime.now(datetime.UTC)
@@ -86,8 +102,9 @@ def self_signed(tls_dir: Path) -> tuple[Path, Path]:
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(key_bytes)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return cert_path, key_path
+    partial = cert_path.with_name(cert_path.name + ".partial")  # the certificate appears whole, after its key
+    partial.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    os.replace(partial, cert_path)
 
 
 def fingerprint(cert_path: Path) -> str:

@@ -35,7 +35,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from gateway import shaping
 from gateway.routes.context import RouteContext
-from services.common import telemetry
+from services.common import logs, telemetry
 from shoal.descriptors import Method, family_of_path
 
 METRICS_PATH = "/api/metrics"
@@ -120,7 +120,7 @@ def request_metrics(request_ids: bool = False):
     @web.middleware
     async def observe_with_id(request: web.Request, handler) -> web.StreamResponse:
         request_id = telemetry.new_request_id(request.headers.get(telemetry.REQUEST_ID_HEADER, ""))
-        telemetry.REQUEST_ID.set(request_id)
+        logs.REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
         try:
@@ -149,7 +149,7 @@ def add_metrics_route(app: web.Application, ctx: RouteContext) -> None:
     """The request middleware (outermost but for tracing's, so it sees every answer) and `GET /api/metrics`."""
     # First, or just inside OpenTelemetry's (which its instrumentation puts first), so that an
     # access line names the request's trace.
-    app.middlewares.insert(1 if telemetry.tracing_on() else 0, request_metrics(telemetry.request_ids_on()))
+    app.middlewares.insert(1 if telemetry.tracing_on() else 0, request_metrics(logs.request_ids_on()))
     waits = getattr(ctx.calls, "waits", None)
     if waits is not None:
         LONG_POLLS.set_function(lambda: waits.held)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import time
 from http import HTTPStatus
@@ -25,9 +26,10 @@ from pathlib import Path
 from aiohttp import web, web_protocol
 from aiohttp.http_exceptions import HttpProcessingError
 
+from gateway.sockets import BACKLOG
+
 log = logging.getLogger("shoal.gateway")
 
-BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
 HEADER_TIMEOUT = 20.0  # above aiohttp clients' 15 s idle keep-alive, so the client closes first
 TLS_HANDSHAKE_TIMEOUT = 10.0
 MALFORMED_LOG_INTERVAL = 60.0
@@ -110,6 +112,29 @@ class TLSSite(web.TCPSite):
             ssl_handshake_timeout=self._handshake_timeout,
         )
         self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
+
+
+class TLSSockSite(web.SockSite):
+    """TLS on a listening socket this process was handed, whose handshakes
+    must finish in time."""
+
+    def __init__(self, runner: web.BaseRunner, sock: socket.socket, ssl_context: ssl.SSLContext,
+                 handshake_timeout: float = TLS_HANDSHAKE_TIMEOUT, **kwargs):
+        super().__init__(runner, sock, ssl_context=ssl_context, backlog=BACKLOG, **kwargs)
+        self._handshake_timeout = handshake_timeout
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._runner.server, sock=self._sock, ssl=self._ssl_context, backlog=self._backlog,
+            ssl_handshake_timeout=self._handshake_timeout,
+        )
+
+
+def sock_site(runner: web.BaseRunner, sock: socket.socket) -> web.SockSite:
+    """A site on a listening socket this process was handed (gateway/sockets.py)."""
+    return web.SockSite(runner, sock, backlog=BACKLOG)
 
 
 def unix_site(runner: web.BaseRunner, path: Path) -> web.UnixSite:

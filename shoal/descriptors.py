@@ -3,7 +3,7 @@
 The protos are the single source of truth: each method's HTTP route
 (`google.api.http`) and Shoal options (`access`, `async_change`, `handler`,
 `scopes`, `long_poll`, `healthy_field`, `deadline_seconds`, `transports`,
-`resolve_caller`, `go_body`) are read here, and both the
+`resolve_caller`, `go_body`, `view`) are read here, and both the
 gateway's route table and the services' caller interceptor use this one
 table.
 """
@@ -21,7 +21,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from shoal.access import ACCESS_NAMES, ACCESS_RANK
 from shoal.v1 import application_pb2, beacon_pb2, identity_pb2, options_pb2, plan_pb2
 
-__all__ = ["ACCESS_RANK", "SERVICES", "GoBody", "LongPoll", "Method", "all_methods", "family_of_path", "methods_by_path",
+__all__ = ["ACCESS_RANK", "SERVICES", "GoBody", "LongPoll", "Method", "View", "all_methods", "family_of_path", "methods_by_path",
            "service_methods"]
 
 # service name used on the command line and in config -> (proto service, module)
@@ -65,6 +65,13 @@ class GoBody:
 
 
 @dataclass(frozen=True)
+class View:
+    """A route answered from the gateway's view of its service (the `view` option)."""
+
+    queries: tuple[str, ...]  # the HTTP queries held besides the empty one ("select=all")
+
+
+@dataclass(frozen=True)
 class Method:
     service: str  # "plan"
     name: str  # "ListServices"
@@ -88,6 +95,7 @@ class Method:
     response_class: type
     transports: str = "any"  # "any", "concealed" (unix socket or HTTPS) or "unix"
     resolve_caller: bool = False  # an open route whose caller is still resolved and signed
+    view: View | None = None  # answered from the gateway's view of the service, or None
 
     @property
     def path_params(self) -> list[str]:
@@ -131,6 +139,12 @@ def _go_body(opts) -> GoBody | None:
     return GoBody(option.error_prefix, option.go_type, option.found_first)
 
 
+def _view(opts) -> View | None:
+    if not opts.HasExtension(options_pb2.view):
+        return None
+    return View(tuple(opts.Extensions[options_pb2.view].queries))
+
+
 def _method(service: str, md: MethodDescriptor) -> Method:
     opts = md.GetOptions()
     rule = opts.Extensions[annotations_pb2.http]
@@ -161,6 +175,7 @@ def _method(service: str, md: MethodDescriptor) -> Method:
         response_class=_message_class(md.output_type),
         transports=_TRANSPORTS[opts.Extensions[options_pb2.transports]],
         resolve_caller=opts.Extensions[options_pb2.resolve_caller],
+        view=_view(opts),
     )
 
 

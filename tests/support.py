@@ -93,6 +93,7 @@ class Suite:
     https_port: int
     process: subprocess.Popen | None = None
     env: dict = field(default_factory=dict)
+    gateway_workers: int = 1
 
     @property
     def socket(self) -> str:
@@ -103,7 +104,8 @@ class Suite:
         self.log = open(self.home.parent / f"{self.home.name}.log", "ab")  # noqa: SIM115 - open while the suite runs; stop() closes it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shoal.cli.main", "run",
-             "--http", f"127.0.0.1:{self.http_port}", "--https", f"127.0.0.1:{self.https_port}"],
+             "--http", f"127.0.0.1:{self.http_port}", "--https", f"127.0.0.1:{self.https_port}",
+             "--gateway-workers", str(self.gateway_workers)],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         self.wait_ready(timeout)
@@ -139,6 +141,11 @@ class Suite:
 
     def pid(self, name: str) -> int:
         return int((self.home / "run" / f"{name}.pid").read_text())
+
+    def gateway_pids(self) -> list[int]:
+        """The gateway workers' pids, the first worker first."""
+        names = ["gateway"] + [f"gateway-{n}" for n in range(2, self.gateway_workers + 1)]
+        return [self.pid(name) for name in names]
 
     def unix(self, method: str, path: str, body=None, headers=None, timeout: float = 30) -> Answer:
         return request(UnixHTTPConnection(self.socket, timeout), method, path, body, headers)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from gateway.access import Authorizer
 from gateway.calls import Calls
 from gateway.shaping import Handler
+from gateway.views import Views
 from services.common.config import Settings
 from shoal.descriptors import Method
 
@@ -22,6 +23,7 @@ class RouteContext:
     settings: Settings
     gate: Authorizer
     calls: Calls
+    views: Views | None = None  # this worker's views (none behind the instance proxy)
 
 
 HandlerFactory = Callable[[RouteContext, list[Method]], Handler]

@@ -21,15 +21,18 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import grpc
 import orjson
+from aiohttp import web
 from google.protobuf import empty_pb2
 
 from gateway import shaping
 from gateway.calls import deadline_for, first_message, waits
 from gateway.routes.context import Handler, RouteContext
 from gateway.transcode import BadRequest, build_request, message_json, read_body, to_json_value
+from services.common import signing
 from shoal.descriptors import Method, methods_by_path
 
 LARGE_BODY = 64 * 1024  # bodies past this are decoded in a worker thread
@@ -46,7 +49,21 @@ def _json_line(message) -> bytes:
     return orjson.dumps(message_json(message)) + b"\n"
 
 
+Responder = Callable[[web.Request, signing.Caller], Awaitable[web.StreamResponse]]
+
+
 def generic_handler(ctx: RouteContext, method: Method) -> Handler:
+    respond = generic_responder(ctx, method)
+
+    async def handle(request):
+        return await respond(request, await ctx.gate.authorize(request, method))
+
+    return shaping.guarded(method, handle)
+
+
+def generic_responder(ctx: RouteContext, method: Method) -> Responder:
+    """The answer to an authorized `caller`'s request: transcoded, the RPC
+    called, the answer shaped (a view-served route's fallback too)."""
     has_result = method.response_class is not empty_pb2.Empty
     call = ctx.calls.callable
     changes_callers = method.service == "identity" and method.http_method not in ("GET", "HEAD")
@@ -63,8 +80,9 @@ def generic_handler(ctx: RouteContext, method: Method) -> Handler:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 raise
 
-    async def handle(request):
-        caller = await ctx.gate.authorize(request, method)
+    views = ctx.views
+
+    async def respond(request, caller):
         body = await read_body(request) if method.body else None
         parts = (method, dict(request.match_info), list(request.query.items()), body, request.headers)
         try:
@@ -84,8 +102,10 @@ def generic_handler(ctx: RouteContext, method: Method) -> Handler:
         slot = ctx.calls.waits.hold() if waits(method, message) else contextlib.nullcontext()
         try:
             with slot:
-                response = await call(method)(message, metadata=ctx.calls.metadata(caller),
-                                              timeout=deadline_for(method, message))
+                rpc = call(method)(message, metadata=ctx.calls.metadata(caller), timeout=deadline_for(method, message))
+                response = await rpc
+            if views is not None:
+                views.observe(method, await rpc.trailing_metadata())
         except grpc.aio.AioRpcError as error:
             if changes_callers and error.code() not in REFUSED:
                 ctx.gate.callers_changed()  # it may have been done before it failed
@@ -95,4 +115,4 @@ def generic_handler(ctx: RouteContext, method: Method) -> Handler:
         log.debug("%s %s %.1fms", caller.identity, method.name, (time.perf_counter() - started) * 1e3)
         return shaping.answer(method, to_json_value(method, response), has_result)
 
-    return shaping.guarded(method, handle)
+    return respond

@@ -230,7 +230,8 @@ class InstanceProxy:
             target = resolved.dial_target or resolved.instance_address
             reached = _Reached(host, target, self.channels)
             calls = InstanceCalls(self.calls, self.channel_to(target), resolved.token, reached)
-            handler = handler_for(dataclasses.replace(self.ctx, gate=Authorized(caller, self.ctx.gate), calls=calls), methods)
+            handler = handler_for(dataclasses.replace(self.ctx, gate=Authorized(caller, self.ctx.gate), calls=calls,
+                                                      views=None), methods)
             inner._match_info = match  # the /v1 route's own path parameters
             return await handler(inner)
 

@@ -1,5 +1,6 @@
 """The hand-written handlers by the names the `handler` method option
-gives them, and the binding of every route to its handler. A name the
+gives them, and the binding of every route to its handler (a route with
+the `view` option is answered from the gateway's view, gateway/routes/view.py). A name the
 gateway does not know stops it at start-up (`check_bindings`)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from gateway.routes.logs import pebble_logs
 from gateway.routes.not_implemented import pebble_not_implemented
 from gateway.routes.raw_text import raw_text
 from gateway.routes.sessions import session_login, session_logout
+from gateway.routes.view import view_handler
 from gateway.routes.websocket import pebble_websocket
 from shoal.descriptors import Method
 
@@ -45,4 +47,6 @@ def handler_for(ctx: RouteContext, methods: list[Method]) -> Handler:
     first = methods[0]
     if first.handler:
         return HANDLERS[first.handler](ctx, methods)
+    if first.view is not None:
+        return view_handler(ctx, first)
     return generic_handler(ctx, first)

@@ -12,6 +12,8 @@ and these rules:
   and an instance address belongs to one beacon (store.py): 409.
 - An alias resolves only to something of a beacon the caller may use
   (level ≥ 0); for anyone else it is no alias at all.
+- A deleted beacon takes every user's level on it along (with its audit
+  event, in the identity service), so no level outlives its beacon.
 
 Levels come from the identity service for the signed caller.
 """
@@ -298,7 +300,9 @@ class BeaconServicer(beacon_pb2_grpc.BeaconServicer):
         count = len(await self.store.instances(address))
         path = f"/api/v0.2/beacons/{request.beacon}"
         details = f"beacon {address} ({row['alias']}) with {count} instance(s)"
-        await self.directory.record(BEACON_DELETED, caller, path, details)  # no event, no delete
+        # Every user's level on it goes first, with the event: no event, no delete,
+        # and a later beacon at this address starts with its creator alone.
+        await self.directory.forget(levels.BEACONS, address, BEACON_DELETED, caller, path, details)
         try:
             await self.store.remove_beacon(address)
         except Exception as error:

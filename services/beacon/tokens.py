@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import os
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 VERSION = b"\x01"
 _NONCE = 12
 _INFO = b"shoal beacon token v1"
@@ -23,11 +18,25 @@ class TokenDecryptError(Exception):
 
 
 class TokenCipher:
+    """The cipher is made on first use: a beacon service that stores no
+    token never loads `cryptography` (about 10 MB)."""
+
     def __init__(self, secret: bytes):
         if not secret:
             raise ValueError("the cluster secret is empty")
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
-        self._aead = AESGCM(key)
+        self._secret = secret
+        self._cipher = None
+
+    @property
+    def _aead(self):
+        if self._cipher is None:
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(self._secret)
+            self._cipher = AESGCM(key)
+        return self._cipher
 
     def encrypt(self, token: str, address: str) -> bytes:
         nonce = os.urandom(_NONCE)
@@ -38,6 +47,8 @@ class TokenCipher:
         if blob[:1] != VERSION or len(blob) < 1 + _NONCE + 16:
             raise TokenDecryptError(f"the stored token of {address} is not in a known format")
         nonce, sealed = blob[1 : 1 + _NONCE], blob[1 + _NONCE :]
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._aead.decrypt(nonce, sealed, address.encode()).decode()
         except InvalidTag:

@@ -1,7 +1,7 @@
 """The identity service as the beacon and application services see it: a
 user's levels, setting one of them (the creator of a beacon or an
-application becomes its owner), recording an audit event (the audit log
-lives there), and the user lookups a beacon route makes for its caller.
+application becomes its owner), removing every user's level on a deleted
+beacon, recording an audit event (the audit log lives there), and the user lookups a beacon route makes for its caller.
 
 Calls are signed with the calling service's own identity, except the user
 lookups (`user`, `grant`), which carry the verified caller itself: the
@@ -98,6 +98,21 @@ class Directory:
             await self._stub.RecordAuditEvent(request, metadata=self._metadata(), timeout=DEADLINE)
         except grpc.aio.AioRpcError as error:
             raise _unavailable(error) from None
+
+    async def forget(self, kind: str, resource: str, event: str, caller: signing.Caller, path: str,
+                     details: str) -> int:
+        """Remove every user's level on `resource` and record the audit event
+        saying why, in one transaction there; unavailable when that cannot be
+        done (the caller then changes nothing). How many users held one."""
+        recorded = identity_pb2.RecordAuditEventRequest(
+            event=event, user=caller.identity, ip=caller.origin, path=path, success=True, details=details
+        )
+        request = identity_pb2.ForgetResourceRequest(kind=kind, resource=resource, event=recorded)
+        try:
+            answer = await self._stub.ForgetResource(request, metadata=self._metadata(), timeout=DEADLINE)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable(error) from None
+        return answer.users
 
     # -- as the caller ----------------------------------------------------------
     def _as(self, caller: signing.Caller):

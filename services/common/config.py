@@ -8,10 +8,11 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shoal.descriptors import SERVICES
-
 SECRET_FILE = "secret"
 LOG_FORMATS = ("text", "json")
+# The four gRPC services (shoal.descriptors.SERVICES names their protos; a
+# test checks the two agree). Kept here so that `shoal run` loads no protos.
+SERVICE_NAMES = ("identity", "plan", "beacon", "application")
 
 # Where beacons (node agents) may be: loopback and the private ranges. Link-local
 # and cloud-metadata addresses are refused whatever this holds (services/beacon/networks.py).
@@ -42,6 +43,11 @@ class Settings:
     beacon_networks: tuple[str, ...] = DEFAULT_BEACON_NETWORKS
     # channels to node agents (beacon, application, the gateway's proxy) close after this long unused
     agent_idle_seconds: float = 60.0
+    # gateway: answer the view-served reads from its views (SHOAL_GATEWAY_VIEWS=0: every read asks the RPC)
+    gateway_views: bool = True
+    # gateway: how long it keeps a resolved caller (and twice that, a reported lockout)
+    # when no generation tells it of a change (SHOAL_GATEWAY_CACHE_SECONDS)
+    gateway_cache_seconds: float = 1.0
 
     def address(self, service: str) -> str:
         return self.addresses[service]
@@ -102,7 +108,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
     (home / "run").mkdir(exist_ok=True, mode=0o700)
     addresses = {
         name: env.get(f"SHOAL_{name.upper()}_ADDR") or f"unix:{home / 'run' / name}.sock"
-        for name in SERVICES
+        for name in SERVICE_NAMES
     }
     values = {
         "home": home,
@@ -117,7 +123,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         "http_address": env.get("SHOAL_HTTP_ADDRESS", ""),
         "https_address": env.get("SHOAL_HTTPS_ADDRESS", ""),
         "addresses": addresses,
-        "metrics_addresses": {name: env[f"SHOAL_{name.upper()}_METRICS_ADDR"] for name in SERVICES
+        "metrics_addresses": {name: env[f"SHOAL_{name.upper()}_METRICS_ADDR"] for name in SERVICE_NAMES
                               if env.get(f"SHOAL_{name.upper()}_METRICS_ADDR")},
         "hash_concurrency": int(env.get("SHOAL_HASH_CONCURRENCY", "2")),
         "hash_pending": int(env.get("SHOAL_HASH_PENDING", "64")),
@@ -125,6 +131,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         "beacon_networks": (parse_networks(env["SHOAL_BEACON_NETWORKS"]) if env.get("SHOAL_BEACON_NETWORKS")
                             else DEFAULT_BEACON_NETWORKS),
         "agent_idle_seconds": float(env.get("SHOAL_AGENT_IDLE_SECONDS", "60")),
+        "gateway_views": env.get("SHOAL_GATEWAY_VIEWS", "1").lower() not in ("0", "false", "no", "off"),
+        "gateway_cache_seconds": float(env.get("SHOAL_GATEWAY_CACHE_SECONDS", "1")),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values["log_format"] not in LOG_FORMATS:

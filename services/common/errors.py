@@ -34,9 +34,10 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import grpc
+if TYPE_CHECKING:
+    import grpc
 
 KIND = "shoal-error-kind"
 EXTRA = "shoal-error-extra"
@@ -54,21 +55,25 @@ class Failure(enum.Enum):
     TIMEOUT = "timeout"
 
 
+# The gRPC status code's name for each failure (grpc itself is imported only
+# where a code is made: `shoal run` uses this module without loading gRPC).
 _CODES = {
-    Failure.INVALID: grpc.StatusCode.INVALID_ARGUMENT,
-    Failure.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
-    Failure.FORBIDDEN: grpc.StatusCode.PERMISSION_DENIED,
-    Failure.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
-    Failure.CONFLICT: grpc.StatusCode.FAILED_PRECONDITION,
-    Failure.RATE_LIMITED: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    Failure.INTERNAL: grpc.StatusCode.INTERNAL,
-    Failure.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
-    Failure.TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,
+    Failure.INVALID: "INVALID_ARGUMENT",
+    Failure.UNAUTHENTICATED: "UNAUTHENTICATED",
+    Failure.FORBIDDEN: "PERMISSION_DENIED",
+    Failure.NOT_FOUND: "NOT_FOUND",
+    Failure.CONFLICT: "FAILED_PRECONDITION",
+    Failure.RATE_LIMITED: "RESOURCE_EXHAUSTED",
+    Failure.INTERNAL: "INTERNAL",
+    Failure.UNAVAILABLE: "UNAVAILABLE",
+    Failure.TIMEOUT: "DEADLINE_EXCEEDED",
 }
 
 
 def grpc_code(failure: Failure) -> grpc.StatusCode:
-    return _CODES[failure]
+    import grpc
+
+    return grpc.StatusCode[_CODES[failure]]
 
 
 class DomainError(Exception):

@@ -31,19 +31,15 @@ Prometheus metrics, OpenTelemetry traces and JSON log lines.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import os
 import re
 import secrets
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
-import orjson
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -53,8 +49,8 @@ from prometheus_client import (
     generate_latest,
 )
 
-from services.common.config import LOG_FORMATS
 from services.common.interceptor import current_caller
+from services.common.logs import REQUEST_ID, _state, setup_logging
 
 log = logging.getLogger("shoal.telemetry")
 access = logging.getLogger("shoal.access")  # one line per request or RPC, in JSON-log mode
@@ -65,16 +61,6 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 REQUEST_ID_KEY = "shoal-request-id"  # gRPC metadata
 REQUEST_ID_HEADER = "X-Request-Id"  # HTTP, in and out
 _REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-
-REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("shoal_request_id", default="")
-
-_state = {"json": False, "tracing": False, "process": ""}
-
-
-def request_ids_on() -> bool:
-    """Whether this process tags what it logs with request ids (JSON logs)."""
-    return _state["json"]
-
 
 def tracing_on() -> bool:
     return _state["tracing"]
@@ -289,64 +275,6 @@ async def serve_metrics(address: str) -> Callable[[], Awaitable[None]] | None:
     await site.start()
     log.info("metrics on %s", site.name)
     return runner.cleanup
-
-
-# -- logs --------------------------------------------------------------------------------
-_RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
-
-
-class JSONFormatter(logging.Formatter):
-    """One JSON object per record: time, level, process, logger, message, the
-    request id being served, the trace and span when tracing, the exception,
-    and whatever `extra=` fields the call gave."""
-
-    def __init__(self, process: str):
-        super().__init__()
-        self.process = process
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"),
-            "level": record.levelname,
-            "process": self.process,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        request_id = REQUEST_ID.get()
-        if request_id:
-            entry["request_id"] = request_id
-        if _state["tracing"]:
-            from opentelemetry import trace
-
-            span = trace.get_current_span().get_span_context()
-            if span.is_valid:
-                entry["trace_id"] = format(span.trace_id, "032x")
-                entry["span_id"] = format(span.span_id, "016x")
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and key not in entry:
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
-
-
-def setup_logging(process: str, level: str = "INFO", log_format: str = "text") -> None:
-    """The process's logging: text lines as before, or JSON objects (request ids on)."""
-    if log_format not in LOG_FORMATS:
-        raise ValueError(f'log format "{log_format}" is not one of {", ".join(LOG_FORMATS)}')
-    _state["process"] = process
-    _state["json"] = log_format == "json"
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(JSONFormatter(process))
-    else:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {process} %(name)s: %(message)s"))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
 
 
 # -- traces ------------------------------------------------------------------------------

@@ -66,6 +66,17 @@ def _message(event: audit.AuditEvent) -> identity_pb2.AuditEvent:
     )
 
 
+def recorded_event(request: identity_pb2.RecordAuditEventRequest) -> audit.AuditEvent:
+    """The event another service asks to record, or a 400 saying why not."""
+    if not EVENT_NAME.match(request.event):
+        raise errors.invalid("event must be a lower-case name (letters and _, at most 64)")
+    fields = (request.user, request.ip, request.path, request.details)
+    if any(len(text) > MAX_FIELD for text in fields):
+        raise errors.invalid(f"audit fields are limited to {MAX_FIELD} characters")
+    return IdentityCore.event(request.event, user=request.user, ip=request.ip, path=request.path,
+                              success=request.success, details=request.details)
+
+
 class AuditRPC(IdentityCore):
     async def ListAuditEvents(self, request, context):
         events, total = await self.store.audit_events(query_of(request))
@@ -85,11 +96,5 @@ class AuditRPC(IdentityCore):
                                                      message=checked.message)
 
     async def RecordAuditEvent(self, request, context):
-        if not EVENT_NAME.match(request.event):
-            raise errors.invalid("event must be a lower-case name (letters and _, at most 64)")
-        fields = (request.user, request.ip, request.path, request.details)
-        if any(len(text) > MAX_FIELD for text in fields):
-            raise errors.invalid(f"audit fields are limited to {MAX_FIELD} characters")
-        await self.record(request.event, user=request.user, ip=request.ip, path=request.path,
-                          success=request.success, details=request.details)
+        await self.store.add_audit(recorded_event(request))
         return empty_pb2.Empty()

@@ -154,6 +154,7 @@ class IdentityCore:
         await self.record(audit.LOGIN, user=name, ip=origin, path=path, success=False,
                           details=f"{how}: invalid credentials")
         if body.get("locked"):
+            self.store.callers_changed()  # a locked user stays locked for every password, verified before or not
             await self.record(audit.ACCOUNT_LOCKED, user=name, ip=origin, path=path, success=False,
                               details=f"locked after {lockout.THRESHOLD} failed attempts")
         return PasswordCheck(False, failure, body)

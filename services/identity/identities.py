@@ -23,12 +23,13 @@ import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from cryptography import x509
+from typing import TYPE_CHECKING, Any
 
 from services.common.errors import DomainError
 from services.identity.passwords import is_well_formed_sha512_crypt
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 ADMIN = "admin"
 READ = "read"
@@ -89,6 +90,8 @@ class CertIdentity:
             raise ValueError(str(e)) from None
 
     def certificate(self) -> x509.Certificate:
+        from cryptography import x509  # here: only cert identities need an X.509 parser (10 MB)
+
         return x509.load_der_x509_certificate(self.der())
 
 
@@ -420,6 +423,8 @@ def _parse_cert(value: Any) -> CertIdentity | None:
     if not isinstance(pem, str) or not pem.strip():
         raise _Invalid("cert identity must include a PEM-encoded certificate")
     der = _pem_certificate_der(pem)
+    from cryptography import x509  # here: only cert identities need an X.509 parser (10 MB)
+
     try:
         x509.load_der_x509_certificate(der)
     except ValueError as e:

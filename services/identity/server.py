@@ -11,6 +11,7 @@ import contextlib
 import grpc
 
 from services.common.config import Settings
+from services.common.generation import GenerationWriter, generation_path
 from services.common.server import serve
 from services.identity import audit
 from services.identity.audit_rpc import AuditRPC
@@ -33,6 +34,9 @@ class IdentityServicer(
 
 async def run(settings: Settings, args) -> None:
     store = await IdentityStore.open(settings, audit.load_or_create_key(audit_key_path(settings)))
+    generation = GenerationWriter(generation_path(settings.home))
+    generation.bump()  # what gateways kept may predate this process (a restore, a change while it was down)
+    store.callers_changed = generation.bump
     servicer = IdentityServicer(settings, store)
     try:
         await servicer.ensure_bootstrap_token()
@@ -57,3 +61,4 @@ async def run(settings: Settings, args) -> None:
     finally:
         servicer.hasher.close()
         await store.close()
+        generation.close()

@@ -17,6 +17,7 @@ refused), so a name always says which of the two a caller is.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -174,6 +175,20 @@ def _audit(row: Row) -> audit.AuditEvent:
     )
 
 
+def _changes_callers(write):
+    """Marks a write after which (done or not: it may have been) who a caller
+    is may have changed: the store's `callers_changed` runs once it returns."""
+
+    @functools.wraps(write)
+    async def run(self, *args, **kwargs):
+        try:
+            return await write(self, *args, **kwargs)
+        finally:
+            self.callers_changed()
+
+    return run
+
+
 class IdentityStore(ServiceStore):
     SERVICE = "identity"
     MIGRATIONS = MIGRATIONS
@@ -181,6 +196,9 @@ class IdentityStore(ServiceStore):
     def __init__(self, db, audit_key: bytes = b""):
         super().__init__(db)
         self.audit_key = audit_key  # signs every appended audit event
+        # Run after every write that can change who a caller is (the service
+        # raises its generation: services/common/generation.py).
+        self.callers_changed: Callable[[], None] = lambda: None
 
     @classmethod
     async def open(cls, settings, audit_key: bytes = b"") -> IdentityStore:
@@ -228,6 +246,7 @@ class IdentityStore(ServiceStore):
                 return name, stored.identity
         return None
 
+    @_changes_callers
     async def change_identities(
         self,
         change: Callable[[dict[str, Identity]], dict[str, Identity]],
@@ -279,6 +298,7 @@ class IdentityStore(ServiceStore):
         stored = await self.user(email)
         return None if stored is None else stored.user
 
+    @_changes_callers
     async def create_user(
         self, email: str, password_hash: str, auth_level: int = 0, event: audit.AuditEvent | None = None
     ) -> bool:
@@ -300,6 +320,7 @@ class IdentityStore(ServiceStore):
                 await self._append_audit(tx, event)
             return bool(created)
 
+    @_changes_callers
     async def update_user(
         self,
         email: str,
@@ -329,6 +350,27 @@ class IdentityStore(ServiceStore):
         return await self.update_user(
             email, lambda u: replace(u, permissions=set_resource_level(u.permissions, kind, resource, level))
         )
+
+    async def forget_resource(self, kind: str, resource: str, event: audit.AuditEvent) -> int:
+        """Remove every user's level on `resource` and record `event`, in one
+        transaction; how many users held one."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch("SELECT email_key, permissions FROM users")
+            holders = sorted(r["email_key"] for r in rows if resource in json.loads(r["permissions"]).get(kind, {}))
+            for key in holders:  # in one order, so two writers never wait on each other
+                await _lock(tx, "user:" + key)
+            forgotten = 0
+            for key in holders:
+                row = await tx.fetchrow("SELECT * FROM users WHERE email_key = $1", key)
+                user = None if row is None else _user(row).user
+                if user is None or resource not in user.permissions.get(kind, {}):
+                    continue  # changed meanwhile
+                permissions = set_resource_level(user.permissions, kind, resource, -1)
+                await tx.execute("UPDATE users SET permissions = $2 WHERE email = $1", row["email"],
+                                 json.dumps(permissions))
+                forgotten += 1
+            await self._append_audit(tx, event)
+            return forgotten
 
     async def count(self, table: str) -> int:
         assert table in ("identities", "users", "tokens")
@@ -360,6 +402,7 @@ class IdentityStore(ServiceStore):
         if event is not None:
             await self._append_audit(tx, event)
 
+    @_changes_callers
     async def save_token(self, record: TokenRecord, expected_hash: str, event: audit.AuditEvent | None = None) -> bool:
         """Replace a token's record, only if its secret is still
         `expected_hash`, with its audit event, in one transaction."""
@@ -377,6 +420,7 @@ class IdentityStore(ServiceStore):
     async def touch_token(self, token_id: str, when: datetime) -> None:
         await self.db.execute("UPDATE tokens SET last_used_at = $2 WHERE id = $1", token_id, _ts(when))
 
+    @_changes_callers
     async def delete_token(self, token_id: str, event: audit.AuditEvent | None = None) -> bool:
         async with self.db.transaction() as tx:
             deleted = await tx.execute("DELETE FROM tokens WHERE id = $1", token_id)
@@ -399,6 +443,7 @@ class IdentityStore(ServiceStore):
         )
         return None if row is None else Session(row["kind"], row["subject"], row["origin"], _dt(row["expires_at"]))
 
+    @_changes_callers
     async def delete_session(self, token_hash: str) -> Session | None:
         async with self.db.transaction() as tx:
             row = await tx.fetchrow("SELECT kind, subject, origin, expires_at FROM sessions WHERE hash = $1", token_hash)
@@ -443,12 +488,14 @@ class IdentityStore(ServiceStore):
                 )
             return extra
 
+    @_changes_callers
     async def reset_lockouts(self, keys: list[str]) -> int:
         removed = 0
         for key in keys:
             removed += await self.db.execute("DELETE FROM lockouts WHERE key = $1", key)
         return removed
 
+    @_changes_callers
     async def reset_all_lockouts(self) -> int:
         return await self.db.execute("DELETE FROM lockouts")
 
@@ -499,6 +546,7 @@ class IdentityStore(ServiceStore):
             row = await tx.fetchrow("SELECT hash FROM bootstrap_tokens WHERE id = 1 AND used_at IS NULL")
             return (None if row is None else row["hash"]), await _remote_admin_exists(tx)
 
+    @_changes_callers
     async def quick_setup(
         self,
         matches: Callable[[str], bool],

@@ -13,8 +13,6 @@ import socket
 import subprocess
 from collections.abc import Mapping
 
-import aiohttp
-
 from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import AccountError
@@ -127,6 +125,8 @@ async def _tcp(check: Check) -> None:
 
 
 async def _http(check: Check) -> None:
+    import aiohttp  # here: a plan service without HTTP checks never loads an HTTP client
+
     http = check.http
     url = http.url
     try:

@@ -152,12 +152,14 @@ class CheckManager:
         changes: ChangeManager,
         on_failure: FailureHandler | None = None,
         base_environment: Mapping[str, str] | None = None,
+        on_attempt: Callable[[], None] | None = None,
     ):
         """`base_environment`: what an exec check's environment starts from
         (the daemon's children's; None: the process's own)."""
         self.changes = changes
         self.on_failure = on_failure
         self.base_environment = base_environment
+        self.on_attempt = on_attempt  # after each run of a check's loop (what it shows changes)
         self.states: dict[str, CheckState] = {}
         self._plan = Plan()
         self._runs: dict[str, _Run] = {}  # change id → its loop's run
@@ -287,6 +289,8 @@ class CheckManager:
             run.state.success_total += 1
         else:
             run.state.failure_total += 1
+        if self.on_attempt is not None:
+            self.on_attempt()  # (the caller's updates follow before the loop turns)
         return request, failure
 
     def _show(self, run: _Run, change_id: str, prev_change_id: str) -> None:

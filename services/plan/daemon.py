@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from services.common.errors import DomainError
+from services.common.errors import DomainError, Failure
+from services.common.storage import StorageError
 from services.plan.changes.manager import NOTIFY, ChangeManager, TaskSpec
 from services.plan.changes.model import Change
 from services.plan.checks import CheckManager
@@ -24,6 +26,14 @@ from services.plan.supervisor import StartError, Supervisor
 from services.plan.times import format_time
 
 log = logging.getLogger("shoal.plan")
+
+
+def _nothing() -> None:
+    pass
+
+
+def _nothing_of(change: Change) -> None:
+    pass
 
 
 class ActionError(DomainError):
@@ -45,10 +55,13 @@ class PlanDaemon:
         self.home = home
         self.shutdown_kill_delay = shutdown_kill_delay
         self.store: PlanStore | None = None
+        self.on_state_changed: Callable[[], None] = _nothing  # the read models may be stale (watch.py)
+        self.on_change_modified: Callable[[Change], None] = _nothing_of  # a change was saved or removed
         self.plan_state = PlanState(home / "layers", home / "plan-layers.json")
         self.child_env = daemon_environment()  # what services and execs inherit
         self.supervisor = Supervisor(pids_file=home / "run" / "plan-processes.json", on_shutdown=self._shutdown,
-                                     base_env=self.child_env)
+                                     base_env=self.child_env,
+                                     on_status_change=lambda name, status: self.on_state_changed())
         self.log_forwarding = LogManager(self.supervisor.logs)  # hook: log forwarding
         self.supervisor.logs.on_write = self.log_forwarding.on_write
         self.changes = ChangeManager(
@@ -57,13 +70,15 @@ class PlanDaemon:
             on_change_removed=self._change_removed,
         )
         self.notices = NoticeBook(on_saved=self._notice_saved, on_removed=self._notice_removed)
-        self.checks = CheckManager(self.changes, on_failure=self._check_failed, base_environment=self.child_env)
+        self.checks = CheckManager(self.changes, on_failure=self._check_failed, base_environment=self.child_env,
+                                   on_attempt=lambda: self.on_state_changed())
         # An aborted start kills its process; an aborted stop goes on (its signals are sent).
         self.changes.register("start", self._start_task, on_abort=NOTIFY)
         self.changes.register("stop", self._stop_task, on_abort=NOTIFY)
         self.changes.register("exec", self._exec_task)
         self.execs = ExecManager()
         self.exit_code: asyncio.Future | None = None
+        self._notice_writes = asyncio.Lock()  # one client notice written at a time
         self._pruner: asyncio.Task | None = None
 
     # -- lifecycle ------------------------------------------------------------
@@ -113,11 +128,15 @@ class PlanDaemon:
 
     # -- persistence hooks ----------------------------------------------------
     def _change_saved(self, change: Change) -> None:
+        self.on_change_modified(change)
+        self.on_state_changed()
         if self.store is not None:
             self.store.put("changes", change.id, change.to_dict())
             self.store.set_counters({f"change-{k}": v for k, v in self.changes.last_ids.items()})
 
     def _change_removed(self, change: Change) -> None:
+        self.on_change_modified(change)
+        self.on_state_changed()
         if self.store is not None:
             self.store.delete("changes", change.id)
 
@@ -125,6 +144,7 @@ class PlanDaemon:
         self.notices.add_change_update(change.id, change.kind, change.notice_data)
 
     def _notice_saved(self, notice: Notice) -> None:
+        self.on_state_changed()
         if self.store is not None:
             self.store.put("notices", notice.id, notice.to_dict())
             self.store.set_counters({"notice": self.notices.last_id})
@@ -132,6 +152,26 @@ class PlanDaemon:
     def _notice_removed(self, notice: Notice) -> None:
         if self.store is not None:
             self.store.delete("notices", notice.id)
+
+    async def add_notice(self, user_id: int | None, type: str, key: str, data, repeat_after) -> Notice:
+        """A client's notice, written before anyone can see it: a write that
+        fails (a full disk) leaves the book and waiters as they were."""
+        async with self._notice_writes:
+            staged = self.notices.stage(user_id, type, key, data, repeat_after)
+            if self.store is None:
+                return self.notices.commit(staged)
+            self.store.put("notices", staged.id, staged.to_dict())
+            self.store.set_counters({"notice": self.notices.last_id})
+            try:
+                await self.store.flush()
+            except StorageError as error:
+                before = self.notices.current(staged)  # the retried batch must not write it later
+                if before is None:
+                    self.store.delete("notices", staged.id)
+                else:
+                    self.store.put("notices", before.id, before.to_dict())
+                raise DomainError(f"cannot add notice: {error}", Failure.INTERNAL) from None
+            return self.notices.commit(staged)
 
     async def flush(self) -> None:
         if self.store is not None:

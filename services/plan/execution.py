@@ -73,6 +73,21 @@ class ExecSpec:
     height: int = 0
 
 
+def _check_no_nul(command: list[str], environment: dict[str, str], working_dir: str) -> None:
+    """A NUL cannot reach a process (its arguments and environment are C
+    strings): refused here, where Pebble accepts it and the task then fails."""
+    for index, argument in enumerate(command[1:], 1):
+        if "\x00" in argument:
+            raise ExecRequestError(f"command argument {index} holds a NUL character")
+    for name, value in environment.items():
+        if "\x00" in name:
+            raise ExecRequestError("an environment variable's name holds a NUL character")
+        if "\x00" in value:
+            raise ExecRequestError(f'environment variable "{name}" holds a NUL character')
+    if "\x00" in working_dir:
+        raise ExecRequestError("working directory holds a NUL character")
+
+
 def prepare(command: list[str], *, service_context: str = "", environment: dict[str, str] | None = None,
             working_dir: str = "", timeout: str = "", user_id: int | None = None, user: str = "",
             group_id: int | None = None, group: str = "", terminal: bool = False, interactive: bool = False,
@@ -95,6 +110,7 @@ def prepare(command: list[str], *, service_context: str = "", environment: dict[
     except ContextNotFound as error:
         raise ExecRequestError(str(error)) from None
     merged_env, working_dir = merged.environment, merged.working_dir
+    _check_no_nul(command, merged_env, working_dir)
     try:
         account = accounts.resolve(merged.user_id, merged.user, merged.group_id, merged.group)
     except AccountError as error:

@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -361,15 +361,30 @@ class NoticeBook:
         expire_after: float | None = None,
     ) -> Notice:
         """Record an occurrence of notice (user_id, type, key) and wake waiters."""
+        return self.commit(self.stage(user_id, type, key, data, repeat_after, now, expire_after=expire_after))
+
+    def stage(
+        self,
+        user_id: int | None,
+        type: str,
+        key: str,
+        data: Mapping[str, str] | None = None,
+        repeat_after: float | None = None,
+        now: datetime | None = None,
+        *,
+        expire_after: float | None = None,
+    ) -> Notice:
+        """The notice as an occurrence would leave it, not yet in the book (no
+        one sees it until `commit`), so that the owner can write it first. A new
+        notice takes the next id now: one refused write leaves a gap."""
         if type not in KNOWN_TYPES:
             raise ValueError(f"unknown notice type {type!r}")
         if not key:
             raise ValueError("notice key must not be empty")
         now = now or self._clock()
         self.prune(now)
-        ident = (user_id, type, key)
-        notice = self._by_key.get(ident)
-        if notice is None:
+        current = self._by_key.get((user_id, type, key))
+        if current is None:
             self._last_id += 1
             notice = Notice(
                 id=str(self._last_id),
@@ -382,22 +397,35 @@ class NoticeBook:
                 last_data=dict(data or {}),
                 repeat_after=repeat_after or None,
             )
-            self._by_id[notice.id] = notice
-            self._by_key[ident] = notice
         else:
+            notice = replace(current, last_data=dict(data or {}))
             notice.occurrences += 1
             notice.last_occurred = now
-            notice.last_data = dict(data or {})
             notice.repeat_after = repeat_after or None
             due = notice.last_repeated + timedelta(seconds=notice.repeat_after or 0)
             if not notice.repeat_after or now > due:  # strictly after, as Pebble
                 notice.last_repeated = now
         if expire_after is not None:
             notice.expire_after = expire_after
+        return notice
+
+    def commit(self, notice: Notice) -> Notice:
+        """Put a staged notice in the book and wake waiters. A notice already
+        there takes the staged values in place (it stays the same object)."""
+        current = self._by_id.get(notice.id)
+        if current is not None:
+            current.__dict__.update(notice.__dict__)
+            notice = current
+        self._by_id[notice.id] = notice
+        self._by_key[(notice.user_id, notice.type, notice.key)] = notice
         self._call(self.on_saved, notice)
         self._enforce_max()
         self._wake()
         return notice
+
+    def current(self, notice: Notice) -> Notice | None:
+        """What the book holds now under a staged notice's id (None: it is new)."""
+        return self._by_id.get(notice.id)
 
     def add_change_update(
         self, change_id: str, kind: str, extra: Mapping[str, str] | None = None

@@ -21,6 +21,7 @@ from services.plan.files_rpc import FilesRPC
 from services.plan.metrics import metrics_text
 from services.plan.notices import NoticeFilter, validate_add
 from services.plan.plan.dump import plan_to_yaml
+from services.plan.watch import ReadModels, stamp_revisions
 from shoal import __version__
 from shoal.v1 import plan_pb2, plan_pb2_grpc
 
@@ -32,10 +33,6 @@ def boot_id() -> str:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return ""
-
-
-def _change(change) -> plan_pb2.Change:
-    return json_format.ParseDict(change.to_api(), plan_pb2.Change())
 
 
 def _duration(text: str, what: str = "timeout") -> float | None:
@@ -52,6 +49,11 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         self.settings = settings
         self.daemon = daemon
         self._boot_id = boot_id()
+        self._changes: dict[str, plan_pb2.Change] = {}  # each change's message, until it is saved again
+        self.read_models = ReadModels(self, listed=self._view_requests)
+        daemon.on_state_changed = self.read_models.mark
+        daemon.on_change_modified = self._change_modified
+        stamp_revisions(self, self.read_models)
 
     async def GetSystemInfo(self, request, context):
         info = plan_pb2.SystemInfo(boot_id=self._boot_id, version=__version__)
@@ -71,21 +73,36 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return plan_pb2.Metrics(text=metrics_text(services, checks))
 
     # -- changes ----------------------------------------------------------------
+    def _change(self, change) -> plan_pb2.Change:
+        message = self._changes.get(change.id)
+        if message is None:
+            message = self._changes[change.id] = json_format.ParseDict(change.to_api(), plan_pb2.Change())
+        return message
+
+    def _change_modified(self, change) -> None:
+        self._changes.pop(change.id, None)
+
+    def _view_requests(self, method) -> list:
+        """The GetChange requests the views hold: one per change."""
+        if method.name == "GetChange":
+            return [plan_pb2.GetChangeRequest(id=c.id) for c in self.daemon.changes.list_changes("all")]
+        return []
+
     async def ListChanges(self, request, context):
         select = request.select or "in-progress"
         if select not in ("all", "in-progress", "ready"):
             raise errors.invalid("select should be one of: all,in-progress,ready")
         changes = self.daemon.changes.list_changes(select, getattr(request, "for"))
-        return plan_pb2.ListChangesResponse(changes=[_change(c) for c in changes])
+        return plan_pb2.ListChangesResponse(changes=[self._change(c) for c in changes])
 
     async def GetChange(self, request, context):
-        return _change(self.daemon.changes.get(request.id))
+        return self._change(self.daemon.changes.get(request.id))
 
     async def AbortChange(self, request, context):
         self.daemon.changes.get(request.id)
         if request.action != "abort":
             raise errors.invalid(f'invalid action "{request.action}"')
-        answer = _change(self.daemon.changes.abort(request.id))  # as aborted, before handlers react
+        answer = self._change(self.daemon.changes.abort(request.id))  # as aborted, before handlers react
         await self.daemon.flush()
         return answer
 
@@ -93,7 +110,7 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         self.daemon.changes.get(request.id)
         timeout = _duration(request.timeout)
         change = await self.daemon.changes.wait(request.id, timeout or None)
-        return _change(change)
+        return self._change(change)
 
     # -- services ---------------------------------------------------------------
     async def ListServices(self, request, context):
@@ -166,8 +183,8 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         caller = self._uid_caller("create notice")
         data = json_format.MessageToDict(request.data) if request.HasField("data") else None
         validated = validate_add(request.action, request.type, request.key, request.repeat_after, data)
-        notice = self.daemon.notices.add(caller.uid, validated.type, validated.key, validated.data, validated.repeat_after)
-        await self.daemon.flush()
+        notice = await self.daemon.add_notice(caller.uid, validated.type, validated.key, validated.data,
+                                              validated.repeat_after)
         return plan_pb2.AddNoticeResponse(id=notice.id)
 
     async def GetNotice(self, request, context):
@@ -192,6 +209,11 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         if request.follow == "true":
             async for entry in logs.follow(names):
                 yield plan_pb2.LogEntry(time=entry.time_text, service=entry.service, message=entry.message)
+
+    # -- the gateway's views ----------------------------------------------------
+    async def Watch(self, request, context):
+        async for update in self.read_models.watch():
+            yield update
 
     # -- as a beacon ------------------------------------------------------------
     agent_address = ""  # the address this agent listens on (set by run)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 
@@ -44,14 +43,28 @@ def _settings(args):
     return settings
 
 
+def _exit_now() -> None:
+    """End a service or gateway that has stopped cleanly (its RPCs finished,
+    its store closed, its last line logged) without the interpreter's
+    teardown: gRPC's threads and objects take a few hundred milliseconds to
+    unwind, and nothing is left to save."""
+    import logging
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def cmd_run(args) -> int:
     from shoal.cli.suite import run_suite
 
-    _event_loop()
-    return asyncio.run(run_suite(_settings(args), args))
+    return run_suite(_settings(args), args)
 
 
 def cmd_service(args) -> int:
+    import asyncio
+
     from services.common import telemetry
     from services.common.errors import EXIT_STARTUP, StartupError
     from services.registry import run_service
@@ -64,17 +77,22 @@ def cmd_service(args) -> int:
     except StartupError as error:
         print(f"shoal {args.name}: cannot start: {error}", file=sys.stderr, flush=True)
         return EXIT_STARTUP
+    _exit_now()
     return 0
 
 
 def cmd_gateway(args) -> int:
+    import asyncio
+
     from gateway.main import run_gateway
     from services.common import telemetry
 
     settings = _settings(args)
     telemetry.setup("gateway", settings.log_level, settings.log_format)
     _event_loop()
-    asyncio.run(run_gateway(settings, args.http, args.https, args.tls_cert, args.tls_key))
+    asyncio.run(run_gateway(settings, args.http, args.https, args.tls_cert, args.tls_key,
+                            listen_fds=args.listen_fds))
+    _exit_now()
     return 0
 
 
@@ -84,7 +102,24 @@ def cmd_recovery_token(args) -> int:
     return run(args, _settings(args))
 
 
-def build_parser() -> argparse.ArgumentParser:
+MAX_GATEWAY_WORKERS = 64
+
+
+def gateway_workers(value: str) -> int:
+    """--gateway-workers: a number from 1 to MAX_GATEWAY_WORKERS, or auto (the cores this process may use)."""
+    if value == "auto":
+        return max(1, min(len(os.sched_getaffinity(0)), MAX_GATEWAY_WORKERS))
+    if not value.isdigit() or not 1 <= int(value) <= MAX_GATEWAY_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be auto or a number from 1 to {MAX_GATEWAY_WORKERS}, not {value!r}")
+    return int(value)
+
+
+# The commands that run Shoal's own processes. Each loads only what it runs:
+# its parser leaves out the client commands (and so the SDK, aiohttp, rich).
+DAEMON_COMMANDS = ("run", "service", "gateway", "recovery-token")
+
+
+def build_parser(client_commands: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shoal", description="Shoal: a control plane for running services.")
     parser.add_argument("--home", help="state directory (default $SHOAL_HOME or ~/.shoal)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -103,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the whole suite on this machine")
     listeners(run)
+    run.add_argument("--gateway-workers", default="1", type=gateway_workers, metavar="N",
+                     help="gateway processes sharing the listeners: a number, or auto (one per core); default 1")
     run.set_defaults(func=cmd_run)
 
     service = sub.add_parser("service", help="run one service (as Kubernetes does)")
@@ -117,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gateway = sub.add_parser("gateway", help="run the HTTP gateway")
     listeners(gateway)
+    gateway.add_argument("--listen-fds", default="", help=argparse.SUPPRESS)  # from `shoal run`: unix=FD,http=FD,...
     gateway.set_defaults(func=cmd_gateway)
 
     recovery = sub.add_parser("recovery-token",
@@ -124,14 +162,28 @@ def build_parser() -> argparse.ArgumentParser:
     recovery.add_argument("--minutes", type=int, default=15, help="how long it stays valid, 1 to 60 (default 15)")
     recovery.set_defaults(func=cmd_recovery_token)
 
-    from shoal.cli.commands.base import add_commands
+    if client_commands:
+        from shoal.cli.commands.base import add_commands
 
-    add_commands(sub)
+        add_commands(sub)
     return parser
 
 
+def command_word(argv: list[str]) -> str:
+    """The command `argv` names (the first word that is neither an option nor
+    the value of --home), or ""."""
+    words = iter(argv)
+    for word in words:
+        if word == "--home":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(client_commands=command_word(argv) not in DAEMON_COMMANDS)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

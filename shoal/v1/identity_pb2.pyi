@@ -632,3 +632,19 @@ class RecordAuditEventRequest(_message.Message):
     success: bool
     details: str
     def __init__(self, event: _Optional[str] = ..., user: _Optional[str] = ..., ip: _Optional[str] = ..., path: _Optional[str] = ..., success: _Optional[bool] = ..., details: _Optional[str] = ...) -> None: ...
+
+class ForgetResourceRequest(_message.Message):
+    __slots__ = ("kind", "resource", "event")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    resource: str
+    event: RecordAuditEventRequest
+    def __init__(self, kind: _Optional[str] = ..., resource: _Optional[str] = ..., event: _Optional[_Union[RecordAuditEventRequest, _Mapping]] = ...) -> None: ...
+
+class ForgetResourceResponse(_message.Message):
+    __slots__ = ("users",)
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    users: int
+    def __init__(self, users: _Optional[int] = ...) -> None: ...

@@ -205,6 +205,11 @@ class IdentityStub:
                 request_serializer=shoal_dot_v1_dot_identity__pb2.RecordAuditEventRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.ForgetResource = channel.unary_unary(
+                '/shoal.v1.Identity/ForgetResource',
+                request_serializer=shoal_dot_v1_dot_identity__pb2.ForgetResourceRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_identity__pb2.ForgetResourceResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServicer:
@@ -435,6 +440,15 @@ class IdentityServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ForgetResource(self, request, context):
+        """Removes every user's level on one resource (a beacon being deleted), with
+        the deletion's audit event, in one transaction: a later beacon at the same
+        address starts with its creator as its only holder.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -607,6 +621,11 @@ def add_IdentityServicer_to_server(servicer, server):
                     servicer.RecordAuditEvent,
                     request_deserializer=shoal_dot_v1_dot_identity__pb2.RecordAuditEventRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ForgetResource': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForgetResource,
+                    request_deserializer=shoal_dot_v1_dot_identity__pb2.ForgetResourceRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_identity__pb2.ForgetResourceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1527,6 +1546,33 @@ class Identity:
             '/shoal.v1.Identity/RecordAuditEvent',
             shoal_dot_v1_dot_identity__pb2.RecordAuditEventRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForgetResource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Identity/ForgetResource',
+            shoal_dot_v1_dot_identity__pb2.ForgetResourceRequest.SerializeToString,
+            shoal_dot_v1_dot_identity__pb2.ForgetResourceResponse.FromString,
             options,
             channel_credentials,
             insecure,

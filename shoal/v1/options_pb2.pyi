@@ -1,7 +1,9 @@
 from google.protobuf import descriptor_pb2 as _descriptor_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
 from typing import ClassVar as _ClassVar, Optional as _Optional
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -47,6 +49,8 @@ TRANSPORTS_FIELD_NUMBER: _ClassVar[int]
 transports: _descriptor.FieldDescriptor
 RESOLVE_CALLER_FIELD_NUMBER: _ClassVar[int]
 resolve_caller: _descriptor.FieldDescriptor
+VIEW_FIELD_NUMBER: _ClassVar[int]
+view: _descriptor.FieldDescriptor
 GO_BODY_FIELD_NUMBER: _ClassVar[int]
 go_body: _descriptor.FieldDescriptor
 QUERY_VALUES_FIELD_NUMBER: _ClassVar[int]
@@ -81,3 +85,9 @@ class GoBody(_message.Message):
     go_type: str
     found_first: str
     def __init__(self, error_prefix: _Optional[str] = ..., go_type: _Optional[str] = ..., found_first: _Optional[str] = ...) -> None: ...
+
+class View(_message.Message):
+    __slots__ = ("queries",)
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    queries: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, queries: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -15,6 +15,32 @@ class Done(_message.Message):
     ok: bool
     def __init__(self, ok: _Optional[bool] = ...) -> None: ...
 
+class WatchRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ViewEntry(_message.Message):
+    __slots__ = ("method", "request", "response", "removed")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    request: bytes
+    response: bytes
+    removed: bool
+    def __init__(self, method: _Optional[str] = ..., request: _Optional[bytes] = ..., response: _Optional[bytes] = ..., removed: _Optional[bool] = ...) -> None: ...
+
+class WatchUpdate(_message.Message):
+    __slots__ = ("revision", "snapshot", "entries")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    snapshot: bool
+    entries: _containers.RepeatedCompositeFieldContainer[ViewEntry]
+    def __init__(self, revision: _Optional[int] = ..., snapshot: _Optional[bool] = ..., entries: _Optional[_Iterable[_Union[ViewEntry, _Mapping]]] = ...) -> None: ...
+
 class AsyncChange(_message.Message):
     __slots__ = ("change",)
     CHANGE_FIELD_NUMBER: _ClassVar[int]

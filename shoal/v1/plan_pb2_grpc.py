@@ -174,6 +174,11 @@ class PlanStub:
                 request_serializer=shoal_dot_v1_dot_plan__pb2.SendSignalRequest.SerializeToString,
                 response_deserializer=shoal_dot_v1_dot_plan__pb2.Done.FromString,
                 _registered_method=True)
+        self.Watch = channel.unary_stream(
+                '/shoal.v1.Plan/Watch',
+                request_serializer=shoal_dot_v1_dot_plan__pb2.WatchRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_plan__pb2.WatchUpdate.FromString,
+                _registered_method=True)
         self.ListAgentInstances = channel.unary_unary(
                 '/shoal.v1.Plan/ListAgentInstances',
                 request_serializer=shoal_dot_v1_dot_plan__pb2.ListAgentInstancesRequest.SerializeToString,
@@ -357,10 +362,20 @@ class PlanServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ListAgentInstances(self, request, context):
+    def Watch(self, request, context):
         """This agent's instances, for the beacon registry (authorised by the
         beacon token or a signed service caller).
+        The answers of the view-served RPCs (the `view` option) to the requests
+        the gateway's views hold: a snapshot, then each change, with revisions
+        that only grow (gateway/views.py). Every other answer of this service
+        carries its revision in the trailing metadata `shoal-revision`.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAgentInstances(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -507,6 +522,11 @@ def add_PlanServicer_to_server(servicer, server):
                     servicer.SendSignal,
                     request_deserializer=shoal_dot_v1_dot_plan__pb2.SendSignalRequest.FromString,
                     response_serializer=shoal_dot_v1_dot_plan__pb2.Done.SerializeToString,
+            ),
+            'Watch': grpc.unary_stream_rpc_method_handler(
+                    servicer.Watch,
+                    request_deserializer=shoal_dot_v1_dot_plan__pb2.WatchRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_plan__pb2.WatchUpdate.SerializeToString,
             ),
             'ListAgentInstances': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAgentInstances,
@@ -1270,6 +1290,33 @@ class Plan:
             '/shoal.v1.Plan/SendSignal',
             shoal_dot_v1_dot_plan__pb2.SendSignalRequest.SerializeToString,
             shoal_dot_v1_dot_plan__pb2.Done.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Watch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/shoal.v1.Plan/Watch',
+            shoal_dot_v1_dot_plan__pb2.WatchRequest.SerializeToString,
+            shoal_dot_v1_dot_plan__pb2.WatchUpdate.FromString,
             options,
             channel_credentials,
             insecure,

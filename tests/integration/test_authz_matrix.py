@@ -75,15 +75,16 @@ def body_for(http_method: str):
     return {} if http_method in ("POST", "PUT", "PATCH") else None
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory):
+@pytest.fixture(scope="module", params=[1, 2], ids=["one-gateway", "two-gateway-workers"])
+def suite(tmp_path_factory, request):
     """A suite that refuses bad credentials without the usual one-second
-    pause (the matrix sends hundreds of them)."""
+    pause (the matrix sends hundreds of them); once with one gateway, once
+    with two workers sharing the listeners (each request lands on either)."""
     from tests.support import free_port
 
     home = tmp_path_factory.mktemp("matrix") / "home"
     home.mkdir()
-    s = Suite(home=home, http_port=free_port(), https_port=free_port(),
+    s = Suite(home=home, http_port=free_port(), https_port=free_port(), gateway_workers=request.param,
               env={"SHOAL_REFUSAL_DELAY": "0"}).start()
     yield s
     s.stop()

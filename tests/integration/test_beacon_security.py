@@ -236,6 +236,18 @@ def test_an_instance_address_of_another_beacon_is_a_conflict_until_its_beacon_is
     assert event["details"] == f"beacon {fake_beacon.address} (fake) with 2 instance(s)"
     assert suite.unix("GET", f"/api/audit/{event['id']}/verify").json()["verified"] is True
     assert suite.https("GET", "/api/v0.2/beacons/list/fake", headers=eve).json() == []
+    # Its levels went with it: a new beacon at the same address, under the same
+    # alias, is the operator's alone, not its old owner's nor the user she was given.
+    for email in ("eve@corp", "bob@corp"):
+        held = suite.unix("GET", f"/api/v0.2/users/{email}").json()["Permissions"]["Beacons"]
+        assert fake_beacon.address not in held, (email, held)
+    assert create(suite, fake_beacon.address, "fake", "any").status == 200
+    for who in (eve, bob):
+        listed = suite.https("GET", "/api/v0.2/beacons/list", headers=who).json()
+        assert fake_beacon.address not in [b["Address"] for b in listed], listed
+        assert suite.https("GET", "/api/v0.2/beacons/list/fake", headers=who).json() == []
+        assert suite.https("DELETE", "/api/v0.2/beacons/fake", headers=who).status == 400
+    assert suite.unix("DELETE", "/api/v0.2/beacons/fake").status == 200
 
     assert create(suite, victim.address, "victim", victim.token).status == 200
     [instance] = suite.unix("GET", "/api/v0.2/beacons/list/victim?refresh=true").json()
@@ -243,6 +255,28 @@ def test_an_instance_address_of_another_beacon_is_a_conflict_until_its_beacon_is
     # An owner deletes its own beacon.
     assert suite.https("DELETE", "/api/v0.2/beacons/eve", headers=eve).status == 200
     assert suite.https("GET", "/api/v0.2/beacons/list", headers=eve).json() == []
+
+
+def test_a_beacons_owner_is_demoted_or_removed_only_by_another_owner_or_the_operator(suite, agents, eve):
+    mine = agents["evil"]  # free again: eve deleted her beacon
+    bob = suite.lighthouse_session("bob@corp", "pw")
+    assert create(suite, mine.address, "bobs", mine.token, bob).status == 200  # bob owns what he creates
+    assert suite.unix("POST", "/api/v0.2/users/create", {"Email": "mallory@corp", "Password": "pw"}).status == 200
+    assert suite.unix("PUT", "/api/v0.2/users/mallory@corp", {"AuthLevel": 5, "Beacons": {mine.address: 1}}
+                      ).status == 200
+    mallory = suite.lighthouse_session("mallory@corp", "pw")  # modify on it, and above bob's AuthLevel
+
+    def bobs_levels():
+        return suite.unix("GET", "/api/v0.2/users/bob@corp").json()["Permissions"]["Beacons"]
+
+    for level in (1, 0, -1):
+        refused = suite.https("PUT", "/api/v0.2/users/bob@corp", {"Beacons": {mine.address: level}}, mallory)
+        assert refused.status == 403, (level, refused.body)
+    assert suite.https("PUT", "/api/v0.2/beacons/user/bobs/bob@corp", headers=mallory).status == 200
+    assert bobs_levels() == {mine.address: 2}  # a level held already is kept
+    assert suite.https("DELETE", "/api/v0.2/beacons/bobs", headers=mallory).status == 403
+    assert suite.https("DELETE", "/api/v0.2/beacons/bobs", headers=bob).status == 200
+    assert bobs_levels() == {}
 
 
 # -- the instance proxy ------------------------------------------------------------

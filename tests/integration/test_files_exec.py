@@ -281,6 +281,23 @@ def test_exec_service_context_supplies_environment(client):
     assert unknown.value.message == 'context service "no-such-service" not found'
 
 
+def test_exec_refuses_a_nul_in_its_environment_and_starts_nothing(suite, client):
+    before = len(client.get_changes(select=pebble.ChangeState.ALL))
+    for body, message in (
+        ({"command": ["true"], "environment": {"SECRET": "a\x00b"}}, 'environment variable "SECRET" holds a NUL'),
+        ({"command": ["echo", "a\x00b"]}, "command argument 1 holds a NUL character"),
+    ):
+        answer = suite.unix("POST", "/v1/exec", body)
+        assert answer.status == 400, answer.body
+        assert answer.json()["result"]["message"].startswith(message) and b"a\\u0000b" not in answer.body
+    # A NUL from the service's own environment (a layer may hold one, as in Pebble) is refused alike.
+    client.add_layer("exec-nul", {"services": {"nul": {"override": "replace", "command": "sleep 60",
+                                                        "environment": {"ODD": "a\x00b"}}}}, combine=True)
+    answer = suite.unix("POST", "/v1/exec", {"command": ["true"], "service-context": "nul"})
+    assert answer.status == 400 and 'environment variable "ODD" holds a NUL' in answer.json()["result"]["message"]
+    assert len(client.get_changes(select=pebble.ChangeState.ALL)) == before
+
+
 def test_a_non_zero_exit_raises_exec_error_with_the_output(client):
     with pytest.raises(pebble.ExecError) as caught:
         client.exec(["/bin/sh", "-c", "echo partial; echo oops >&2; exit 3"]).wait_output()

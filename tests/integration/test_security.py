@@ -7,10 +7,14 @@ posture routes."""
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import os
 import re
 import signal
+import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 
@@ -193,6 +197,15 @@ def test_verify_finds_a_deleted_event_by_the_chain(suite):
     for neighbour in (first, last):
         answer = verify(neighbour)
         assert answer["verified"] is False and "Audit chain broken" in answer["message"]
+    # Events cut from the end are found too: the signed head names a later one.
+    for n in range(2):
+        assert suite.unix("POST", "/api/security/tokens", {"name": f"tail{n}"}).status == 200
+    tail = sorted(audit_events(suite, event="token_created"), key=lambda e: e["sequence"])[-2]
+    assert verify(tail)["verified"] is True
+    with sqlite3.connect(next(suite.home.glob("identity*.db"))) as db:
+        assert db.execute("DELETE FROM audit_events WHERE seq > ?", (tail["sequence"],)).rowcount >= 1
+    assert verify(tail) == {"available": True, "verified": False,
+                            "message": "Audit chain broken: events after this one are missing"}
 
 
 # -- 10, 11: bad input ---------------------------------------------------------------------
@@ -205,6 +218,27 @@ def test_a_basic_password_must_be_a_hash_but_the_mask_sent_back_keeps_it(suite):
     assert add_identity(suite, "mask-web", shown, action="replace").status == 200  # as ops' own suite does
     assert suite.https("GET", WHOAMI, headers=basic("mask-web")).json()["name"] == "mask-web"
 
+
+
+def test_bad_delays_and_deep_nesting_in_layers_are_400_and_change_nothing(suite):
+    before = suite.unix("GET", "/v1/plan?format=yaml").json()["result"]
+    for field, value, message in (
+        ("backoff-limit", "-1s", 'plan service "bad" backoff-limit must be 0s or greater, not -1s'),
+        ("backoff-delay", "-1s", 'backoff-delay must be 0s or greater, not -1s'),
+        ("kill-delay", "-5s", 'kill-delay must be 0s or greater, not -5s'),
+        ("kill-delay", "99999999999h", 'invalid duration "99999999999h"'),
+    ):
+        layer = f"services:\n  bad:\n    override: replace\n    command: sleep 1\n    {field}: {value}\n"
+        answer = suite.unix("POST", "/v1/layers", {"action": "add", "label": "bad", "format": "yaml", "layer": layer})
+        assert answer.status == 400 and message in answer.json()["result"]["message"], answer.body
+    # Deep nesting is a 400, in YAML (Pebble's words) as in JSON, never a RecursionError's 500.
+    deep = {"action": "add", "label": "bad", "format": "yaml", "layer": "summary: " + "[" * 10001 + "]" * 10001}
+    answer = suite.unix("POST", "/v1/layers", deep)
+    assert answer.status == 400 and answer.json()["result"]["message"].endswith("yaml: exceeded max depth of 10000")
+    deep_json = '{"action":"add","label":"bad","format":"yaml","layer":' + "[" * 100000 + "]" * 100000 + "}"
+    answer = suite.unix("POST", "/v1/layers", deep_json, {"Content-Type": "application/json"})
+    assert answer.status == 400, answer.body
+    assert suite.unix("GET", "/v1/plan?format=yaml").json()["result"] == before
 
 
 def test_token_lifetimes_beyond_gos_durations_are_400(suite):
@@ -271,7 +305,85 @@ def test_an_owner_is_changed_only_by_another_owner_or_the_operator(suite):
     for level in (1, 0, -1):
         assert suite.https("PUT", "/api/v0.2/users/own-owner", {"Beacons": {beacon: level}}, manager).status == 403
     assert suite.unix("GET", "/api/v0.2/users/own-owner").json()["Permissions"]["Beacons"] == {beacon: 2}
-    assert suite.unix("PUT", "/api/v0.2/users/own-owner", {"Beacons": {beacon: 1}}).status == 200  # the operator may
+    # Another owner may (given a higher AuthLevel, as for any change to a user).
+    assert suite.unix("POST", "/api/v0.2/users/create", {"Email": "own-coowner", "Password": PASSWORD}).status == 200
+    assert suite.unix("PUT", "/api/v0.2/users/own-coowner", {"AuthLevel": 5, "Beacons": {beacon: 2}}).status == 200
+    coowner = suite.lighthouse_session("own-coowner", PASSWORD)
+    assert suite.https("PUT", "/api/v0.2/users/own-owner", {"Beacons": {beacon: 1}}, coowner).status == 200
+    assert suite.unix("GET", "/api/v0.2/users/own-owner").json()["Permissions"]["Beacons"] == {beacon: 1}
+    assert suite.unix("PUT", "/api/v0.2/users/own-owner", {"Beacons": {beacon: 2}}).status == 200  # the operator may
+    assert suite.unix("PUT", "/api/v0.2/users/own-owner", {"Beacons": {beacon: -1}}).status == 200
+    assert suite.unix("GET", "/api/v0.2/users/own-owner").json()["Permissions"]["Beacons"] == {}
+
+
+# -- 13: sessions ------------------------------------------------------------------------------
+def https_login(suite: Suite, body: dict, path: str = "/api/login", headers=None) -> tuple[int, dict]:
+    """A login over HTTPS: its status and the cookies it set."""
+    context = ssl.create_default_context(cafile=str(suite.home / "tls" / "cert.pem"))
+    conn = http.client.HTTPSConnection("127.0.0.1", suite.https_port, timeout=30, context=context)
+    try:
+        conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json", **(headers or {})})
+        response = conn.getresponse()
+        response.read()
+        cookies = dict(c.split(";")[0].split("=", 1) for k, c in response.getheaders() if k.lower() == "set-cookie")
+        return response.status, cookies
+    finally:
+        conn.close()
+
+
+def upgrade_status(suite: Suite, path: str, headers: dict) -> bytes:
+    """The status line a websocket upgrade over HTTPS gets."""
+    context = ssl.create_default_context(cafile=str(suite.home / "tls" / "cert.pem"))
+    with socket.create_connection(("127.0.0.1", suite.https_port), timeout=30) as raw, \
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{suite.https_port}", "Upgrade: websocket",
+                 "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+                 *(f"{k}: {v}" for k, v in headers.items())]
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer and len(answer) < 65536:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        return answer.split(b"\r\n", 1)[0]
+
+
+def test_sessions_need_https_survive_a_failed_login_and_guard_logout_and_websockets(suite):
+    assert add_identity(suite, "sess-admin", {"access": "admin", "basic": {"password": openssl_hash()}}).status == 200
+    assert suite.unix("POST", "/api/v0.2/users/create", {"Email": "sess-user", "Password": PASSWORD}).status == 200
+    for path, body, key in (("/api/login", {"username": "sess-admin", "password": PASSWORD}, "error"),
+                            ("/api/v0.2/login", {"Email": "sess-user", "Password": PASSWORD}, "Cause")):
+        plain = suite.http("POST", path, body)
+        assert plain.status == 403 and plain.json()[key] == "https_required"
+        assert "Set-Cookie" not in plain.headers and PASSWORD.encode() not in plain.body
+    status, cookies = https_login(suite, {"username": "sess-admin", "password": PASSWORD})
+    assert status == 200
+    session = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    csrf = {"X-CSRF-Token": cookies["shoal_csrf"]}
+
+    def me():
+        return suite.https("GET", WHOAMI, headers=session)
+
+    assert me().json()["name"] == "sess-admin" and me().json()["method"] == "session"
+    # A failed login leaves the session it carried as it was.
+    assert https_login(suite, {"username": "sess-admin", "password": "wrong"}, headers=session)[0] == 401
+    assert https_login(suite, {"Email": "sess-user", "Password": "wrong"}, "/api/v0.2/login", session)[0] == 401
+    assert me().status == 200
+    # Logouts need the CSRF token, as every state-changing request by cookie.
+    assert suite.https("POST", "/api/logout", {}, session).status == 403
+    assert suite.https("GET", "/api/v0.2/logout", headers=session).status == 403
+    assert me().status == 200
+    # A websocket upgrade by cookie needs the gateway's own Origin, or the CSRF token.
+    started = suite.https("POST", "/v1/exec", {"command": ["sleep", "1"]}, {**session, **csrf})
+    assert started.status == 202, started.body
+    websocket = f"/v1/tasks/{started.json()['result']['task-id']}/websocket/control"
+    assert b" 403 " in upgrade_status(suite, websocket, {**session, "Origin": "https://evil.example"})
+    assert b" 403 " in upgrade_status(suite, websocket, session)
+    assert b" 101 " in upgrade_status(suite, websocket, {**session, **csrf})
+    assert suite.https("POST", "/api/logout", {}, {**session, **csrf}).status == 200
+    wait_for(lambda: me().status == 401, every=0.1)
+    reset_everything(suite, "sess-admin", "sess-user")
 
 
 # -- 16: the SDK checks credentials at login ---------------------------------------------------

@@ -145,6 +145,20 @@ def test_environment_and_working_dir_reach_the_process(client, suite, tmp_path):
     client.stop_services(["sv-env"])
 
 
+def test_a_service_never_sees_what_shoal_run_handed_its_children(client, suite):
+    """The cluster secret and the readiness pipe are for Shoal's own processes."""
+    client.add_layer("sv-secret", {"services": {"sv-secret": {
+        "override": "replace", "command": "/bin/sh -c 'echo \"[${SHOAL_SECRET-}|${SHOAL_READY_FD-}]\"; sleep 60'"}}})
+    client.start_services(["sv-secret"])
+
+    def line():
+        body = suite.unix("GET", "/v1/logs?services=sv-secret&n=1").body.decode().strip()
+        return json.loads(body)["message"] if body else ""
+
+    assert wait_for(line) == "[|]"
+    client.stop_services(["sv-secret"])
+
+
 def _processes_with(variable: str) -> list[int]:
     """Live processes whose environment holds `variable` (the test's marker)."""
     found = []

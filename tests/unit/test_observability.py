@@ -17,7 +17,7 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.common import errors, signing, telemetry
+from services.common import errors, logs, signing, telemetry
 from services.common.interceptor import CallerInterceptor
 from shoal.v1 import identity_pb2, identity_pb2_grpc, plan_pb2, plan_pb2_grpc
 from tests.gateway_harness import in_process_gateway
@@ -132,14 +132,14 @@ async def test_rpcs_are_timed_by_method_and_the_code_they_ended_with(plan_server
 def test_json_log_lines_are_one_object_each_with_the_request_id():
     out = io.StringIO()
     handler = logging.StreamHandler(out)
-    handler.setFormatter(telemetry.JSONFormatter("plan"))
+    handler.setFormatter(logs.JSONFormatter("plan"))
     logger = logging.getLogger("shoal.test.json")
     logger.addHandler(handler)
     logger.propagate = False
     try:
-        token = telemetry.REQUEST_ID.set("rid-7")
+        token = logs.REQUEST_ID.set("rid-7")
         logger.warning('two\nlines with "quotes"', extra={"change": "12"})
-        telemetry.REQUEST_ID.reset(token)
+        logs.REQUEST_ID.reset(token)
         try:
             raise ValueError("boom")
         except ValueError:

@@ -15,9 +15,8 @@ import ipaddress
 import logging
 import urllib.request
 from enum import Enum
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import aiohttp
 
 from services.plan.logforward.client import (
     MAX_REQUEST_ENTRIES,
@@ -25,6 +24,9 @@ from services.plan.logforward.client import (
     BufferedClient,
     FlushError,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger("shoal.plan.logforward")
 
@@ -72,6 +74,8 @@ class Poster:
     async def post(self, url: str, body: bytes, content_type: str, count: int) -> None:
         """Send `body` (holding `count` entries). Returns once delivered;
         `DroppedError` when the target refused it for good, else `FlushError`."""
+        import aiohttp  # on the first post: a plan service without HTTP log targets never loads an HTTP client
+
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         headers = {"Content-Type": content_type, "User-Agent": self.user_agent}

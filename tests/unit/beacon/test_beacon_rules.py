@@ -46,6 +46,13 @@ class FakeDirectory:
             raise DomainError("identity service unavailable: down", Failure.UNAVAILABLE)
         self.events.append((event, caller.identity, caller.origin, path, details, success))
 
+    async def forget(self, kind, resource, event, caller, path, details):
+        await self.record(event, caller, path, details)
+        holders = [levels for levels in self.users.values() if resource in levels]
+        for held in holders:
+            del held[resource]
+        return len(holders)
+
     async def user(self, caller, email):
         if email not in self.users:
             raise DomainError("User does not exist or current permission too low", Failure.NOT_FOUND, kind="users")
@@ -221,6 +228,7 @@ async def test_an_instance_address_of_another_beacon_is_a_conflict_and_the_squat
     assert directory.events == [("beacon_deleted", "uid:0", "local", "/api/v0.2/beacons/eve",
                                  "beacon 127.0.0.1:6666 (eve) with 2 instance(s)", True)]
     assert len(poller.dialled) == dialled  # deleting dials nothing
+    assert all("127.0.0.1:6666" not in held for held in directory.users.values())  # its levels went with it
     await create(servicer, OPERATOR, real, "real")
     assert [i["instance_address"] for i in await servicer.store.instances(real)] == [real]
 

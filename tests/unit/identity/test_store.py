@@ -109,6 +109,21 @@ async def test_users_and_resource_levels(store):
     assert (await store.user("Boss@EXAMPLE.com")).user.email == "boss@example.com"  # its own spelling kept
 
 
+async def test_forgetting_a_resource_removes_every_holders_level_with_its_event(store):
+    for email, levels in (("ann", {"10.0.0.1:9000": 2, "10.0.0.2:9000": 1}), ("Bob", {"10.0.0.1:9000": 0}),
+                          ("cy", {"10.0.0.2:9000": 2})):
+        assert await store.create_user(email, HASH)
+        for beacon, level in levels.items():
+            await store.set_resource_level(email, "Beacons", beacon, level)
+    event = _event("beacon_deleted", user="uid:0", details="beacon 10.0.0.1:9000")
+    assert await store.forget_resource("Beacons", "10.0.0.1:9000", event) == 2
+    held = {u.email: dict(u.permissions["Beacons"]) for u in await store.users()}
+    assert held == {"ann": {"10.0.0.2:9000": 1}, "Bob": {}, "cy": {"10.0.0.2:9000": 2}}
+    [recorded], _ = await store.audit_events(AuditQuery(event="beacon_deleted"))
+    assert recorded.details == "beacon 10.0.0.1:9000" and audit.verify(KEY, recorded)
+    assert await store.forget_resource("Beacons", "10.0.0.1:9000", _event("beacon_deleted")) == 0  # none left
+
+
 async def test_user_and_identity_names_never_coincide(store):
     await store.change_identities(lambda c: {**c, "Ops": parse_identity("Ops", {"access": "read",
                                                                             "local": {"user-id": 5}})})

@@ -75,6 +75,11 @@ def test_service_context_is_under_the_request():
     ({"command": ["true"], "interactive": True}, "cannot use interactive mode without a terminal", Failure.INTERNAL),
     ({"command": ["true"], "working_dir": "/no/such/dir"}, 'working directory "/no/such/dir" does not exist', Failure.INTERNAL),
     ({"command": ["true"], "working_dir": "/etc/hostname"}, 'working directory "/etc/hostname" not a directory', Failure.INTERNAL),
+    ({"command": ["true"], "environment": {"A": "x\x00y"}}, 'environment variable "A" holds a NUL character',
+     Failure.INVALID),
+    ({"command": ["true"], "environment": {"A\x00": "x"}}, "name holds a NUL character", Failure.INVALID),
+    ({"command": ["echo", "ok", "x\x00"]}, "command argument 2 holds a NUL character", Failure.INVALID),
+    ({"command": ["true"], "working_dir": "/tmp\x00"}, "working directory holds a NUL character", Failure.INVALID),
 ])
 def test_prepare_refusals(kwargs, message, failure):
     command = kwargs.pop("command")

@@ -1,0 +1,48 @@
+"""The handler of a view-served route (the `view` method option): the
+caller is authorized exactly as for any route, then the answer comes from
+this worker's view of the service when the view holds it and is current
+(gateway/views.py), else from the RPC as on any other route. The answer is
+shaped by the same code as the RPC's, once per entry, and its bytes kept
+until the entry changes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from google.protobuf import empty_pb2
+
+from gateway import shaping
+from gateway.routes.context import Handler, RouteContext
+from gateway.routes.generic import generic_responder
+from gateway.transcode import BadRequest, build_request, to_json_value
+from shoal.descriptors import Method
+
+
+def view_handler(ctx: RouteContext, method: Method) -> Handler:
+    respond = generic_responder(ctx, method)
+    view = ctx.views.view_of(method) if ctx.views is not None else None
+    has_result = method.response_class is not empty_pb2.Empty
+    plain = (method.full_path, method.request_class().SerializeToString(deterministic=True))
+
+    def key_of(request: web.Request):
+        if not request.query_string and not request.match_info:
+            return plain
+        try:
+            message = build_request(method, dict(request.match_info), list(request.query.items()), None,
+                                    request.headers)
+        except BadRequest:
+            return None  # the RPC path refuses it
+        return method.full_path, message.SerializeToString(deterministic=True)
+
+    async def handle(request):
+        caller = await ctx.gate.authorize(request, method)
+        if view is not None and await view.current():
+            key = key_of(request)
+            encoded = view.bodies.get(key)
+            if encoded is None and key in view.entries:
+                shaped = shaping.answer(method, to_json_value(method, view.entries[key]), has_result)
+                encoded = view.bodies[key] = (shaped.status, shaped.body)
+            if encoded is not None:
+                return web.Response(body=encoded[1], status=encoded[0], content_type="application/json")
+        return await respond(request, caller)
+
+    return shaping.guarded(method, handle)

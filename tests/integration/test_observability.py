@@ -178,6 +178,9 @@ def test_prometheus_scrapes_the_suite_and_answers_through_its_api(observed, tmp_
         eventually('shoal_auth_attempts_total{service="identity",method="login",outcome="refused"}', 5)
         eventually('shoal_auth_attempts_total{service="identity",method="login",outcome="locked"}')
         eventually('shoal_auth_attempts_total{service="identity",method="basic",outcome="accepted"}')
+        eventually('shoal_gateway_view_live{service="plan"}')  # the read views and their lag
+        wait_for(lambda: prometheus.query('shoal_gateway_view_revisions_behind{service="plan"} == 0'),
+                 timeout=30, every=0.5, what="the plan view current")
         eventually('shoal_auth_lockouts_total{service="identity"}')
         eventually('shoal_supervisor_restarts_total{service="plan"}')  # the target's label, not the flaky one
         restarts = prometheus.query('shoal_supervisor_restarts_total')

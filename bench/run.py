@@ -19,6 +19,7 @@ BENCHMARKS = [
     "bench.views",
     "bench.plan_start",
     "bench.deploy_fanout",
+    "bench.rolling_update",
     "bench.telemetry_cost",
     "bench.startup",
 ]

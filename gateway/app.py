@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway import view_metrics
 from gateway.access import REFUSAL_DELAY, Gatekeeper
 from gateway.calls import MAX_WAITS, ServiceCalls
 from gateway.observability import add_metrics_route
@@ -89,12 +90,17 @@ def build_app(settings: Settings, *, refusal_delay: float = REFUSAL_DELAY,
 
     app.router.add_get("/openapi.json", serve_openapi)
 
+    collector = []
+
     async def open_views(app: web.Application) -> None:
         if views is not None:
             views.start()
+            collector.append(view_metrics.register(views))
 
     async def close(app: web.Application) -> None:
         if views is not None:
+            for registered in collector:
+                view_metrics.unregister(registered)
             await views.stop()
         await calls.close()
 

@@ -43,6 +43,7 @@ import grpc
 from google.protobuf.message import Message
 
 from gateway.calls import ServiceCalls, call_object
+from gateway.view_metrics import CATCH_UPS
 from shoal.descriptors import Method, all_methods, methods_by_path
 
 log = logging.getLogger("shoal.gateway.views")
@@ -183,7 +184,9 @@ class View:
                 while self.live and self.revision < wanted:
                     await self._updated.wait()
         except TimeoutError:
+            CATCH_UPS.labels(self._watch.service, "timed-out").inc()
             return False
+        CATCH_UPS.labels(self._watch.service, "caught-up").inc()
         return self.live
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
+import yaml
 
 from services.application import stream
+from services.application.rollout import CheckSeen
 from services.application.stream import Outcome
 from services.common.agent_channels import IDLE_SECONDS, AgentChannels, token_metadata
 from shoal.v1 import plan_pb2, plan_pb2_grpc
@@ -70,6 +72,36 @@ class Agents:
     async def running(self, target: Target, service: str) -> bool:
         answer = await self._call(target, "ListServices", plan_pb2.ListServicesRequest(names=[service]))
         return any(s.name == service and s.current in RUNNING for s in answer.services)
+
+    async def checks(self, target: Target, names: list[str], timeout: float = CALL_TIMEOUT) -> dict[str, CheckSeen]:
+        """What the instance shows of the checks `names`."""
+        answer = await self._call(target, "ListChecks", plan_pb2.ListChecksRequest(names=names), timeout=timeout)
+        return {
+            c.name: CheckSeen(c.name, c.status, c.successes, c.failures, c.change_id)
+            for c in answer.checks if c.name in names
+        }
+
+    async def check_infos(self, target: Target, names: list[str], timeout: float) -> list[plan_pb2.CheckInfo]:
+        answer = await self._call(target, "ListChecks", plan_pb2.ListChecksRequest(names=names), timeout=timeout)
+        return [c for c in answer.checks if c.name in names]
+
+    async def service(self, target: Target, service: str, timeout: float) -> plan_pb2.ServiceInfo | None:
+        answer = await self._call(target, "ListServices", plan_pb2.ListServicesRequest(names=[service]), timeout=timeout)
+        return next((s for s in answer.services if s.name == service), None)
+
+    async def plan_environment(self, target: Target, service: str, timeout: float) -> dict:
+        """The environment the instance's plan gives `service`."""
+        answer = await self._call(target, "GetPlan", plan_pb2.GetPlanRequest(format="yaml"), timeout=timeout)
+        plan = yaml.safe_load(answer.yaml) or {}
+        definition = (plan.get("services") or {}).get(service) or {}
+        return definition.get("environment") or {}
+
+    async def disable_checks(self, target: Target, label: str, layer: str, names: list[str]) -> Outcome:
+        """Push `layer` (the checks `names`, startup disabled) and stop them."""
+        request = plan_pb2.AddLayerRequest(action="add", label=label, format="yaml", layer=layer, combine=True)
+        await self._call(target, "AddLayer", request)
+        await self._call(target, "ChecksAction", plan_pb2.ChecksActionRequest(action="stop", checks=names))
+        return stream.ok(target.instance, "stopped check(s) " + ", ".join(names))
 
     async def push(self, target: Target, label: str, layer: str) -> Outcome:
         request = plan_pb2.AddLayerRequest(action="add", label=label, format="yaml", layer=layer, combine=True)

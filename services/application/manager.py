@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from services.application import actions, stream
 from services.application.actions import Run
-from services.application.agents import Agents
-from services.application.command import check_command
+from services.application.agents import AgentCallError, Agents
+from services.application.command import DEPLOYMENT_VARIABLE, check_command, check_names
 from services.application.fanout import Emit
 from services.application.instances import Instances
 from services.application.model import (
@@ -36,12 +36,13 @@ from services.application.model import (
     parse_target,
     revert_target,
 )
+from services.application.rollout import AT_ONCE, Strategy
 from services.application.store import RENEW_EVERY, ApplicationStore, Busy, NameTaken, instances_of
 from services.beacon import levels
 from services.beacon.users import Directory
 from services.common import errors
 from services.common.signing import Caller
-from shoal.v1 import application_pb2
+from shoal.v1 import application_pb2, plan_pb2
 
 log = logging.getLogger("shoal.application")
 
@@ -49,6 +50,7 @@ NOT_PERMITTED = "applications: user not permitted to modify application"
 
 Events = AsyncIterator[application_pb2.StreamEvent]
 Work = Callable[[Emit], Awaitable[None]]
+STATUS_DEADLINE = 5.0  # per instance, for GET /applications/status
 
 
 class ApplicationManager:
@@ -83,7 +85,8 @@ class ApplicationManager:
         return history(await self.store.deployments(row["id"]), count)
 
     # -- actions --------------------------------------------------------------
-    async def create(self, caller: Caller, name: str, command: Mapping, hosts: list[str], start: bool) -> Events:
+    async def create(self, caller: Caller, name: str, command: Mapping, hosts: list[str], start: bool,
+                     strategy: Strategy = AT_ONCE) -> Events:
         name = check_name(name)
         command = check_command(name, command)
         if not hosts:
@@ -96,7 +99,18 @@ class ApplicationManager:
         restart = actions.RESTART_ALL if start else actions.RESTART_NONE
 
         async def work(emit: Emit) -> None:
-            reached = await actions.deploy(self._run(caller, name, emit), deployment_id, command, instances, restart)
+            run = self._run(caller, name, emit)
+            if strategy.rolling:
+                new = Deployment(deployment_id, app_id, command, caller.identity, "")
+                rolled = await actions.roll(run, strategy, new, None, instances, restart)
+                if not rolled.ok:  # stopped where it had started: as a create that reached nothing, undone
+                    await self.store.delete(app_id)
+                    log.info("%s: rolling create of %s %s; removed", caller.identity, name, rolled.outcome)
+                    return
+                await self.store.set_outcome(deployment_id, rolled.outcome)
+                reached = instances
+            else:
+                reached = await actions.deploy(run, deployment_id, command, instances, restart)
             if not reached:
                 await self.store.delete(app_id)  # as Lighthouse: a create that reached nothing is undone
                 log.info("%s: create of %s reached no instance; removed", caller.identity, name)
@@ -130,27 +144,36 @@ class ApplicationManager:
 
         return self._stream(row["id"], lease, work)
 
-    async def revert(self, caller: Caller, ref_text: str, target_text: str) -> Events:
+    async def revert(self, caller: Caller, ref_text: str, target_text: str, strategy: Strategy = AT_ONCE) -> Events:
         row = await self._application(caller, ref_text, levels.MODIFY)
         target = parse_target(target_text)
         own = [d.id for d in await self.store.deployments(row["id"])]
         chosen = await self.store.deployment(target) if target >= 0 else None
         target_id = revert_target(row["id"], own, target, chosen.app_id if chosen else None)
         deployment = await self.store.deployment(target_id)
+        previous = await self._previous(row)
         lease = await self._lease(row["id"])
 
         async def work(emit: Emit) -> None:
             run = self._run(caller, row["name"], emit)
-            reached = await actions.deploy(
-                run, deployment.id, deployment.command, instances_of(row), actions.RESTART_RUNNING
-            )
+            if strategy.rolling:
+                rolled = await actions.roll(
+                    run, strategy, deployment, previous, instances_of(row), actions.RESTART_RUNNING
+                )
+                await self.store.set_outcome(deployment.id, rolled.outcome)
+                reached = rolled.ok
+            else:
+                reached = await actions.deploy(
+                    run, deployment.id, deployment.command, instances_of(row), actions.RESTART_RUNNING
+                )
             if reached:
                 await self.store.set_current(row["id"], deployment.id, lease)
 
         return self._stream(row["id"], lease, work)
 
     async def update(
-        self, caller: Caller, ref_text: str, command: Mapping | None, add: list[str], remove: list[str], restart: bool
+        self, caller: Caller, ref_text: str, command: Mapping | None, add: list[str], remove: list[str], restart: bool,
+        strategy: Strategy = AT_ONCE,
     ) -> Events:
         row = await self._application(caller, ref_text, levels.MODIFY)
         name = row["name"]
@@ -166,6 +189,7 @@ class ApplicationManager:
         if command is None:
             deployment = await self._current(row)
             deployment_id, command_now = deployment.id, deployment.command
+        previous = await self._previous(row)
         lease = await self._lease(row["id"])
 
         async def work(emit: Emit) -> None:
@@ -176,14 +200,64 @@ class ApplicationManager:
             if command is not None:
                 new_id = await self.store.add_deployment(row["id"], command, caller.identity)
                 how = actions.RESTART_ALL if restart else actions.RESTART_RUNNING
-                if await actions.deploy(run, new_id, command, instances, how):
+                if strategy.rolling:
+                    new = Deployment(new_id, row["id"], command, caller.identity, "")
+                    rolled = await actions.roll(run, strategy, new, previous, instances, how)
+                    await self.store.set_outcome(new_id, rolled.outcome)
+                    if rolled.ok:
+                        await self.store.set_current(row["id"], new_id, lease)
+                elif await actions.deploy(run, new_id, command, instances, how):
                     await self.store.set_current(row["id"], new_id, lease)
+            elif restart and strategy.rolling:
+                await actions.roll(run, strategy, deployment, deployment, instances, actions.RESTART_ALL)
             elif restart:
                 await actions.deploy(run, deployment_id, command_now, instances, actions.RESTART_ALL)
             elif new_instances:
                 await actions.deploy(run, deployment_id, command_now, new_instances, actions.RESTART_NONE)
 
         return self._stream(row["id"], lease, work)
+
+    # -- fleet status ---------------------------------------------------------
+    async def status(self, caller: Caller, ref_text: str) -> list[application_pb2.InstanceStatus]:
+        """Per instance, in the application's order: its service's state, the
+        application's checks and the deployment its plan holds; asked of all
+        at once, each within STATUS_DEADLINE (past it: unreachable)."""
+        row = await self._application(caller, ref_text, levels.ACCESS)
+        name = row["name"]
+        current = await self.store.deployment(row["current_deployment"]) if row["current_deployment"] > 0 else None
+        names = check_names(current.command) if current else []
+        resolve = self.instances.resolver(caller)
+
+        async def one(instance: str) -> application_pb2.InstanceStatus:
+            try:
+                return await asyncio.wait_for(self._instance_status(resolve, instance, name, names), STATUS_DEADLINE)
+            except TimeoutError:
+                message = f"instance {instance} did not answer within {STATUS_DEADLINE:g}s"
+            except AgentCallError as error:
+                message = error.outcome.message
+            return application_pb2.InstanceStatus(
+                instance=instance, state="unreachable", message=message, deployment=NO_DEPLOYMENT
+            )
+
+        return list(await asyncio.gather(*(one(i) for i in instances_of(row))))
+
+    async def _instance_status(self, resolve: actions.Resolver, instance: str, name: str,
+                               names: list[str]) -> application_pb2.InstanceStatus:
+        target = await resolve(instance)
+        service, checks, environment = await asyncio.gather(
+            self.agents.service(target, name, STATUS_DEADLINE),
+            self.agents.check_infos(target, names, STATUS_DEADLINE) if names else _nothing(),
+            self.agents.plan_environment(target, name, STATUS_DEADLINE),
+        )
+        try:
+            deployment = int(environment.get(DEPLOYMENT_VARIABLE, NO_DEPLOYMENT))
+        except (TypeError, ValueError):
+            deployment = NO_DEPLOYMENT
+        return application_pb2.InstanceStatus(
+            instance=instance, state="ok", current=service.current if service else "",
+            startup=service.startup if service else "", deployment=deployment,
+            checks=[_check(c) for c in checks],
+        )
 
     # -- what every action needs ----------------------------------------------
     async def _application(self, caller: Caller, ref_text: str, needed: int) -> Mapping:
@@ -203,6 +277,12 @@ class ApplicationManager:
         if deployment is None:
             raise errors.internal("applications: the current deployment is missing")
         return deployment
+
+    async def _previous(self, row: Mapping) -> Deployment | None:
+        """What a rolling rollout that fails goes back to: the current deployment."""
+        if row["current_deployment"] == NO_DEPLOYMENT:
+            return None
+        return await self.store.deployment(row["current_deployment"])
 
     async def _lease(self, app_id: int) -> str:
         try:
@@ -243,3 +323,14 @@ class ApplicationManager:
                     log.warning("application %s: lease lost while an action ran", app_id)
             except Exception as error:  # noqa: BLE001 - the database is away; the next try may work
                 log.warning("application %s: cannot renew lease: %s", app_id, error)
+
+
+async def _nothing() -> list:
+    return []
+
+
+def _check(info: plan_pb2.CheckInfo) -> application_pb2.CheckStatus:
+    return application_pb2.CheckStatus(
+        name=info.name, level=info.level, status=info.status, successes=info.successes,
+        failures=info.failures, threshold=info.threshold,
+    )

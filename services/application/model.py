@@ -39,6 +39,7 @@ class Deployment:
     command: dict
     creator: str
     date: str
+    outcome: str = ""  # how its rolling rollout ended ("" for the `all` strategy)
 
 
 def check_name(name: str) -> str:

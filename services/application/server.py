@@ -10,12 +10,17 @@ from google.protobuf import json_format, struct_pb2
 from services.application.agents import Agents
 from services.application.instances import Instances
 from services.application.manager import ApplicationManager
+from services.application.rollout import parse_strategy
 from services.application.store import ApplicationStore, instances_of
 from services.beacon.users import Directory
 from services.common.config import Settings
 from services.common.interceptor import current_caller
 from services.common.server import serve
 from shoal.v1 import application_pb2, application_pb2_grpc
+
+
+def _strategy(request):
+    return parse_strategy(request.strategy, request.batch, request.max_unavailable, request.deadline)
 
 
 def _struct(value: dict) -> struct_pb2.Struct:
@@ -41,7 +46,8 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
         found = await self.manager.deployments(current_caller(), request.id, request.count)
         return application_pb2.ListDeploymentsResponse(deployments=[
             application_pb2.Deployment(
-                id=d.id, creator=d.creator, date=d.date, command=_struct(d.command), version=version
+                id=d.id, creator=d.creator, date=d.date, command=_struct(d.command), version=version,
+                outcome=d.outcome,
             )
             for d, version in found
         ])
@@ -50,7 +56,8 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
     async def CreateApplication(self, request, context):
         spec = request.application
         events = await self.manager.create(
-            current_caller(), spec.name, json_format.MessageToDict(spec.command), list(spec.instances), request.start
+            current_caller(), spec.name, json_format.MessageToDict(spec.command), list(spec.instances), request.start,
+            _strategy(request),
         )
         async for event in events:
             yield event
@@ -64,22 +71,27 @@ class ApplicationServicer(application_pb2_grpc.ApplicationServicer):
             yield event
 
     async def RevertApplication(self, request, context):
-        async for event in await self.manager.revert(current_caller(), request.id, request.target):
+        async for event in await self.manager.revert(current_caller(), request.id, request.target, _strategy(request)):
             yield event
 
     async def RevertApplicationPost(self, request, context):
         """POST /applications/revert/{Id}, as documented: the same revert."""
-        async for event in await self.manager.revert(current_caller(), request.id, request.target):
+        async for event in await self.manager.revert(current_caller(), request.id, request.target, _strategy(request)):
             yield event
 
     async def UpdateApplication(self, request, context):
         change = request.change
         command = json_format.MessageToDict(change.command) if change.HasField("command") else None
         events = await self.manager.update(
-            current_caller(), request.id, command, list(change.add), list(change.remove), request.restart
+            current_caller(), request.id, command, list(change.add), list(change.remove), request.restart,
+            _strategy(request),
         )
         async for event in events:
             yield event
+
+    async def ApplicationStatus(self, request, context):
+        found = await self.manager.status(current_caller(), request.id)
+        return application_pb2.ApplicationStatusResponse(instances=found)
 
 
 async def run(settings: Settings, args) -> None:

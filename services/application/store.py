@@ -36,7 +36,8 @@ MIGRATIONS = [
             "CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
             "INSERT INTO counters (name, value) VALUES ('applications', 0), ('deployments', 0)",
         ],
-    )
+    ),
+    Migration(2, ["ALTER TABLE deployments ADD COLUMN outcome TEXT NOT NULL DEFAULT ''"]),
 ]
 
 
@@ -53,7 +54,9 @@ def _now_text() -> str:
 
 
 def _deployment(row: Row) -> Deployment:
-    return Deployment(row["id"], row["app_id"], json.loads(row["command"]), row["creator"], row["date"])
+    return Deployment(
+        row["id"], row["app_id"], json.loads(row["command"]), row["creator"], row["date"], row["outcome"]
+    )
 
 
 def instances_of(row: Row) -> list[str]:
@@ -145,6 +148,10 @@ class ApplicationStore(ServiceStore):
     async def add_deployment(self, app_id: int, command: dict, creator: str) -> int:
         async with self.db.transaction() as tx:
             return await _insert_deployment(tx, app_id, command, creator)
+
+    async def set_outcome(self, deployment_id: int, outcome: str) -> None:
+        """Record how a deployment's rollout ended."""
+        await self.db.execute("UPDATE deployments SET outcome = $2 WHERE id = $1", deployment_id, outcome)
 
     async def set_current(self, app_id: int, deployment_id: int, lease: str) -> bool:
         return bool(await self.db.execute(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +72,7 @@ def load_secret(home: Path, env: dict[str, str]) -> bytes:
         return path.read_bytes().strip()
     except FileNotFoundError:
         pass
-    value = secrets.token_hex(32).encode()
+    value = os.urandom(32).hex().encode()  # secrets.token_hex(32), without loading libcrypto (hmac) here
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it first

@@ -40,15 +40,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-)
 
+from services.common import metrics
 from services.common.interceptor import current_caller
 from services.common.logs import REQUEST_ID, _state, setup_logging
 
@@ -74,8 +67,8 @@ def new_request_id(offered: str = "") -> str:
 
 
 # -- metrics ---------------------------------------------------------------------------
-disable_created_metrics()  # no `_created` series beside every counter and histogram
-RPC_SECONDS = Histogram(
+# (none kept, and prometheus-client not imported, in a process whose metrics nobody reads: services.common.metrics)
+RPC_SECONDS = metrics.histogram(
     "shoal_rpc_server_duration_seconds",
     "Time to serve a gRPC call (streams: until they end), by method and status code",
     ("grpc_service", "grpc_method", "grpc_code"),
@@ -86,6 +79,8 @@ RPC_SECONDS = Histogram(
 def metrics_exposition() -> tuple[bytes, str]:
     """This process's metrics in Prometheus's text format, and its content type
     (every process's, in prometheus-client's multiprocess mode)."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -14,14 +14,14 @@ ended, and the lockouts it caused.
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from services.common import metrics
 
-AUTH_ATTEMPTS = Counter(
+AUTH_ATTEMPTS = metrics.counter(
     "shoal_auth_attempts_total",
     "Authentication attempts, by how the caller presented itself and how it ended",
     ("method", "outcome"),
 )
-LOCKOUTS = Counter("shoal_auth_lockouts_total", "Failed attempts that locked a username or a client address")
+LOCKOUTS = metrics.counter("shoal_auth_lockouts_total", "Failed attempts that locked a username or a client address")
 
 
 def attempt(method: str, outcome: str) -> None:

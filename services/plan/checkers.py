@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import AccountError
-from services.plan.childsetup import preexec
+from services.plan.childsetup import spawn
 from services.plan.oserrors import (
     ExecutableNotFound,
     errno_text,
@@ -191,16 +191,8 @@ async def _exec(spec: ExecCheck, timeout: float, base_environment: Mapping[str, 
         raise
     try:
         try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=write_fd,
-                stderr=write_fd,
-                env=env,
-                cwd=spec.working_dir or None,
-                start_new_session=True,
-                preexec_fn=preexec(account),
-            )
+            process = spawn(argv, executable, account=account, env=env, cwd=spec.working_dir or None,
+                            output=write_fd)
         except (OSError, ValueError, subprocess.SubprocessError) as error:
             raise CheckFailed(fork_exec_error(error, executable)) from None
         finally:

@@ -75,6 +75,7 @@ class CheckState:
     # lifetime totals for metrics (reset only when the check is removed or modified)
     success_total: int = 0
     failure_total: int = 0
+    last_error: str = ""  # of the latest run ("" when it passed); what a gated start reports
     refreshes: deque[asyncio.Future] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -289,6 +290,7 @@ class CheckManager:
             run.state.success_total += 1
         else:
             run.state.failure_total += 1
+        run.state.last_error = failure or ""
         if self.on_attempt is not None:
             self.on_attempt()  # (the caller's updates follow before the loop turns)
         return request, failure

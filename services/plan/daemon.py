@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from services.common.durations import format_duration
 from services.common.errors import DomainError, Failure
 from services.common.storage import StorageError
 from services.plan.changes.manager import NOTIFY, ChangeManager, TaskSpec
@@ -16,14 +17,25 @@ from services.plan.changes.model import Change
 from services.plan.checks import CheckManager
 from services.plan.childsetup import daemon_environment
 from services.plan.execution import ExecFailed, ExecManager, ExecSpec, prepare
+from services.plan.gating import (
+    CheckView,
+    DependencyError,
+    Observation,
+    dependencies_to_wait_for,
+    wait_for_dependencies,
+)
 from services.plan.logforward.manager import LogManager
-from services.plan.notices import Notice, NoticeBook
+from services.plan.notices import CUSTOM, Notice, NoticeBook
 from services.plan.plan.errors import PlanError
 from services.plan.plan.order import start_order, stop_order
 from services.plan.planstate import PlanState
 from services.plan.store import PlanStore
-from services.plan.supervisor import StartError, Supervisor
+from services.plan.supervisor import DONE, StartError, Supervisor
 from services.plan.times import format_time
+
+# The notice recorded when a service uses up its restart-limit: a custom notice
+# under Shoal's own key prefix, so Pebble's types filter as they do in Pebble.
+RESTART_LIMIT_KEY = "shoal.dev/restart-limit/"
 
 log = logging.getLogger("shoal.plan")
 
@@ -60,7 +72,7 @@ class PlanDaemon:
         self.plan_state = PlanState(home / "layers", home / "plan-layers.json")
         self.child_env = daemon_environment()  # what services and execs inherit
         self.supervisor = Supervisor(pids_file=home / "run" / "plan-processes.json", on_shutdown=self._shutdown,
-                                     base_env=self.child_env,
+                                     base_env=self.child_env, on_restart_limit=self._restart_limit_reached,
                                      on_status_change=lambda name, status: self.on_state_changed())
         self.log_forwarding = LogManager(self.supervisor.logs)  # hook: log forwarding
         self.supervisor.logs.on_write = self.log_forwarding.on_write
@@ -263,19 +275,47 @@ class PlanDaemon:
             data={"service-names": list(service_names)},
         )
 
+    def _restart_limit_reached(self, name: str, limit: int, window: float) -> None:
+        self.notices.add(None, CUSTOM, RESTART_LIMIT_KEY + name, {
+            "service": name, "restart-limit": str(limit), "restart-window": format_duration(window),
+        })
+
+    def _observe(self, name: str) -> Observation:
+        states = self.checks.states
+        return Observation(
+            state=self.supervisor.state(name),
+            exit_code=self.supervisor.exit_code(name),
+            checks={c: CheckView(s.status, s.successes, s.last_error) for c, s in states.items()},
+        )
+
     async def _start_task(self, task, change) -> None:
         name = task.data["service"]
-        service = self.plan.services.get(name)
+        plan = self.plan
+        service = plan.services.get(name)
         if service is None:
             raise RuntimeError(f'cannot find service "{name}" in plan')
+        if change.kind in ("replan", "autostart") and self.supervisor.state(name) == DONE:
+            task.log_info(f'Service "{name}" is one-shot and already done.')
+            return
+        aborted = self.changes.aborted(task)
+        dependencies = dependencies_to_wait_for(plan, name, change.data.get("service-names", []),
+                                                self.supervisor.started_services())
+        if dependencies:
+            try:
+                await wait_for_dependencies(plan, name, dependencies, self._observe,
+                                            task_log=task.log_info, aborted=aborted)
+            except DependencyError as error:
+                raise StartError(f"cannot start service: {error.message}") from None
         try:
-            started = await self.supervisor.start(service, aborted=self.changes.aborted(task))
+            started = await self.supervisor.start(service, aborted=aborted, task_log=task.log_info)
         except StartError as error:
             if error.output is not None:
                 task.log_info("Most recent service output:\n" + error.output)
             raise
         if started is False:
             task.log_info(f'Service "{name}" already started.')
+        elif self.supervisor.state(name) == DONE:
+            task.log_info(f'Service "{name}" exited with code 0: done.')
 
     async def _stop_task(self, task, change) -> None:
         message = await self.supervisor.stop(task.data["service"])

@@ -8,6 +8,12 @@ supervisor is a small state machine per service:
     running --stop--> terminating --(kill-delay)--> killing --> stopped
     backoff --(delay elapsed)--> running
 
+With Shoal's opt-in fields (README "Supervision beyond Pebble"):
+
+    running --exit 0, kind one-shot--> done (not restarted)
+    running --exit, past restart-limit within restart-window--> failed ("error", stays stopped)
+    starting --exit, start-retries left--> backoff --> starting (the same start, retried)
+
 Pure asyncio; the daemon turns start/stop calls into change tasks.
 """
 
@@ -25,16 +31,15 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prometheus_client import Counter
-
+from services.common import metrics
 from services.common.durations import format_duration
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
-from services.plan.childsetup import preexec, signal_number
+from services.plan.childsetup import Child, signal_number, spawn
 from services.plan.logbuffer import LogBuffer, LogStore
 from services.plan.oserrors import ExecutableNotFound, fork_exec_error, look_path
 from services.plan.plan.commands import parse_command
@@ -43,8 +48,17 @@ from services.plan.plan.model import Service
 log = logging.getLogger("shoal.plan.supervisor")
 
 # Shoal's own metric (Pebble's /v1/metrics counts starts, services/plan/metrics.py).
-RESTARTS = Counter("shoal_supervisor_restarts_total",
-                   "Services the supervisor started again after they exited or failed a check", ("service",))
+RESTARTS = metrics.counter("shoal_supervisor_restarts_total",
+                           "Services the supervisor started again after they exited or failed a check",
+                           ("service",))
+START_RETRIES = metrics.counter("shoal_supervisor_start_retries_total",
+                                "Starts tried again after the process exited within the okay delay (start-retries)",
+                                ("service",))
+RESTART_LIMITS = metrics.counter("shoal_supervisor_restart_limit_reached_total",
+                                 "Services left in error because they used up restart-limit within restart-window",
+                                 ("service",))
+ONE_SHOT_DONE = metrics.counter("shoal_supervisor_one_shot_completed_total",
+                                "One-shot services that exited with 0 (done)", ("service",))
 
 OKAY_DELAY = 1.0  # a start counts as successful once the process has lived this long
 KILL_GRACE = 5.0  # how long to wait after SIGKILL before giving up
@@ -59,6 +73,8 @@ KILLING = "killing"
 STOPPED = "stopped"
 BACKOFF = "backoff"
 EXITED = "exited"
+DONE = "done"  # a one-shot service that exited with 0
+FAILED = "failed"  # restart-limit used up: not restarted
 
 _API_STATUS = {
     INITIAL: "error",
@@ -69,6 +85,8 @@ _API_STATUS = {
     KILLING: "inactive",
     STOPPED: "inactive",
     BACKOFF: "backoff",
+    DONE: "done",
+    FAILED: "error",
 }
 
 # Daemon exit codes for shutdown actions.
@@ -244,7 +262,7 @@ class _Record:
     state: str = INITIAL
     since: datetime | None = None
     config: Service | None = None  # what the current/last process was started with
-    process: asyncio.subprocess.Process | None = None
+    process: Child | None = None
     pgid: int | None = None
     exited: asyncio.Future | None = None  # resolves to the exit code once the exit is handled
     output: _Output | None = None
@@ -257,10 +275,14 @@ class _Record:
     last_action: str = ""  # exit action applied on the latest exit
     spawning: bool = False  # a process is being started (a start or a backoff restart)
     stopped_early: asyncio.Future | None = None  # set by a stop during the okay delay
+    restart_times: list[float] = field(default_factory=list)  # monotonic times of restarts (restart-limit)
+    exit_code: int | None = None  # of the latest process that exited
 
 
 ShutdownHook = Callable[[int], object]
 StatusHook = Callable[[str, ServiceStatus], None]
+RestartLimitHook = Callable[[str, int, float], None]  # service, restart-limit, restart-window
+TaskLog = Callable[[str], None]
 
 
 class Supervisor:
@@ -275,10 +297,12 @@ class Supervisor:
         kill_grace: float = KILL_GRACE,
         orphan_kill_delay: float = 5.0,
         logs: LogStore | None = None,
+        on_restart_limit: RestartLimitHook | None = None,
     ):
         self.pids_file = Path(pids_file) if pids_file is not None else None
         self.on_shutdown = on_shutdown
         self.on_status_change = on_status_change
+        self.on_restart_limit = on_restart_limit
         self.base_env = base_env  # None: the daemon's environment at spawn time
         self.okay_delay = okay_delay
         self.kill_grace = kill_grace
@@ -287,6 +311,7 @@ class Supervisor:
         self._records: dict[str, _Record] = {}
         self._background: set[asyncio.Task] = set()
         self._closing = False  # stop_all has begun: no process is started again
+        self._pids_pending: asyncio.Handle | None = None
 
     # -- queries --------------------------------------------------------------
     def status(self, name: str) -> ServiceStatus:
@@ -326,6 +351,11 @@ class Supervisor:
         """Services started at least once since the supervisor was created, sorted."""
         return sorted(n for n, r in self._records.items() if r.start_count > 0)
 
+    def exit_code(self, name: str) -> int | None:
+        """The exit code of the service's latest process (None: none has exited)."""
+        rec = self._records.get(name)
+        return rec.exit_code if rec else None
+
     def pid(self, name: str) -> int | None:
         rec = self._records.get(name)
         return rec.process.pid if rec and rec.process else None
@@ -362,13 +392,19 @@ class Supervisor:
         return task
 
     # -- starting -------------------------------------------------------------
-    async def start(self, service: Service, aborted: asyncio.Event | None = None) -> bool:
+    async def start(self, service: Service, aborted: asyncio.Event | None = None,
+                    task_log: TaskLog | None = None) -> bool:
         """Start the service and wait the okay delay. False if it was already
         starting or running (the caller logs `Service "x" already started.`).
         Either way the service's config is now `service` (as Pebble records it,
         so a later replan compares with it). Raises StartError if it cannot be
         spawned, exits within the okay delay, is stopped meanwhile, or `aborted`
         is set meanwhile (the process is then killed and the service stopped).
+
+        Shoal's fields: a one-shot service that exits with 0 within the okay
+        delay has started (it is done); with start-retries, a process that exits
+        within the okay delay is started again after its backoff delay, up to
+        that many times, each retry told to `task_log`.
 
         As in Pebble, nothing is held while waiting: a stop or another start
         meanwhile sees the service starting."""
@@ -380,6 +416,38 @@ class Supervisor:
             raise StartError(f"cannot start service while {rec.state}")
         self._cancel_backoff(rec)
         rec.backoff = 0.0
+        rec.restart_times = []  # a start asked for gets the whole restart-limit again
+        retries = service.start_retries or 0
+        attempt = 0
+        while True:
+            try:
+                return await self._start_once(rec, service, aborted)
+            except _ExitedQuickly as quick:
+                if attempt >= retries or rec.state != BACKOFF or (aborted is not None and aborted.is_set()):
+                    raise quick.error from None
+                attempt += 1
+                self._cancel_backoff(rec)  # this start retries it itself
+                delay = with_jitter(rec.backoff)
+                if task_log is not None:
+                    task_log(f"Service exited quickly with code {quick.code}; "
+                             f"start retry {attempt} of {retries} in {format_duration(round(delay, 3))}.")
+                START_RETRIES.labels(rec.name).inc()
+                if not await self._retry_pause(rec, delay, aborted):
+                    raise StartError(f"service start attempt: {quick.code_text}, "
+                                     "and the start was stopped or aborted before its retry",
+                                     quick.error.output) from None
+
+    async def _retry_pause(self, rec: _Record, delay: float, aborted: asyncio.Event | None) -> bool:
+        """Wait out a start retry's delay; False if the service left backoff
+        (a stop) or the start was aborted meanwhile."""
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            if rec.state != BACKOFF or (aborted is not None and aborted.is_set()):
+                return False
+            await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return rec.state == BACKOFF and not (aborted is not None and aborted.is_set())
+
+    async def _start_once(self, rec: _Record, service: Service, aborted: asyncio.Event | None) -> bool:
         rec.spawning = True
         try:
             await self._spawn(rec, service)
@@ -410,10 +478,16 @@ class Supervisor:
         if stopped in done:
             raise StartError(f"service start attempt: {stopped.result()}", output)
         if exited in done:
-            raise StartError(
-                f"service start attempt: exited quickly with code {exited.result()}, will {rec.last_action}",
+            if rec.state == DONE:
+                return True  # a one-shot service that did its work within the okay delay
+            code = exited.result()
+            if rec.state == FAILED:
+                raise StartError(f"service start attempt: exited quickly with code {code}, "
+                                 "and has used up its restart-limit", output)
+            raise _ExitedQuickly(code, StartError(
+                f"service start attempt: exited quickly with code {code}, will {rec.last_action}",
                 output,
-            )
+            ))
         if abort is not None and abort in done:
             # All an aborted start can do: kill the process, and the service is stopped.
             self._transition(rec, STOPPED)
@@ -460,16 +534,8 @@ class Supervisor:
             os.close(write_fd)
             raise
         try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,  # (not executable=: uvloop would put it in argv[0])
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=write_fd,
-                stderr=write_fd,
-                env=env,
-                cwd=service.working_dir or None,
-                start_new_session=True,
-                preexec_fn=preexec(creds),
-            )
+            process = spawn(argv, executable, account=creds, env=env, cwd=service.working_dir or None,
+                            output=write_fd)
         except (OSError, ValueError, subprocess.SubprocessError) as error:
             transport.close()
             raise StartError(f"cannot start service: {fork_exec_error(error, executable)}") from None
@@ -487,13 +553,13 @@ class Supervisor:
         rec.start_count += 1
         rec.restart_after_stop = False
         rec.exited = loop.create_future()
-        self._save_pids()
+        self._save_pids_soon()
         self._spawn_background(self._watch(rec, process, output, rec.exited))
 
     async def _watch(
         self,
         rec: _Record,
-        process: asyncio.subprocess.Process,
+        process: Child,
         output: _Output,
         exited: asyncio.Future,
     ) -> None:
@@ -503,8 +569,9 @@ class Supervisor:
         if rec.process is process:
             rec.process = None
             rec.pgid = None
-        self._save_pids()
+        self._save_pids_soon()
         code = _exit_code(returncode)
+        rec.exit_code = code
         try:
             self._handle_exit(rec, code)
         finally:
@@ -515,7 +582,7 @@ class Supervisor:
     def _handle_exit(self, rec: _Record, code: int) -> None:
         if rec.state in (TERMINATING, KILLING):
             if rec.restart_after_stop:
-                self._enter_backoff(rec)
+                self._restart_or_give_up(rec)
             else:
                 self._transition(rec, STOPPED)
             return
@@ -525,7 +592,10 @@ class Supervisor:
         success = code == 0
         action = (config.on_success if success else config.on_failure) or "restart"
         rec.last_action = action
-        if action == "ignore":
+        if success and config.one_shot and action in ("restart", "ignore"):
+            self._transition(rec, DONE)  # it did its work: not restarted
+            ONE_SHOT_DONE.labels(rec.name).inc()
+        elif action == "ignore":
             self._transition(rec, STOPPED if success else EXITED)
         elif action in ("shutdown", "success-shutdown", "failure-shutdown"):
             if action == "shutdown":
@@ -538,7 +608,33 @@ class Supervisor:
             rec.last_action = "restart"
             if time.monotonic() - rec.started_at >= config.effective_backoff_limit():
                 rec.backoff = 0.0  # it stayed up long enough: start the backoff over
-            self._enter_backoff(rec)
+            self._restart_or_give_up(rec)
+
+    def _restart_or_give_up(self, rec: _Record) -> None:
+        """Back off towards a restart, unless restart-limit restarts happened
+        within restart-window already: then the service is failed ("error")
+        and stays stopped, and the hook records it."""
+        config = rec.config or Service(rec.name)
+        limit = config.restart_limit
+        if limit is not None and not self._closing:
+            now = time.monotonic()
+            window = config.effective_restart_window()
+            rec.restart_times = [t for t in rec.restart_times if now - t < window]
+            if len(rec.restart_times) >= limit:
+                self._cancel_backoff(rec)
+                rec.last_action = "stay in error (restart-limit reached)"
+                self._transition(rec, FAILED)
+                RESTART_LIMITS.labels(rec.name).inc()
+                log.warning('service "%s" restarted %d times within %s: not restarted again',
+                            rec.name, len(rec.restart_times), format_duration(window))
+                if self.on_restart_limit is not None:
+                    try:
+                        self.on_restart_limit(rec.name, limit, window)
+                    except Exception:
+                        log.exception("on_restart_limit hook failed")
+                return
+            rec.restart_times.append(now)
+        self._enter_backoff(rec)
 
     def _enter_backoff(self, rec: _Record) -> None:
         if self._closing:  # the node agent is stopping: nothing restarts
@@ -590,7 +686,7 @@ class Supervisor:
             return f'Service "{name}" already stopping.'
         if rec.state == STOPPED:
             return f'Service "{name}" already stopped.'
-        if rec.state == EXITED:
+        if rec.state in (EXITED, DONE, FAILED):
             self._transition(rec, STOPPED)
             return f'Service "{name}" had already exited.'
         if rec.state == BACKOFF:
@@ -678,7 +774,7 @@ class Supervisor:
             rec.restart_after_stop = True
             await self._terminate(rec)
         elif rec.state == EXITED:
-            self._enter_backoff(rec)
+            self._restart_or_give_up(rec)
 
     async def send_signal(self, name: str, signal_name: str) -> None:
         """Send the signal to the service's main process (not its group, as Pebble)."""
@@ -695,7 +791,17 @@ class Supervisor:
             raise SignalError(f'cannot send signal to "{name}": {reason[:1].lower()}{reason[1:]}') from None
 
     # -- orphans --------------------------------------------------------------
+    def _save_pids_soon(self) -> None:
+        """Write the pids file once this turn of the event loop is over: the
+        services started (or gone) in one turn, such as the 200 tasks of one
+        start change, are recorded by one write and fsync, not one each."""
+        if self.pids_file is not None and self._pids_pending is None:
+            self._pids_pending = asyncio.get_running_loop().call_soon(self._save_pids)
+
     def _save_pids(self) -> None:
+        if self._pids_pending is not None:
+            self._pids_pending.cancel()
+            self._pids_pending = None
         if self.pids_file is None:
             return
         groups = {n: r.pgid for n, r in self._records.items() if r.process is not None and r.pgid}
@@ -735,6 +841,19 @@ class Supervisor:
             log.warning("orphaned process group %d survived SIGKILL", pgid)
         self._save_pids()
         return sorted(alive)
+
+
+class _ExitedQuickly(Exception):
+    """A start whose process exited within the okay delay (start() may retry it)."""
+
+    def __init__(self, code: int, error: StartError):
+        super().__init__(error.message)
+        self.code = code
+        self.error = error
+
+    @property
+    def code_text(self) -> str:
+        return f"exited quickly with code {self.code}"
 
 
 async def _wait_groups(pgids: list[int], timeout: float) -> list[int]:

@@ -62,14 +62,25 @@ def cmd_run(args) -> int:
     return run_suite(_settings(args), args)
 
 
+def keep_metrics_only_if_read(settings, name: str) -> None:
+    """A service whose metrics nobody can read keeps none (services.common.metrics);
+    called before any of its modules defines its metrics."""
+    from services.common import metrics
+
+    if not metrics.readable(settings.metrics_address(name)):
+        metrics.keep_none()
+
+
 def cmd_service(args) -> int:
     import asyncio
+
+    settings = _settings(args)
+    keep_metrics_only_if_read(settings, args.name)
 
     from services.common import telemetry
     from services.common.errors import EXIT_STARTUP, StartupError
     from services.registry import run_service
 
-    settings = _settings(args)
     telemetry.setup(args.name, settings.log_level, settings.log_format)
     _event_loop()
     try:

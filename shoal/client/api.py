@@ -23,6 +23,7 @@ from shoal.client.records import (
     FileInfo,
     Identity,
     Instance,
+    InstanceStatus,
     Notice,
     Service,
     StreamEvent,
@@ -315,6 +316,10 @@ class Api:
         params = {"count": str(count)} if count is not None else None
         return [Deployment.from_dict(d) for d in await self.get_json(f"/api/v0.2/applications/list/{app}", params)
                 or []]
+
+    async def app_status(self, app: str) -> list[InstanceStatus]:
+        """Per instance: its service's state, checks and deployment (unreachable ones say so)."""
+        return [InstanceStatus.from_dict(i) for i in await self.get_json(f"/api/v0.2/applications/status/{app}") or []]
 
     def app_action(self, action: str, app: str = "", body: dict | None = None, **params
                    ) -> AsyncIterator[StreamEvent]:

@@ -207,9 +207,27 @@ class Deployment(Record):
     date: str = ""
     command: dict[str, Any] | None = None
     version: int = 0
+    outcome: str = ""  # how its rolling rollout ended ("" for the `all` strategy)
 
     KEYS: ClassVar[dict[str, str]] = {"id": "Id", "creator": "Creator", "date": "Date", "command": "Command",
-                                      "version": "Version"}
+                                      "version": "Version", "outcome": "Outcome"}
+
+
+@dataclass
+class InstanceStatus(Record):
+    """One instance of GET /applications/status/{Id}."""
+
+    instance: str = ""
+    state: str = ""  # ok | unreachable
+    message: str = ""
+    current: str = ""
+    startup: str = ""
+    checks: list[dict[str, Any]] | None = None
+    deployment: int = -1
+
+    KEYS: ClassVar[dict[str, str]] = {"instance": "Instance", "state": "State", "message": "Message",
+                                      "current": "Current", "startup": "Startup", "checks": "Checks",
+                                      "deployment": "Deployment"}
 
 
 @dataclass

@@ -27,13 +27,19 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from shoal.v1 import options_pb2 as shoal_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ashoal/v1/application.proto\x12\x08shoal.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x16shoal/v1/options.proto\"\x82\x01\n\x0f\x41pplicationInfo\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02Id\x12-\n\x12\x63urrent_deployment\x18\x02 \x01(\x05R\x11\x43urrentDeployment\x12\x12\n\x04name\x18\x03 \x01(\tR\x04Name\x12\x1c\n\tinstances\x18\x04 \x03(\tR\tInstances\"\x97\x01\n\nDeployment\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02Id\x12\x18\n\x07\x63reator\x18\x02 \x01(\tR\x07\x43reator\x12\x12\n\x04\x64\x61te\x18\x03 \x01(\tR\x04\x44\x61te\x12\x31\n\x07\x63ommand\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x43ommand\x12\x18\n\x07version\x18\x05 \x01(\x05R\x07Version\"v\n\x0f\x41pplicationSpec\x12\x12\n\x04name\x18\x01 \x01(\tR\x04Name\x12\x31\n\x07\x63ommand\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x43ommand\x12\x1c\n\tinstances\x18\x03 \x03(\tR\tInstances\"x\n\x18\x43reateApplicationRequest\x12.\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32\x19.shoal.v1.ApplicationSpec\x12\r\n\x05start\x18\x02 \x01(\x08\x12\x1d\n\nforce_pull\x18\x03 \x01(\x08R\tforcePull\"\x19\n\x17ListApplicationsRequest\"K\n\x18ListApplicationsResponse\x12/\n\x0c\x61pplications\x18\x01 \x03(\x0b\x32\x19.shoal.v1.ApplicationInfo\"3\n\x16ListDeploymentsRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\t\"D\n\x17ListDeploymentsResponse\x12)\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x14.shoal.v1.Deployment\"&\n\x18\x41pplicationActionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"U\n\x18RevertApplicationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x1d\n\nforce_pull\x18\x03 \x01(\x08R\tforcePull\"p\n\x11\x41pplicationChange\x12\x31\n\x07\x63ommand\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x43ommand\x12\x10\n\x03\x61\x64\x64\x18\x02 \x03(\tR\x03\x41\x64\x64\x12\x16\n\x06remove\x18\x03 \x03(\tR\x06Remove\"d\n\x18UpdateApplicationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07restart\x18\x02 \x01(\x08\x12+\n\x06\x63hange\x18\x03 \x01(\x0b\x32\x1b.shoal.v1.ApplicationChange\"\xcd\x01\n\x0bStreamEvent\x12\x16\n\x06status\x18\x01 \x01(\tR\x06Status\x12\x16\n\x06method\x18\x02 \x01(\tR\x06Method\x12\x1a\n\x08\x65ndpoint\x18\x03 \x01(\tR\x08\x45ndpoint\x12\x18\n\x07message\x18\x04 \x01(\tR\x07Message\x12\x12\n\x04\x63ode\x18\x05 \x01(\x05R\x04\x43ode\x12\x1a\n\x08instance\x18\x06 \x01(\tR\x08Instance\x12\x12\n\x04item\x18\x07 \x01(\x05R\x04Item\x12\x14\n\x05total\x18\x08 \x01(\x05R\x05Total2\xd2\x08\n\x0b\x41pplication\x12\x88\x01\n\x11\x43reateApplication\x12\".shoal.v1.CreateApplicationRequest\x1a\x15.shoal.v1.StreamEvent\"6\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02,\"\x1d/api/v0.2/applications/create:\x0b\x61pplication0\x01\x12\x90\x01\n\x10ListApplications\x12!.shoal.v1.ListApplicationsRequest\x1a\".shoal.v1.ListApplicationsResponse\"5\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02+\x12\x1b/api/v0.2/applications/listb\x0c\x61pplications\x12\x91\x01\n\x0fListDeployments\x12 .shoal.v1.ListDeploymentsRequest\x1a!.shoal.v1.ListDeploymentsResponse\"9\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02/\x12 /api/v0.2/applications/list/{id}b\x0b\x64\x65ployments\x12~\n\x10StartApplication\x12\".shoal.v1.ApplicationActionRequest\x1a\x15.shoal.v1.StreamEvent\"-\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02#\"!/api/v0.2/applications/start/{id}0\x01\x12|\n\x0fStopApplication\x12\".shoal.v1.ApplicationActionRequest\x1a\x15.shoal.v1.StreamEvent\",\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\"\" /api/v0.2/applications/stop/{id}0\x01\x12\x80\x01\n\x11RevertApplication\x12\".shoal.v1.RevertApplicationRequest\x1a\x15.shoal.v1.StreamEvent\".\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02$\x1a\"/api/v0.2/applications/revert/{id}0\x01\x12\x84\x01\n\x15RevertApplicationPost\x12\".shoal.v1.RevertApplicationRequest\x1a\x15.shoal.v1.StreamEvent\".\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02$\"\"/api/v0.2/applications/revert/{id}0\x01\x12\x88\x01\n\x11UpdateApplication\x12\".shoal.v1.UpdateApplicationRequest\x1a\x15.shoal.v1.StreamEvent\"6\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02,\x1a\"/api/v0.2/applications/update/{id}:\x06\x63hange0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ashoal/v1/application.proto\x12\x08shoal.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x16shoal/v1/options.proto\"\x82\x01\n\x0f\x41pplicationInfo\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02Id\x12-\n\x12\x63urrent_deployment\x18\x02 \x01(\x05R\x11\x43urrentDeployment\x12\x12\n\x04name\x18\x03 \x01(\tR\x04Name\x12\x1c\n\tinstances\x18\x04 \x03(\tR\tInstances\"\xb1\x01\n\nDeployment\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02Id\x12\x18\n\x07\x63reator\x18\x02 \x01(\tR\x07\x43reator\x12\x12\n\x04\x64\x61te\x18\x03 \x01(\tR\x04\x44\x61te\x12\x31\n\x07\x63ommand\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x43ommand\x12\x18\n\x07version\x18\x05 \x01(\x05R\x07Version\x12\x18\n\x07outcome\x18\x06 \x01(\tR\x07Outcome\"v\n\x0f\x41pplicationSpec\x12\x12\n\x04name\x18\x01 \x01(\tR\x04Name\x12\x31\n\x07\x63ommand\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x43ommand\x12\x1c\n\tinstances\x18\x03 \x03(\tR\tInstances\"\xec\x01\n\x18\x43reateApplicationRequest\x12.\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32\x19.shoal.v1.ApplicationSpec\x12\r\n\x05start\x18\x02 \x01(\x08\x12\x1d\n\nforce_pull\x18\x03 \x01(\x08R\tforcePull\x12(\n\x08strategy\x18\x04 \x01(\tB\x16\xaa\xbb\x18\x00\xaa\xbb\x18\x03\x61ll\xaa\xbb\x18\x07rolling\x12\r\n\x05\x62\x61tch\x18\x05 \x01(\t\x12\'\n\x0fmax_unavailable\x18\x06 \x01(\tR\x0emaxUnavailable\x12\x10\n\x08\x64\x65\x61\x64line\x18\x07 \x01(\t\"\x19\n\x17ListApplicationsRequest\"K\n\x18ListApplicationsResponse\x12/\n\x0c\x61pplications\x18\x01 \x03(\x0b\x32\x19.shoal.v1.ApplicationInfo\"3\n\x16ListDeploymentsRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\t\"D\n\x17ListDeploymentsResponse\x12)\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x14.shoal.v1.Deployment\"&\n\x18\x41pplicationActionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xc9\x01\n\x18RevertApplicationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x1d\n\nforce_pull\x18\x03 \x01(\x08R\tforcePull\x12(\n\x08strategy\x18\x04 \x01(\tB\x16\xaa\xbb\x18\x00\xaa\xbb\x18\x03\x61ll\xaa\xbb\x18\x07rolling\x12\r\n\x05\x62\x61tch\x18\x05 \x01(\t\x12\'\n\x0fmax_unavailable\x18\x06 \x01(\tR\x0emaxUnavailable\x12\x10\n\x08\x64\x65\x61\x64line\x18\x07 \x01(\t\"p\n\x11\x41pplicationChange\x12\x31\n\x07\x63ommand\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x43ommand\x12\x10\n\x03\x61\x64\x64\x18\x02 \x03(\tR\x03\x41\x64\x64\x12\x16\n\x06remove\x18\x03 \x03(\tR\x06Remove\"\xd8\x01\n\x18UpdateApplicationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07restart\x18\x02 \x01(\x08\x12+\n\x06\x63hange\x18\x03 \x01(\x0b\x32\x1b.shoal.v1.ApplicationChange\x12(\n\x08strategy\x18\x04 \x01(\tB\x16\xaa\xbb\x18\x00\xaa\xbb\x18\x03\x61ll\xaa\xbb\x18\x07rolling\x12\r\n\x05\x62\x61tch\x18\x05 \x01(\t\x12\'\n\x0fmax_unavailable\x18\x06 \x01(\tR\x0emaxUnavailable\x12\x10\n\x08\x64\x65\x61\x64line\x18\x07 \x01(\t\"\xcd\x01\n\x0bStreamEvent\x12\x16\n\x06status\x18\x01 \x01(\tR\x06Status\x12\x16\n\x06method\x18\x02 \x01(\tR\x06Method\x12\x1a\n\x08\x65ndpoint\x18\x03 \x01(\tR\x08\x45ndpoint\x12\x18\n\x07message\x18\x04 \x01(\tR\x07Message\x12\x12\n\x04\x63ode\x18\x05 \x01(\x05R\x04\x43ode\x12\x1a\n\x08instance\x18\x06 \x01(\tR\x08Instance\x12\x12\n\x04item\x18\x07 \x01(\x05R\x04Item\x12\x14\n\x05total\x18\x08 \x01(\x05R\x05Total\"\xa7\x01\n\x0b\x43heckStatus\x12\x12\n\x04name\x18\x01 \x01(\tR\x04Name\x12\x14\n\x05level\x18\x02 \x01(\tR\x05Level\x12\x16\n\x06status\x18\x03 \x01(\tR\x06Status\x12\x1c\n\tsuccesses\x18\x04 \x01(\x05R\tSuccesses\x12\x1a\n\x08\x66\x61ilures\x18\x05 \x01(\x05R\x08\x46\x61ilures\x12\x1c\n\tthreshold\x18\x06 \x01(\x05R\tThreshold\"\xdf\x01\n\x0eInstanceStatus\x12\x1a\n\x08instance\x18\x01 \x01(\tR\x08Instance\x12\x14\n\x05state\x18\x02 \x01(\tR\x05State\x12\x18\n\x07message\x18\x03 \x01(\tR\x07Message\x12\x18\n\x07\x63urrent\x18\x04 \x01(\tR\x07\x43urrent\x12\x18\n\x07startup\x18\x05 \x01(\tR\x07Startup\x12-\n\x06\x63hecks\x18\x06 \x03(\x0b\x32\x15.shoal.v1.CheckStatusR\x06\x43hecks\x12\x1e\n\ndeployment\x18\x07 \x01(\x05R\nDeployment\"H\n\x19\x41pplicationStatusResponse\x12+\n\tinstances\x18\x01 \x03(\x0b\x32\x18.shoal.v1.InstanceStatus2\xec\t\n\x0b\x41pplication\x12\x88\x01\n\x11\x43reateApplication\x12\".shoal.v1.CreateApplicationRequest\x1a\x15.shoal.v1.StreamEvent\"6\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02,\"\x1d/api/v0.2/applications/create:\x0b\x61pplication0\x01\x12\x90\x01\n\x10ListApplications\x12!.shoal.v1.ListApplicationsRequest\x1a\".shoal.v1.ListApplicationsResponse\"5\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02+\x12\x1b/api/v0.2/applications/listb\x0c\x61pplications\x12\x91\x01\n\x0fListDeployments\x12 .shoal.v1.ListDeploymentsRequest\x1a!.shoal.v1.ListDeploymentsResponse\"9\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02/\x12 /api/v0.2/applications/list/{id}b\x0b\x64\x65ployments\x12~\n\x10StartApplication\x12\".shoal.v1.ApplicationActionRequest\x1a\x15.shoal.v1.StreamEvent\"-\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02#\"!/api/v0.2/applications/start/{id}0\x01\x12|\n\x0fStopApplication\x12\".shoal.v1.ApplicationActionRequest\x1a\x15.shoal.v1.StreamEvent\",\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\"\" /api/v0.2/applications/stop/{id}0\x01\x12\x80\x01\n\x11RevertApplication\x12\".shoal.v1.RevertApplicationRequest\x1a\x15.shoal.v1.StreamEvent\".\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02$\x1a\"/api/v0.2/applications/revert/{id}0\x01\x12\x84\x01\n\x15RevertApplicationPost\x12\".shoal.v1.RevertApplicationRequest\x1a\x15.shoal.v1.StreamEvent\".\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02$\"\"/api/v0.2/applications/revert/{id}0\x01\x12\x88\x01\n\x11UpdateApplication\x12\".shoal.v1.UpdateApplicationRequest\x1a\x15.shoal.v1.StreamEvent\"6\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02,\x1a\"/api/v0.2/applications/update/{id}:\x06\x63hange0\x01\x12\x97\x01\n\x11\x41pplicationStatus\x12\".shoal.v1.ApplicationActionRequest\x1a#.shoal.v1.ApplicationStatusResponse\"9\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02/\x12\"/api/v0.2/applications/status/{id}b\tinstancesb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shoal.v1.application_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CREATEAPPLICATIONREQUEST'].fields_by_name['strategy']._loaded_options = None
+  _globals['_CREATEAPPLICATIONREQUEST'].fields_by_name['strategy']._serialized_options = b'\252\273\030\000\252\273\030\003all\252\273\030\007rolling'
+  _globals['_REVERTAPPLICATIONREQUEST'].fields_by_name['strategy']._loaded_options = None
+  _globals['_REVERTAPPLICATIONREQUEST'].fields_by_name['strategy']._serialized_options = b'\252\273\030\000\252\273\030\003all\252\273\030\007rolling'
+  _globals['_UPDATEAPPLICATIONREQUEST'].fields_by_name['strategy']._loaded_options = None
+  _globals['_UPDATEAPPLICATIONREQUEST'].fields_by_name['strategy']._serialized_options = b'\252\273\030\000\252\273\030\003all\252\273\030\007rolling'
   _globals['_APPLICATION'].methods_by_name['CreateApplication']._loaded_options = None
   _globals['_APPLICATION'].methods_by_name['CreateApplication']._serialized_options = b'\210\265\030\003\202\323\344\223\002,\"\035/api/v0.2/applications/create:\013application'
   _globals['_APPLICATION'].methods_by_name['ListApplications']._loaded_options = None
@@ -50,32 +56,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPLICATION'].methods_by_name['RevertApplicationPost']._serialized_options = b'\210\265\030\003\202\323\344\223\002$\"\"/api/v0.2/applications/revert/{id}'
   _globals['_APPLICATION'].methods_by_name['UpdateApplication']._loaded_options = None
   _globals['_APPLICATION'].methods_by_name['UpdateApplication']._serialized_options = b'\210\265\030\003\202\323\344\223\002,\032\"/api/v0.2/applications/update/{id}:\006change'
+  _globals['_APPLICATION'].methods_by_name['ApplicationStatus']._loaded_options = None
+  _globals['_APPLICATION'].methods_by_name['ApplicationStatus']._serialized_options = b'\210\265\030\003\202\323\344\223\002/\022\"/api/v0.2/applications/status/{id}b\tinstances'
   _globals['_APPLICATIONINFO']._serialized_start=125
   _globals['_APPLICATIONINFO']._serialized_end=255
   _globals['_DEPLOYMENT']._serialized_start=258
-  _globals['_DEPLOYMENT']._serialized_end=409
-  _globals['_APPLICATIONSPEC']._serialized_start=411
-  _globals['_APPLICATIONSPEC']._serialized_end=529
-  _globals['_CREATEAPPLICATIONREQUEST']._serialized_start=531
-  _globals['_CREATEAPPLICATIONREQUEST']._serialized_end=651
-  _globals['_LISTAPPLICATIONSREQUEST']._serialized_start=653
-  _globals['_LISTAPPLICATIONSREQUEST']._serialized_end=678
-  _globals['_LISTAPPLICATIONSRESPONSE']._serialized_start=680
-  _globals['_LISTAPPLICATIONSRESPONSE']._serialized_end=755
-  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=757
-  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=808
-  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=810
-  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=878
-  _globals['_APPLICATIONACTIONREQUEST']._serialized_start=880
-  _globals['_APPLICATIONACTIONREQUEST']._serialized_end=918
-  _globals['_REVERTAPPLICATIONREQUEST']._serialized_start=920
-  _globals['_REVERTAPPLICATIONREQUEST']._serialized_end=1005
-  _globals['_APPLICATIONCHANGE']._serialized_start=1007
-  _globals['_APPLICATIONCHANGE']._serialized_end=1119
-  _globals['_UPDATEAPPLICATIONREQUEST']._serialized_start=1121
-  _globals['_UPDATEAPPLICATIONREQUEST']._serialized_end=1221
-  _globals['_STREAMEVENT']._serialized_start=1224
-  _globals['_STREAMEVENT']._serialized_end=1429
-  _globals['_APPLICATION']._serialized_start=1432
-  _globals['_APPLICATION']._serialized_end=2538
+  _globals['_DEPLOYMENT']._serialized_end=435
+  _globals['_APPLICATIONSPEC']._serialized_start=437
+  _globals['_APPLICATIONSPEC']._serialized_end=555
+  _globals['_CREATEAPPLICATIONREQUEST']._serialized_start=558
+  _globals['_CREATEAPPLICATIONREQUEST']._serialized_end=794
+  _globals['_LISTAPPLICATIONSREQUEST']._serialized_start=796
+  _globals['_LISTAPPLICATIONSREQUEST']._serialized_end=821
+  _globals['_LISTAPPLICATIONSRESPONSE']._serialized_start=823
+  _globals['_LISTAPPLICATIONSRESPONSE']._serialized_end=898
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=900
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=951
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=953
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=1021
+  _globals['_APPLICATIONACTIONREQUEST']._serialized_start=1023
+  _globals['_APPLICATIONACTIONREQUEST']._serialized_end=1061
+  _globals['_REVERTAPPLICATIONREQUEST']._serialized_start=1064
+  _globals['_REVERTAPPLICATIONREQUEST']._serialized_end=1265
+  _globals['_APPLICATIONCHANGE']._serialized_start=1267
+  _globals['_APPLICATIONCHANGE']._serialized_end=1379
+  _globals['_UPDATEAPPLICATIONREQUEST']._serialized_start=1382
+  _globals['_UPDATEAPPLICATIONREQUEST']._serialized_end=1598
+  _globals['_STREAMEVENT']._serialized_start=1601
+  _globals['_STREAMEVENT']._serialized_end=1806
+  _globals['_CHECKSTATUS']._serialized_start=1809
+  _globals['_CHECKSTATUS']._serialized_end=1976
+  _globals['_INSTANCESTATUS']._serialized_start=1979
+  _globals['_INSTANCESTATUS']._serialized_end=2202
+  _globals['_APPLICATIONSTATUSRESPONSE']._serialized_start=2204
+  _globals['_APPLICATIONSTATUSRESPONSE']._serialized_end=2276
+  _globals['_APPLICATION']._serialized_start=2279
+  _globals['_APPLICATION']._serialized_end=3539
 # @@protoc_insertion_point(module_scope)

@@ -74,6 +74,11 @@ class ApplicationStub:
                 request_serializer=shoal_dot_v1_dot_application__pb2.UpdateApplicationRequest.SerializeToString,
                 response_deserializer=shoal_dot_v1_dot_application__pb2.StreamEvent.FromString,
                 _registered_method=True)
+        self.ApplicationStatus = channel.unary_unary(
+                '/shoal.v1.Application/ApplicationStatus',
+                request_serializer=shoal_dot_v1_dot_application__pb2.ApplicationActionRequest.SerializeToString,
+                response_deserializer=shoal_dot_v1_dot_application__pb2.ApplicationStatusResponse.FromString,
+                _registered_method=True)
 
 
 class ApplicationServicer:
@@ -129,6 +134,15 @@ class ApplicationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplicationStatus(self, request, context):
+        """Shoal's own: per instance, the application's service state, its checks
+        and the deployment its plan holds, gathered concurrently with a
+        deadline per instance (one that does not answer shows unreachable).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ApplicationServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -171,6 +185,11 @@ def add_ApplicationServicer_to_server(servicer, server):
                     servicer.UpdateApplication,
                     request_deserializer=shoal_dot_v1_dot_application__pb2.UpdateApplicationRequest.FromString,
                     response_serializer=shoal_dot_v1_dot_application__pb2.StreamEvent.SerializeToString,
+            ),
+            'ApplicationStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplicationStatus,
+                    request_deserializer=shoal_dot_v1_dot_application__pb2.ApplicationActionRequest.FromString,
+                    response_serializer=shoal_dot_v1_dot_application__pb2.ApplicationStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -389,6 +408,33 @@ class Application:
             '/shoal.v1.Application/UpdateApplication',
             shoal_dot_v1_dot_application__pb2.UpdateApplicationRequest.SerializeToString,
             shoal_dot_v1_dot_application__pb2.StreamEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplicationStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shoal.v1.Application/ApplicationStatus',
+            shoal_dot_v1_dot_application__pb2.ApplicationActionRequest.SerializeToString,
+            shoal_dot_v1_dot_application__pb2.ApplicationStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -178,6 +178,9 @@ def test_prometheus_scrapes_the_suite_and_answers_through_its_api(observed, tmp_
         eventually('shoal_auth_attempts_total{service="identity",method="login",outcome="refused"}', 5)
         eventually('shoal_auth_attempts_total{service="identity",method="login",outcome="locked"}')
         eventually('shoal_auth_attempts_total{service="identity",method="basic",outcome="accepted"}')
+        eventually('shoal_gateway_view_live{service="plan"}')  # the read views and their lag
+        wait_for(lambda: prometheus.query('shoal_gateway_view_revisions_behind{service="plan"} == 0'),
+                 timeout=30, every=0.5, what="the plan view current")
         eventually('shoal_auth_lockouts_total{service="identity"}')
         eventually('shoal_supervisor_restarts_total{service="plan"}')  # the target's label, not the flaky one
         restarts = prometheus.query('shoal_supervisor_restarts_total')
@@ -194,7 +197,8 @@ def test_prometheus_scrapes_the_suite_and_answers_through_its_api(observed, tmp_
 def test_one_request_is_one_trace_across_the_gateway_and_the_service(observed, traces):
     parent_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     traceparent = f"00-{parent_trace}-00f067aa0ba902b7-01"
-    assert observed.unix("GET", "/v1/services", headers={"traceparent": traceparent}).status == 200
+    # The plan, not a view-served read: the gateway answers those without an RPC.
+    assert observed.unix("GET", "/v1/plan?format=yaml", headers={"traceparent": traceparent}).status == 200
 
     def spans_of_trace():
         spans = [(resource, span) for resource, _, span in traces.otlp_spans() if span.trace_id.hex() == parent_trace]
@@ -206,7 +210,7 @@ def test_one_request_is_one_trace_across_the_gateway_and_the_service(observed, t
     http = [s for name, s in by_id.values() if name == "shoal-gateway" and s.kind == s.SPAN_KIND_SERVER]
     assert len(http) == 1 and http[0].parent_span_id.hex() == "00f067aa0ba902b7"  # the caller's context
     served = [s for name, s in by_id.values() if name == "shoal-plan" and s.kind == s.SPAN_KIND_SERVER]
-    assert [s.name for s in served] == ["/shoal.v1.Plan/ListServices"]
+    assert [s.name for s in served] == ["/shoal.v1.Plan/GetPlan"]
     client = by_id[served[0].parent_span_id]  # the gateway's gRPC client span, carried in gRPC metadata
     assert client[0] == "shoal-gateway" and client[1].kind == client[1].SPAN_KIND_CLIENT
     assert client[1].parent_span_id == http[0].span_id
@@ -238,9 +242,9 @@ def test_without_an_otlp_endpoint_nothing_of_opentelemetry_is_loaded(tmp_path):
 
 # -- logs -------------------------------------------------------------------------------------------
 def test_json_logs_carry_the_request_id_the_gateway_and_the_service_share(observed):
-    answer = observed.unix("GET", "/v1/services", headers={"X-Request-Id": "rid-observe-1"})
+    answer = observed.unix("GET", "/v1/plan?format=yaml", headers={"X-Request-Id": "rid-observe-1"})  # an RPC
     assert answer.status == 200 and answer.headers["X-Request-Id"] == "rid-observe-1"
-    made = observed.unix("GET", "/v1/checks")
+    made = observed.unix("GET", "/v1/plan?format=yaml")
     request_id = made.headers["X-Request-Id"]
     assert len(request_id) == 16 and request_id != "rid-observe-1"  # one of its own
     crafted = observed.unix("GET", "/v1/services", headers={"X-Request-Id": 'x" {"level":"forged"}'})
@@ -253,10 +257,10 @@ def test_json_logs_carry_the_request_id_the_gateway_and_the_service_share(observ
     lines = wait_for(lambda: lines_of("rid-observe-1"), timeout=10, what="the request's lines in both processes")
     gateway = [line for line in lines if line["process"] == "gateway"]
     assert [(g["logger"], g["http_method"], g["path"], g["route"], g["status"]) for g in gateway] == [
-        ("shoal.access", "GET", "/v1/services", "/v1/services", 200)]
+        ("shoal.access", "GET", "/v1/plan", "/v1/plan", 200)]
     plan = [line for line in lines if line["process"] == "plan"]
     assert [(p["logger"], p["grpc_method"], p["grpc_code"], p["caller"]) for p in plan] == [
-        ("shoal.access", "/shoal.v1.Plan/ListServices", "OK", "uid:0")]
+        ("shoal.access", "/shoal.v1.Plan/GetPlan", "OK", "uid:0")]
     for line in lines:
         assert set(line) >= {"time", "level", "process", "logger", "message", "request_id"}
         assert line["time"].endswith("Z") and line["level"] == "INFO"
@@ -264,3 +268,35 @@ def test_json_logs_carry_the_request_id_the_gateway_and_the_service_share(observ
     assert wait_for(lambda: lines_of(request_id), timeout=10, what="a made request id in both processes")
     started = [line for line in _log_lines(observed) if line["message"].startswith("started ")]
     assert started and all(line["process"] == "run" for line in started)  # `shoal run` itself too
+
+
+@pytest.mark.parametrize("metrics_address", ["", "127.0.0.1:9100"])
+def test_a_service_whose_metrics_nobody_reads_loads_no_prometheus_client(tmp_path, metrics_address):
+    """Without a metrics address (nor prometheus-client's multiprocess mode)
+    nothing can read a service's metrics: its counters count nothing and
+    prometheus-client is not loaded. With one, they are prometheus-client's."""
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    program = (
+        "import sys\n"
+        "from services.common.config import load_settings\n"
+        "from shoal.cli.main import keep_metrics_only_if_read\n"
+        f"settings = load_settings({{'SHOAL_SECRET': 'x', 'SHOAL_PLAN_METRICS_ADDR': {metrics_address!r}}},"
+        f" home={str(tmp_path)!r})\n"
+        "keep_metrics_only_if_read(settings, 'plan')\n"
+        "import services.plan.server, services.identity.server\n"
+        "from services.common import telemetry\n"
+        "from services.identity import auth_metrics\n"
+        "from services.plan import supervisor\n"
+        "telemetry.RPC_SECONDS.labels('shoal.v1.Plan', 'ListServices', 'OK').observe(0.1)\n"
+        "supervisor.RESTARTS.labels('svc').inc()\n"
+        "auth_metrics.attempt('token', 'accepted'); auth_metrics.LOCKOUTS.inc()\n"
+        "print('prometheus_client' in sys.modules)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", program], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60, check=True).stdout.splitlines()
+    assert out == [str(bool(metrics_address))]

@@ -199,3 +199,13 @@ def test_the_commands_take_the_log_format_and_a_services_metrics_address(tmp_pat
     assert gateway.log_format == "json"
     with pytest.raises(SystemExit):
         parser.parse_args(["gateway", "--log-format", "xml"])
+
+
+def test_a_process_metrics_are_readable_through_its_address_or_another_process_in_multiprocess_mode(monkeypatch):
+    from services.common import metrics
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert not metrics.readable("")
+    assert metrics.readable("127.0.0.1:9100") and metrics.readable("unix:/run/m.sock")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/prom")
+    assert metrics.readable("")

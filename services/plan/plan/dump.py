@@ -54,6 +54,12 @@ def service_to_dict(service: Service) -> dict:
     _put(out, "backoff-factor", None if service.backoff_factor is None else float(service.backoff_factor))
     _put(out, "backoff-limit", _duration(service.backoff_limit))
     _put(out, "kill-delay", _duration(service.kill_delay))
+    _put(out, "kind", service.kind)
+    _put(out, "ready-checks", list(service.ready_checks))
+    _put(out, "ready-timeout", _duration(service.ready_timeout))
+    _put(out, "restart-limit", service.restart_limit)
+    _put(out, "restart-window", _duration(service.restart_window))
+    _put(out, "start-retries", service.start_retries)
     return out
 
 

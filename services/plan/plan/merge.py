@@ -22,15 +22,17 @@ from services.plan.plan.validate import validate_plan
 
 def _merge_service(old: Service, new: Service) -> None:
     for attribute in ("summary", "description", "startup", "command", "user", "group",
-                      "working_dir", "workload", "on_success", "on_failure"):
+                      "working_dir", "workload", "on_success", "on_failure", "kind"):
         if getattr(new, attribute):
             setattr(old, attribute, getattr(new, attribute))
-    for attribute in ("user_id", "group_id", "backoff_delay", "backoff_factor", "backoff_limit", "kill_delay"):
+    for attribute in ("user_id", "group_id", "backoff_delay", "backoff_factor", "backoff_limit", "kill_delay",
+                      "ready_timeout", "restart_limit", "restart_window", "start_retries"):
         if getattr(new, attribute) is not None:
             setattr(old, attribute, getattr(new, attribute))
     old.after = old.after + new.after
     old.before = old.before + new.before
     old.requires = old.requires + new.requires
+    old.ready_checks = old.ready_checks + new.ready_checks
     old.environment = {**old.environment, **new.environment}
     old.on_check_failure = {**old.on_check_failure, **new.on_check_failure}
 

@@ -22,6 +22,11 @@ DEFAULT_KILL_DELAY = 5.0
 DEFAULT_CHECK_PERIOD = 10.0
 DEFAULT_CHECK_TIMEOUT = 3.0
 DEFAULT_CHECK_THRESHOLD = 3
+# Shoal's own service fields (opt-in; README "Supervision beyond Pebble").
+DEFAULT_READY_TIMEOUT = 30.0
+DEFAULT_RESTART_WINDOW = 60.0
+ONE_SHOT = "one-shot"
+LONG_RUNNING = "long-running"
 
 
 @dataclass
@@ -49,10 +54,32 @@ class Service:
     backoff_limit: float | None = None
     kill_delay: float | None = None
     workload: str = ""
+    # Shoal's own fields, unset in a Pebble layer:
+    kind: str = ""  # "long-running" (the default) | "one-shot"
+    ready_checks: list[str] = field(default_factory=list)  # dependents wait for these to pass
+    ready_timeout: float | None = None  # how long dependents wait for this service
+    restart_limit: int | None = None  # restarts allowed within restart-window (None: no limit)
+    restart_window: float | None = None
+    start_retries: int | None = None  # retries of a start whose process exits within the okay delay
 
     @property
     def enabled(self) -> bool:
         return self.startup == "enabled"
+
+    @property
+    def one_shot(self) -> bool:
+        return self.kind == ONE_SHOT
+
+    @property
+    def gates_dependents(self) -> bool:
+        """Whether a service that requires or comes after this one waits for it."""
+        return self.one_shot or bool(self.ready_checks)
+
+    def effective_ready_timeout(self) -> float:
+        return DEFAULT_READY_TIMEOUT if self.ready_timeout is None else self.ready_timeout
+
+    def effective_restart_window(self) -> float:
+        return DEFAULT_RESTART_WINDOW if self.restart_window is None else self.restart_window
 
     def effective_backoff_delay(self) -> float:
         return DEFAULT_BACKOFF_DELAY if self.backoff_delay is None else self.backoff_delay

@@ -101,6 +101,13 @@ SERVICE = struct_type("plan.Service", {
     "backoff-factor": ("backoff_factor", FLOAT),
     "backoff-limit": ("backoff_limit", DURATION),
     "kill-delay": ("kill_delay", DURATION),
+    # Shoal's own fields (README "Supervision beyond Pebble"):
+    "kind": ("kind", string_type("plan.ServiceKind")),
+    "ready-checks": ("ready_checks", STRINGS),
+    "ready-timeout": ("ready_timeout", DURATION),
+    "restart-limit": ("restart_limit", int_type(pointer=True)),
+    "restart-window": ("restart_window", DURATION),
+    "start-retries": ("start_retries", int_type(pointer=True)),
 }, pointer=True)
 
 HTTP_CHECK = struct_type("plan.HTTPCheck", {

@@ -9,7 +9,7 @@ from services.common.durations import format_duration
 from services.plan.plan import log_targets
 from services.plan.plan.commands import parse_command, split
 from services.plan.plan.errors import LayerError, PlanError
-from services.plan.plan.model import Layer, Plan
+from services.plan.plan.model import LONG_RUNNING, ONE_SHOT, Layer, Plan, Service
 from services.plan.plan.order import check_order
 from services.plan.plan.owners import normalize_uid_gid
 from services.plan.plan.yaml_emit import float_text
@@ -18,6 +18,9 @@ from services.plan.plan.yaml_scalars import go_quote
 ACTIONS = ("", "restart", "shutdown", "ignore")
 ID_RANGE = (0, (1 << 32) - 1)
 PORT_RANGE = (1, 65535)
+KINDS = ("", LONG_RUNNING, ONE_SHOT)
+RESTART_LIMIT_RANGE = (0, 1_000_000)
+START_RETRIES_RANGE = (0, 100)
 
 
 def _not_negative(owner: str, field: str, value, rule: str = "must be 0s or greater") -> None:
@@ -79,6 +82,7 @@ def validate_layer(layer: Layer) -> None:
             _not_negative(owner, field, getattr(service, field.replace("-", "_")))
         _in_range(owner, "user-id", service.user_id, ID_RANGE)
         _in_range(owner, "group-id", service.group_id, ID_RANGE)
+        _validate_supervision(owner, service)
     for name in sorted(layer.checks):
         check = layer.checks[name]
         if name == "":
@@ -105,6 +109,43 @@ def validate_layer(layer: Layer) -> None:
                 raise LayerError(f'plan check "{name}" has invalid user/group: {error}') from None
         _check_ranges(name, check)
     log_targets.validate_layer(layer)
+
+
+def _validate_supervision(owner: str, service: Service) -> None:
+    """Shoal's own service fields, on their own (README "Supervision beyond Pebble")."""
+    if service.kind not in KINDS:
+        raise LayerError(f'{owner} kind must be "{LONG_RUNNING}" or "{ONE_SHOT}", not {go_quote(service.kind)}')
+    for field in ("ready-timeout", "restart-window"):
+        value = getattr(service, field.replace("-", "_"))
+        if value is not None and value <= 0:
+            raise LayerError(f"{owner} {field} must be greater than zero, not {format_duration(value)}")
+    _in_range(owner, "restart-limit", service.restart_limit, RESTART_LIMIT_RANGE)
+    _in_range(owner, "start-retries", service.start_retries, START_RETRIES_RANGE)
+    for check in service.ready_checks:
+        if not check:
+            raise LayerError(f"{owner} ready-checks cannot name an empty check")
+
+
+def _validate_supervision_plan(plan: Plan) -> None:
+    """Shoal's own service fields in the combined plan: what they name exists
+    and they make sense together."""
+    for name in sorted(plan.services):
+        service = plan.services[name]
+        owner = f'plan service "{name}"'
+        if service.ready_checks and service.one_shot:
+            raise PlanError(f"{owner} is one-shot: its dependents wait for it to exit with 0, "
+                            "it cannot have ready-checks")
+        for check_name in service.ready_checks:
+            check = plan.checks.get(check_name)
+            if check is None:
+                raise PlanError(f'{owner} ready-checks names non-existent check "{check_name}"')
+            if check.level != "ready":
+                raise PlanError(f'{owner} ready-checks names check "{check_name}", '
+                                'which is not level "ready"')
+        if service.ready_timeout is not None and not service.gates_dependents:
+            raise PlanError(f"{owner} ready-timeout needs ready-checks or kind {ONE_SHOT}")
+        if service.restart_window is not None and service.restart_limit is None:
+            raise PlanError(f"{owner} restart-window needs restart-limit")
 
 
 def _go_float(value: float) -> str:
@@ -144,6 +185,7 @@ def validate_plan(plan: Plan) -> None:
         if kinds != 1:
             raise PlanError(f'plan must specify one of "http", "tcp", or "exec" for check "{name}"')
     log_targets.validate_plan(plan)
+    _validate_supervision_plan(plan)
     check_order(plan)
     for name in sorted(plan.services):
         workload = plan.services[name].workload

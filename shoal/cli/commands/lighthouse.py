@@ -44,14 +44,18 @@ async def _alias(conn, args):
 
 
 @command("apps", "applications: list, deployments APP, create APP --command FILE --instance I…, "
-                 "start APP, stop APP, update APP [--command FILE] [--add I] [--remove I], revert APP",
+                 "start APP, stop APP, update APP [--command FILE] [--add I] [--remove I], revert APP, status APP; "
+                 "create/update/revert take --strategy rolling [--batch N | --max-unavailable N] [--deadline D]",
          arg("action", nargs="?", default="list",
-             choices=["list", "deployments", "create", "start", "stop", "update", "revert"]),
+             choices=["list", "deployments", "status", "create", "start", "stop", "update", "revert"]),
          arg("app", nargs="?", default=""), arg("--command", dest="command_file", default=""),
          arg("--instance", dest="instances", action="append", default=[]),
          arg("--add", action="append", default=[]), arg("--remove", action="append", default=[]),
          arg("--start", action="store_true"), arg("--restart", action="store_true"),
-         arg("--target", type=int, default=None), formats=FORMATS, pebble=False)
+         arg("--target", type=int, default=None),
+         arg("--strategy", choices=["all", "rolling"], default=""), arg("--batch", type=int, default=None),
+         arg("--max-unavailable", type=int, default=None), arg("--deadline", default=""),
+         formats=FORMATS, pebble=False)
 async def _apps(conn, args):
     if args.action == "list":
         apps = await conn.applications()
@@ -62,18 +66,27 @@ async def _apps(conn, args):
         raise UsageError(f"apps {args.action} needs an application")
     if args.action == "deployments":
         deployments = await conn.deployments(args.app)
-        show(args, [d.raw for d in deployments], [("ID", "Version", "Creator", "Date"),
-             *((d.id, d.version, d.creator, d.date) for d in deployments)])
+        show(args, [d.raw for d in deployments], [("ID", "Version", "Creator", "Date", "Outcome"),
+             *((d.id, d.version, d.creator, d.date, d.outcome or "-") for d in deployments)])
         return
+    if args.action == "status":
+        fleet = await conn.app_status(args.app)
+        show(args, [i.raw for i in fleet], [("Instance", "State", "Current", "Deployment", "Checks"),
+             *((i.instance, i.state if i.state == "ok" else f"{i.state}: {i.message}", i.current or "-",
+                i.deployment if i.deployment >= 0 else "-",
+                ",".join(f"{c['Name']}={c['Status']}" for c in i.checks or []) or "-") for i in fleet)])
+        return
+    strategy = _strategy(args)
     command_doc = yaml.safe_load(Path(args.command_file).read_text()) if args.command_file else None
     if args.action == "create":
         body = {"Name": args.app, "Command": command_doc, "Instances": args.instances}
-        stream = conn.app_action("create", body=body, start=args.start)
+        stream = conn.app_action("create", body=body, start=args.start, **strategy)
     elif args.action == "update":
         body = {k: v for k, v in (("Command", command_doc), ("Add", args.add), ("Remove", args.remove)) if v}
-        stream = conn.app_action("update", args.app, body, restart=args.restart)
+        stream = conn.app_action("update", args.app, body, restart=args.restart, **strategy)
     elif args.action == "revert":
-        stream = conn.app_action("revert", args.app, **({"target": args.target} if args.target is not None else {}))
+        target = {"target": args.target} if args.target is not None else {}
+        stream = conn.app_action("revert", args.app, **target, **strategy)
     else:
         stream = conn.app_action(args.action, args.app)
     events = []
@@ -86,3 +99,10 @@ async def _apps(conn, args):
     failed = [e for e in events if e.status == "Error"]
     if failed:
         raise client.ShoalError(f"{len(failed)} instance(s) failed: {failed[0].instance}: {failed[0].message}")
+
+
+def _strategy(args) -> dict:
+    """The strategy's query parameters, as given (the service checks them)."""
+    given = {"strategy": args.strategy, "batch": args.batch, "maxUnavailable": args.max_unavailable,
+             "deadline": args.deadline}
+    return {k: v for k, v in given.items() if v not in ("", None)}

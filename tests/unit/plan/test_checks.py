@@ -381,3 +381,11 @@ async def test_an_exec_check_killed_by_a_signal_exits_with_128_plus_its_number()
     plan = plan_of(exec_check("killed", "sh -c 'kill -9 $$'"))
     with pytest.raises(CheckFailed, match="^exit status 137$"):
         await run_check(plan.checks["killed"])
+
+
+async def test_an_exec_check_gets_sigpipe_at_its_default_which_python_ignores():
+    # A shell cannot take back a signal ignored when it started: were SIGPIPE
+    # still ignored (as in the node agent), this would exit 0.
+    plan = plan_of(exec_check("piped", "sh -c 'kill -PIPE $$; exit 0'"))
+    with pytest.raises(CheckFailed, match="^exit status 141$"):
+        await run_check(plan.checks["piped"])

@@ -430,6 +430,39 @@ async def test_user_is_honoured_as_root(sup):
     assert lines(sup, "nob") == [f"{entry.pw_uid}:{entry.pw_gid}:{entry.pw_dir}:nobody"]
 
 
+def _status_fields(pid: int) -> dict[str, str]:
+    return dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+
+
+async def test_a_service_starts_with_default_signals_its_own_session_and_only_its_stdio(sup):
+    """What the child gets from the spawn: SIGPIPE and SIGXFSZ back to their
+    defaults (Python ignores both), a session of its own, and no fd of the
+    node agent besides stdin, stdout and stderr."""
+    leak = os.open("/dev/null", os.O_RDONLY)
+    os.set_inheritable(leak, True)  # even an inheritable fd of the agent stays out
+    try:
+        await sup.start(svc("child", "sleep 30"))
+    finally:
+        os.close(leak)
+    pid = sup.pid("child")
+    ignored = int(_status_fields(pid)["SigIgn"], 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1)) and not ignored & (1 << (signal.SIGXFSZ - 1))
+    assert os.getsid(pid) == pid == os.getpgid(pid)
+    assert sorted(os.listdir(f"/proc/{pid}/fd")) == ["0", "1", "2"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch user")
+async def test_a_service_run_as_a_user_has_that_users_groups(sup):
+    import pwd
+
+    entry = pwd.getpwnam("nobody")
+    await sup.start(svc("nob-groups", "sleep 30", user="nobody"))
+    fields = _status_fields(sup.pid("nob-groups"))
+    assert fields["Uid"].split() == [str(entry.pw_uid)] * 4
+    assert fields["Gid"].split() == [str(entry.pw_gid)] * 4
+    assert sorted(map(int, fields["Groups"].split())) == sorted(os.getgrouplist("nobody", entry.pw_gid))
+
+
 async def test_group_without_user_is_an_error(sup):
     with pytest.raises(StartError, match="must specify user, not just group"):
         await sup.start(svc("g", "sleep 30", group="root"))

@@ -327,10 +327,15 @@ class IdentityStore(ServiceStore):
         change: Callable[[LighthouseUser], LighthouseUser],
         password_hash: str | None = None,
         event: Callable[[LighthouseUser], audit.AuditEvent] | None = None,
+        *,
+        resource_lock: str = "",
     ) -> LighthouseUser | None:
         """Change the user named `email` (ignoring case) and record
-        `event(new user)` in one transaction; None when there is none."""
+        `event(new user)` in one transaction; None when there is none.
+        `resource_lock` is taken first (see forget_resource)."""
         async with self.db.transaction() as tx:
+            if resource_lock:
+                await _lock(tx, resource_lock)
             await _lock(tx, "user:" + name_key(email))
             row = await tx.fetchrow("SELECT * FROM users WHERE email_key = $1", name_key(email))
             if row is None:
@@ -348,13 +353,17 @@ class IdentityStore(ServiceStore):
 
     async def set_resource_level(self, email: str, kind: str, resource: str, level: int) -> LighthouseUser | None:
         return await self.update_user(
-            email, lambda u: replace(u, permissions=set_resource_level(u.permissions, kind, resource, level))
+            email, lambda u: replace(u, permissions=set_resource_level(u.permissions, kind, resource, level)),
+            resource_lock=_resource_lock(kind, resource),
         )
 
     async def forget_resource(self, kind: str, resource: str, event: audit.AuditEvent) -> int:
         """Remove every user's level on `resource` and record `event`, in one
         transaction; how many users held one."""
         async with self.db.transaction() as tx:
+            # Grants on the resource take this lock too, before their user's: one
+            # made meanwhile is either committed (and so seen below) or waits.
+            await _lock(tx, _resource_lock(kind, resource))
             rows = await tx.fetch("SELECT email_key, permissions FROM users")
             holders = sorted(r["email_key"] for r in rows if resource in json.loads(r["permissions"]).get(kind, {}))
             for key in holders:  # in one order, so two writers never wait on each other
@@ -658,6 +667,10 @@ async def _remote_admin_exists(tx) -> bool:
         if identity.access == "admin" and (identity.basic is not None or identity.cert is not None):
             return True
     return any("*" in json.loads(r["scopes"]) for r in await tx.fetch("SELECT scopes FROM tokens"))
+
+
+def _resource_lock(kind: str, resource: str) -> str:
+    return f"resource:{kind}:{resource}"
 
 
 async def _lock(tx, name: str) -> None:

@@ -97,7 +97,6 @@ _ERRORS = {"pebble": _PEBBLE_ERROR, "lighthouse": _LIGHTHOUSE_ERROR, "security":
 
 # Hand-written handlers whose wire shape is not JSON of the response message.
 _RAW = {
-    "raw_text": ("text/plain", {"type": "string"}),
     "pebble_logs": ("application/x-ndjson", {"type": "string"}),
     "pebble_files_get": ("multipart/form-data", {"type": "string"}),
     "session_logout": ("application/json", {"type": "object", "properties": {
@@ -142,6 +141,10 @@ def _success(method: Method, schemas: dict) -> tuple[str, dict]:
     response = method.response_class.DESCRIPTOR
     if method.handler == "session_logout" and method.family == "lighthouse":
         return "200", {"description": "OK (empty body)"}
+    if method.handler == "raw_text":
+        # Prometheus text, or (as Pebble answers when there is nothing to
+        # report) an empty body with no Content-Type: no one media type.
+        return "200", {"description": "OK: Prometheus text (text/plain), or an empty body without a Content-Type"}
     if method.handler in _RAW:
         content_type, schema = _RAW[method.handler]
         return "200", {"description": "OK", "content": {content_type: {"schema": schema}}}

@@ -410,15 +410,6 @@ class Authorizer(Protocol):
 
     def forget(self, request: web.Request) -> None: ...
 
-    def _follow_identity(self) -> None:
-        """Drop what was kept when the identity service's generation moved
-        (a write through any gateway worker on this machine)."""
-        now = self._identity_generation.read()
-        if now != self._seen_generation:
-            if self._seen_generation is not None:
-                self.callers_changed()
-            self._seen_generation = now
-
     def callers_changed(self) -> None: ...
 
 

@@ -31,6 +31,7 @@ from services.common.gojson import (
     STRING,
     GoField,
     GoJSONError,
+    go_quote,
     pointer,
     slice_of,
     struct,
@@ -84,7 +85,7 @@ def pebble_files_get(ctx: RouteContext, methods: list[Method]) -> Handler:
             answer = await ctx.calls.callable(listing)(message, metadata=ctx.calls.metadata(caller),
                                                        timeout=deadline_for(listing, message))
             return pebble_sync(message_json(answer).get("files", []))
-        raise HTTPError(400, f"invalid action {_go_quote(action)}")
+        raise HTTPError(400, f"invalid action {go_quote(action)}")
 
     return _authorized(ctx, read, work)
 
@@ -161,14 +162,14 @@ def pebble_files_post(ctx: RouteContext, methods: list[Method]) -> Handler:
         try:
             media, params = parse_media_type(content_type)
         except ValueError:
-            raise HTTPError(400, f"invalid Content-Type {_go_quote(content_type)}") from None
+            raise HTTPError(400, f"invalid Content-Type {go_quote(content_type)}") from None
         if media == "multipart/form-data":
             boundary = params.get("boundary", "")
             if len(boundary) < MIN_BOUNDARY:
-                raise HTTPError(400, f"invalid boundary {_go_quote(boundary)}")
+                raise HTTPError(400, f"invalid boundary {go_quote(boundary)}")
             return await _write(ctx, write, request, caller)
         if media != "application/json":
-            raise HTTPError(400, f"invalid media type {_go_quote(media)}")
+            raise HTTPError(400, f"invalid media type {go_quote(media)}")
         payload = _decode(await read_body(request), ACTIONS_PAYLOAD, "body")
         action = payload.get("action", "")
         if action == "make-dirs":
@@ -184,7 +185,7 @@ def pebble_files_post(ctx: RouteContext, methods: list[Method]) -> Handler:
         elif action == "write":
             raise HTTPError(400, 'must use multipart with "write" action')
         else:
-            raise HTTPError(400, f"invalid action {_go_quote(action)}")
+            raise HTTPError(400, f"invalid action {go_quote(action)}")
         answer = await ctx.calls.callable(method)(message, metadata=ctx.calls.metadata(caller),
                                                   timeout=deadline_for(method, message))
         return pebble_sync(_results(answer.results))
@@ -231,28 +232,6 @@ def _check_ids(items: list[dict], key: str, what: str) -> None:
                 raise HTTPError(400, f"cannot decode request {what}: json: cannot unmarshal number {value} "
                                      f"into Go struct field .{key}.{index}.{field} of type uint32")
 
-
-def _go_quote(text: str) -> str:
-    """Go's %q of a string."""
-    out = []
-    for char in text:
-        code = ord(char)
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char == " " or (code > 0x20 and unicodedata.category(char)[0] in "LMNPS"):
-            out.append(char)
-        elif char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    return '"' + "".join(out) + '"'
-
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 # Go's mime.ParseMediaType (what Pebble reads Content-Type and Content-Disposition with).
 _TSPECIALS = set('()<>@,;:\\"/[]?=')
@@ -420,7 +399,7 @@ async def _write(ctx: RouteContext, method: Method, request: web.Request, caller
     if part is None:
         raise HTTPError(400, "cannot read request metadata: multipart: NextPart: EOF")
     if _form_name(part) != "request":
-        raise HTTPError(400, f'metadata field name must be "request", got {_go_quote(_form_name(part))}')
+        raise HTTPError(400, f'metadata field name must be "request", got {go_quote(_form_name(part))}')
     raw = await part.read_chunk(MAX_METADATA + 1)
     while len(raw) <= MAX_METADATA:
         more = await part.read_chunk(MAX_METADATA + 1 - len(raw))
@@ -431,7 +410,7 @@ async def _write(ctx: RouteContext, method: Method, request: web.Request, caller
         raise HTTPError(413, f"request metadata larger than {MAX_METADATA} bytes")
     payload = _decode(raw, WRITE_PAYLOAD, "metadata")
     if payload.get("action", "") != "write":
-        raise HTTPError(400, f'multipart action must be "write", got {_go_quote(payload.get("action", ""))}')
+        raise HTTPError(400, f'multipart action must be "write", got {go_quote(payload.get("action", ""))}')
     items = payload.get("files") or []
     if not items:
         raise HTTPError(400, "must specify one or more files")
@@ -446,10 +425,10 @@ async def _write(ctx: RouteContext, method: Method, request: web.Request, caller
         while (part := await _next_part(reader, f"cannot read file part {index}")) is not None:
             index += 1
             if _form_name(part) != "files":
-                raise HTTPError(400, f'field name must be "files", got {_go_quote(_form_name(part))}')
+                raise HTTPError(400, f'field name must be "files", got {go_quote(_form_name(part))}')
             path = _filename(part)
             if path not in specs:
-                raise HTTPError(400, f"no metadata for path {_go_quote(path)}")
+                raise HTTPError(400, f"no metadata for path {go_quote(path)}")
             await _send(call, method, plan_pb2.WriteFilesChunk(spec=specs[path]))
             while data := await part.read_chunk(UPLOAD_CHUNK):
                 await _send(call, method, plan_pb2.WriteFilesChunk(data=data))
@@ -461,6 +440,6 @@ async def _write(ctx: RouteContext, method: Method, request: web.Request, caller
         raise
     written = {r["path"]: r for r in _results(answer.results)}
     results = [written.get(spec.path) or {"path": spec.path, "error": {
-        "message": f"no file content for path {_go_quote(spec.path)}", "kind": "generic-file-error"}}
+        "message": f"no file content for path {go_quote(spec.path)}", "kind": "generic-file-error"}}
         for spec in (_write_spec(item) for item in items)]
     return pebble_sync(results)

@@ -58,7 +58,7 @@ class Duration(float):
         return f"Duration({format_nanos(self.nanos)})"
 
 
-def _quote(data: bytes) -> str:
+def time_quote(data: bytes) -> str:
     """Go's quoting of a duration in its errors: ASCII as is (with `"` and
     `\\` escaped), control characters and every byte of a non-ASCII
     character as `\\xNN`."""
@@ -112,7 +112,7 @@ def parse_duration(text: str) -> Duration:
     if not isinstance(text, str):
         raise DurationError(f"time: invalid duration {text!r}")
     data = text.encode("utf-8", "surrogatepass")
-    invalid = DurationError(f"time: invalid duration {_quote(data)}")
+    invalid = DurationError(f"time: invalid duration {time_quote(data)}")
     i, negative = 0, False
     if data[:1] in (b"-", b"+"):
         negative, i = data[:1] == b"-", 1
@@ -141,10 +141,10 @@ def parse_duration(text: str) -> Duration:
         while i < len(data) and data[i] != 0x2E and not _is_digit(data[i]):
             i += 1
         if i == start:
-            raise DurationError(f"time: missing unit in duration {_quote(data)}")
+            raise DurationError(f"time: missing unit in duration {time_quote(data)}")
         unit = _UNITS.get(data[start:i])
         if unit is None:
-            raise DurationError(f"time: unknown unit {_quote(data[start:i])} in duration {_quote(data)}")
+            raise DurationError(f"time: unknown unit {time_quote(data[start:i])} in duration {time_quote(data)}")
         if whole > _LIMIT // unit:
             raise invalid
         whole *= unit

@@ -95,6 +95,11 @@ def quote_rune(data: bytes) -> str:
     return "'" + _escaped(rune, "'") + "'"
 
 
+def go_quote(text: str) -> str:
+    """Go's strconv.Quote (what `%q` prints) of a string."""
+    return '"' + "".join(_escaped(char, '"') for char in text) + '"'
+
+
 def _quote(data: bytes) -> str:
     """Go's strconv.Quote of `data`."""
     out = []

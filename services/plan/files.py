@@ -26,9 +26,9 @@ from datetime import datetime
 
 from services.common.errors import DomainError, Failure
 from services.common.fsutil import fsync_directory
+from services.common.gojson import go_quote
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
-from services.plan.plan.yaml_scalars import go_quote
 from services.plan.times import format_time_seconds
 
 log = logging.getLogger("shoal.plan.files")

@@ -8,9 +8,9 @@ import asyncio
 from google.protobuf import json_format
 
 from services.common import errors
+from services.common.gojson import go_quote
 from services.plan import files
 from services.plan.files import FileError
-from services.plan.plan.yaml_scalars import go_quote
 from shoal.v1 import plan_pb2
 
 

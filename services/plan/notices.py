@@ -22,8 +22,8 @@ from typing import Any
 from services.common import gojson
 from services.common.durations import LONGEST_WAIT, format_duration, parse_duration
 from services.common.errors import DomainError, Failure
+from services.common.gojson import go_quote
 from services.common.jsonvalues import whole_numbers
-from services.plan.plan.yaml_scalars import go_quote
 from services.plan.times import format_time, parse_time, utcnow
 
 log = logging.getLogger(__name__)

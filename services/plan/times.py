@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from services.common.durations import time_quote
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -44,17 +46,7 @@ class TimeParseError(ValueError):
 
 
 def _go_quote(text: str) -> str:
-    """Go's quoting in time's errors: ASCII as is (`"` and `\\` escaped),
-    control characters and each byte of a non-ASCII character as `\\xNN`."""
-    out = ['"']
-    for byte in text.encode("utf-8", "surrogatepass"):
-        if byte >= 0x80 or byte < 0x20:
-            out.append(f"\\x{byte:02x}")
-        elif byte in b'"\\':
-            out.append("\\" + chr(byte))
-        else:
-            out.append(chr(byte))
-    return "".join(out) + '"'
+    return time_quote(text.encode("utf-8", "surrogatepass"))  # as time's errors quote
 
 
 def _digit(text: str, i: int) -> bool:

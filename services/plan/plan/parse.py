@@ -15,6 +15,7 @@ its messages and line numbers:
 from __future__ import annotations
 
 from services.common.durations import Duration, parse_duration
+from services.common.gojson import go_quote
 from services.plan.plan import log_targets
 from services.plan.plan.errors import LayerError
 from services.plan.plan.model import (
@@ -43,7 +44,7 @@ from services.plan.plan.yaml_nodes import (
     string_type,
     struct_type,
 )
-from services.plan.plan.yaml_scalars import go_quote, parse_float
+from services.plan.plan.yaml_scalars import parse_float
 from services.plan.plan.yaml_tree import ALIAS, MAPPING, SCALAR, Node
 
 

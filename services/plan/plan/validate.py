@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from services.common.durations import format_duration
+from services.common.gojson import go_quote
 from services.plan.plan import log_targets
 from services.plan.plan.commands import parse_command, split
 from services.plan.plan.errors import LayerError, PlanError
@@ -13,7 +14,6 @@ from services.plan.plan.model import LONG_RUNNING, ONE_SHOT, Layer, Plan, Servic
 from services.plan.plan.order import check_order
 from services.plan.plan.owners import normalize_uid_gid
 from services.plan.plan.yaml_emit import float_text
-from services.plan.plan.yaml_scalars import go_quote
 
 ACTIONS = ("", "restart", "shutdown", "ignore")
 ID_RANGE = (0, (1 << 32) - 1)

@@ -23,7 +23,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from services.plan.plan.yaml_scalars import BINARY, INT64_MAX, go_quote, resolve, short_tag
+from services.common.gojson import go_quote
+from services.plan.plan.yaml_scalars import BINARY, INT64_MAX, resolve, short_tag
 from services.plan.plan.yaml_tree import ALIAS, MAPPING, SCALAR, SEQUENCE, Node
 
 UNSET = object()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from datetime import date
 
 NULL = "tag:yaml.org,2002:null"
@@ -184,25 +183,3 @@ def short_tag(tag: str) -> str:
     return "!!" + tag[len(LONG_PREFIX):] if tag.startswith(LONG_PREFIX) else tag
 
 
-def go_quote(text: str) -> str:
-    """Go's strconv.Quote (what `%q` and `%#v` print for a string)."""
-    out = ['"']
-    for c in text:
-        code = ord(c)
-        if c in '"\\':
-            out.append("\\" + c)
-        elif c == " " or (code >= 0x20 and unicodedata.category(c)[0] in "LMNPS"):
-            out.append(c)
-        elif c in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[c])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}

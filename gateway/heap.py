@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
 from collections.abc import Callable
+
+from services.common.memory import malloc_trim
 
 log = logging.getLogger("shoal.gateway")
 
@@ -37,22 +37,11 @@ def resident_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _malloc_trim() -> Callable[[], object] | None:
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None  # not glibc
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return lambda: trim(0)
-
-
 class HeapReturner:
     def __init__(self, every: float = EVERY, longest: float = LONGEST, slack: int = SLACK,
                  trim: Callable[[], object] | None = None, resident: Callable[[], int] = resident_bytes):
         self.every, self.longest, self.slack = every, longest, slack
-        self._trim = trim if trim is not None else _malloc_trim()
+        self._trim = trim if trim is not None else malloc_trim()
         self._resident = resident
         self._task: asyncio.Task | None = None
         self.returned = 0  # bytes given back so far (for the log and tests)

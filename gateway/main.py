@@ -18,6 +18,7 @@ from gateway.listeners import fingerprint, self_signed, split_address
 from gateway.serving import EdgeRunner, TLSSite, TLSSockSite, sock_site, tcp_site, unix_site
 from gateway.sockets import SOCKET_NAME, inherited
 from services.common.config import Settings
+from services.common.memory import return_freed
 from services.common.readiness import notify_ready
 
 log = logging.getLogger("shoal.gateway")
@@ -73,6 +74,7 @@ async def run_gateway(
     heap = HeapReturner()
     heap.start()
     notify_ready()
+    return_freed()  # what start-up built and dropped
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

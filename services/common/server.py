@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common.config import Settings
 from services.common.interceptor import Authenticator, CallerInterceptor
+from services.common.memory import return_freed
 from services.common.readiness import notify_ready
 from services.common.telemetry import RPCMetrics, serve_metrics
 from shoal.descriptors import SERVICES
@@ -61,6 +62,7 @@ async def serve(
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("%s serving on %s", service, address)
     notify_ready()
+    return_freed()  # what start-up built and dropped
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -6,31 +6,53 @@ The protos are the single source of truth: each method's HTTP route
 `resolve_caller`, `go_body`, `view`) are read here, and both the
 gateway's route table and the services' caller interceptor use this one
 table.
+
+A service process reads only its own proto (`SERVICES` imports a service's
+generated module when it is first asked for, and the caller interceptor
+looks a path up in its service's methods alone): the other services'
+messages and descriptors stay out of its memory.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
+from types import ModuleType
 
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
 
 from shoal.access import ACCESS_NAMES, ACCESS_RANK
-from shoal.v1 import application_pb2, beacon_pb2, identity_pb2, options_pb2, plan_pb2
+from shoal.v1 import options_pb2
 
-__all__ = ["ACCESS_RANK", "SERVICES", "GoBody", "LongPoll", "Method", "View", "all_methods", "family_of_path", "methods_by_path",
-           "service_methods"]
+__all__ = ["ACCESS_RANK", "SERVICES", "GoBody", "LongPoll", "Method", "View", "all_methods", "family_of_path",
+           "method_at", "methods_by_path", "service_methods"]
 
-# service name used on the command line and in config -> (proto service, module)
-SERVICES = {
-    "identity": ("Identity", identity_pb2),
-    "plan": ("Plan", plan_pb2),
-    "beacon": ("Beacon", beacon_pb2),
-    "application": ("Application", application_pb2),
-}
+PACKAGE = "shoal.v1"  # the protos' package: "/shoal.v1.Plan/ListServices"
+# service name used on the command line and in config -> proto service (its module: shoal.v1.<name>_pb2)
+_PROTO_SERVICES = {"identity": "Identity", "plan": "Plan", "beacon": "Beacon", "application": "Application"}
+_BY_PROTO = {f"{PACKAGE}.{proto}": name for name, proto in _PROTO_SERVICES.items()}
+
+
+class _Services(Mapping[str, tuple[str, ModuleType]]):
+    """service name -> (proto service, generated module), the module imported when first asked for."""
+
+    def __getitem__(self, name: str) -> tuple[str, ModuleType]:
+        proto = _PROTO_SERVICES[name]
+        return proto, importlib.import_module(f"{PACKAGE}.{name}_pb2")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_PROTO_SERVICES)
+
+    def __len__(self) -> int:
+        return len(_PROTO_SERVICES)
+
+
+SERVICES = _Services()
 
 _PATH_VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
@@ -180,12 +202,14 @@ def _method(service: str, md: MethodDescriptor) -> Method:
 
 
 @cache
+def _service_methods(service: str) -> tuple[Method, ...]:
+    proto_name, module = SERVICES[service]
+    return tuple(_method(service, md) for md in module.DESCRIPTOR.services_by_name[proto_name].methods)
+
+
+@cache
 def all_methods() -> tuple[Method, ...]:
-    methods = []
-    for service, (proto_name, module) in SERVICES.items():
-        for md in module.DESCRIPTOR.services_by_name[proto_name].methods:
-            methods.append(_method(service, md))
-    return tuple(methods)
+    return tuple(m for service in SERVICES for m in _service_methods(service))
 
 
 @cache
@@ -194,5 +218,17 @@ def methods_by_path() -> dict[str, Method]:
     return {m.full_path: m for m in all_methods()}
 
 
+@cache
+def _service_paths(service: str) -> dict[str, Method]:
+    return {m.full_path: m for m in _service_methods(service)}
+
+
+def method_at(path: str) -> Method | None:
+    """The method at a gRPC path, or None (health checking, reflection, a
+    path no proto names); reads that path's service's proto alone."""
+    service = _BY_PROTO.get(path[1:].split("/", 1)[0])
+    return None if service is None else _service_paths(service).get(path)
+
+
 def service_methods(service: str) -> list[Method]:
-    return [m for m in all_methods() if m.service == service]
+    return list(_service_methods(service))

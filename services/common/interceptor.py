@@ -23,7 +23,7 @@ import grpc
 
 from services.common.errors import DomainError, grpc_code
 from services.common.signing import Caller, CallerError, verify
-from shoal.descriptors import methods_by_path
+from shoal.descriptors import method_at
 
 log = logging.getLogger("shoal.rpc")
 
@@ -122,7 +122,7 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        method = methods_by_path().get(details.method)
+        method = method_at(details.method)
         if method is None or handler is None:
             return handler  # health checking, reflection: open by design
         try:

@@ -12,7 +12,7 @@ import pytest
 
 from services.identity.identities import ACCESS_LEVELS
 from shoal.access import ACCESS_NAMES, SCOPE_ACCESS
-from shoal.descriptors import ACCESS_RANK, SERVICES, all_methods
+from shoal.descriptors import ACCESS_RANK, SERVICES, all_methods, method_at
 from shoal.v1 import options_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,3 +116,9 @@ def test_one_ranking_of_access_levels():
         number for number in options_pb2.Access.values() if number)
     assert sorted(ACCESS_LEVELS, key=ACCESS_RANK.get) == list(ACCESS_LEVELS)
     assert set(SCOPE_ACCESS.values()) <= set(ACCESS_LEVELS)
+
+
+def test_method_at_finds_each_method_by_its_grpc_path_and_nothing_else():
+    assert all(method_at(m.full_path) is m for m in all_methods())
+    assert method_at("/grpc.health.v1.Health/Check") is None
+    assert method_at("/shoal.v1.Plan/NoSuchMethod") is None

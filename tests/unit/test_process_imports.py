@@ -49,3 +49,14 @@ def test_the_command_word_skips_options_and_the_home_value():
 def test_a_service_loads_what_it_needs_only_when_it_needs_it(service, unused):
     loaded = _loaded_by(f"import services.{service}.server")
     assert sorted(name for name in loaded if name.split(".")[0] in unused) == []
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_a_service_reads_the_protos_of_the_services_it_calls_only(service):
+    calls = {"identity": set(), "plan": set(), "beacon": {"identity", "plan"},
+             "application": {"identity", "plan", "beacon"}}[service]
+    path = f"/shoal.v1.{SERVICES[service][0]}/X"
+    loaded = _loaded_by(f"import services.{service}.server\nfrom shoal.descriptors import method_at\nmethod_at({path!r})")
+    protos = {name.split(".")[-1].removesuffix("_pb2") for name in loaded
+              if name.startswith("shoal.v1.") and name.endswith("_pb2") and not name.endswith("options_pb2")}
+    assert protos == {service} | calls

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
-import yaml
 
 from services.application import stream
 from services.application.rollout import CheckSeen
@@ -92,6 +91,8 @@ class Agents:
     async def plan_environment(self, target: Target, service: str, timeout: float) -> dict:
         """The environment the instance's plan gives `service`."""
         answer = await self._call(target, "GetPlan", plan_pb2.GetPlanRequest(format="yaml"), timeout=timeout)
+        import yaml  # PyYAML: loaded with the first plan read, not by an idle service
+
         plan = yaml.safe_load(answer.yaml) or {}
         definition = (plan.get("services") or {}).get(service) or {}
         return definition.get("environment") or {}

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import yaml
-
 from services.application.model import BAD_PARAMS, ModelError
 from services.common.jsonvalues import whole_numbers
 from services.plan.plan.errors import LayerError
@@ -45,6 +43,8 @@ def layer_text(name: str, command: Mapping, summary: str = "", deployment: int |
         layer[CHECKS] = {check: {**definition, "override": "replace"} for check, definition in checks.items()}
     if summary:
         layer = {"summary": summary, **layer}
+    import yaml  # PyYAML: loaded with the first layer pushed, not by an idle service
+
     return yaml.safe_dump(layer, sort_keys=False, default_flow_style=False)
 
 
@@ -54,6 +54,8 @@ def disabled_checks_layer(command: Mapping, names: list[str]) -> str:
     checks = (command.get(CHECKS) or {})
     layer = {CHECKS: {n: {**whole_numbers(dict(checks[n])), "override": "replace", "startup": "disabled"}
                       for n in names}}
+    import yaml
+
     return yaml.safe_dump(layer, sort_keys=False, default_flow_style=False)
 
 

@@ -41,10 +41,10 @@ def test_the_command_word_skips_options_and_the_home_value():
 
 
 @pytest.mark.parametrize(("service", "unused"), [
-    ("plan", ("aiohttp", "cryptography")),  # an HTTP client only for HTTP checks and log targets
+    ("plan", ("aiohttp", "cryptography", "yaml")),  # an HTTP client only for HTTP checks and log targets; YAML with the first layer
     ("identity", ("aiohttp", "cryptography")),  # X.509 only for cert identities
     ("beacon", ("aiohttp", "cryptography")),  # AES-GCM only for stored beacon tokens
-    ("application", ("aiohttp", "cryptography")),
+    ("application", ("aiohttp", "cryptography", "yaml")),
 ])
 def test_a_service_loads_what_it_needs_only_when_it_needs_it(service, unused):
     loaded = _loaded_by(f"import services.{service}.server")

@@ -29,7 +29,6 @@ from services.plan.plan.model import (
 )
 from services.plan.plan.validate import validate_layer
 from services.plan.plan.yaml_emit import reencode
-from services.plan.plan.yaml_load import YAMLSyntaxError, load
 from services.plan.plan.yaml_nodes import (
     STRING_MAP,
     STRINGS,
@@ -216,6 +215,9 @@ def _section(node: Node, goal: GoType):
 
 def parse_layer(order: int, label: str, text: str | bytes) -> Layer:
     """Parse and validate one layer (spec §3.4); LayerError on failure."""
+    # PyYAML is loaded with the first layer read, not by an idle plan service.
+    from services.plan.plan.yaml_load import YAMLSyntaxError, load
+
     try:
         root = load(text)
     except YAMLSyntaxError as error:

@@ -9,7 +9,6 @@ import logging
 import platform
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 from google.protobuf import empty_pb2
@@ -44,6 +43,8 @@ def http_credential_routes() -> list[str]:
 def build_time() -> str:
     """When the installed Shoal was built: its package metadata's time, or
     "development" for a source checkout (as Pulse says of its own)."""
+    from importlib import metadata  # with zipfile, csv and email: only when asked
+
     try:
         dist = metadata.distribution("shoal")
     except metadata.PackageNotFoundError:

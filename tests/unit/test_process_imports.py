@@ -42,7 +42,7 @@ def test_the_command_word_skips_options_and_the_home_value():
 
 @pytest.mark.parametrize(("service", "unused"), [
     ("plan", ("aiohttp", "cryptography", "yaml")),  # an HTTP client only for HTTP checks and log targets; YAML with the first layer
-    ("identity", ("aiohttp", "cryptography")),  # X.509 only for cert identities
+    ("identity", ("aiohttp", "cryptography", "zipfile")),  # X.509 only for cert identities; package metadata when asked
     ("beacon", ("aiohttp", "cryptography")),  # AES-GCM only for stored beacon tokens
     ("application", ("aiohttp", "cryptography", "yaml")),
 ])

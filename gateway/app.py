@@ -83,10 +83,12 @@ def build_app(settings: Settings, *, refusal_delay: float = REFUSAL_DELAY,
 
     add_proxy_routes(app, ctx, calls)  # /api/v0.2/d/{Host}/v1/...: instances' Pebble APIs
 
-    document = openapi_document()
+    document: list[dict] = []  # built when first asked for, then kept (0.3 MB an idle gateway need not hold)
 
     async def serve_openapi(request: web.Request) -> web.Response:
-        return web.json_response(document)
+        if not document:
+            document.append(openapi_document())
+        return web.json_response(document[0])
 
     app.router.add_get("/openapi.json", serve_openapi)
 

@@ -19,7 +19,7 @@ the notices), until the entry changes or a held notice expires.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -32,7 +32,7 @@ from services.common.times import parse_time, utcnow
 from shoal.descriptors import Method
 
 MAX_KEPT = 256  # encoded answers kept per entry (queries with `after` vary)
-_NEVER = datetime.max.replace(tzinfo=utcnow().tzinfo)
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass

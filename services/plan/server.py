@@ -50,6 +50,7 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         self.daemon = daemon
         self._boot_id = boot_id()
         self._changes: dict[str, plan_pb2.Change] = {}  # each change's message, until it is saved again
+        self._notices_whole = None  # (versions, every notice's message, the messages by version)
         self.read_models = ReadModels(self, listed=self._view_requests, whole=self._view_whole)
         daemon.on_state_changed = self.read_models.mark
         daemon.on_change_modified = self._change_modified
@@ -89,10 +90,21 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         return []
 
     def _view_whole(self, method):
-        """The entry of a filtered view: every unexpired notice, in order."""
-        if method.name == "ListNotices":
-            return self._notices_answer(self.daemon.notices.query(NoticeFilter(all_users=True)))
-        raise ValueError(f"no filtered view of {method.name}")
+        """The entry of a filtered view: every unexpired notice, in order
+        (each notice's message made again only after it occurred again)."""
+        if method.name != "ListNotices":
+            raise ValueError(f"no filtered view of {method.name}")
+        notices = self.daemon.notices.query(NoticeFilter(all_users=True))
+        versions = tuple((n.id, n.occurrences, n.last_occurred, n.expire_after) for n in notices)
+        if self._notices_whole is None or self._notices_whole[0] != versions:
+            kept = {} if self._notices_whole is None else self._notices_whole[2]
+            messages = {}
+            for n, version in zip(notices, versions, strict=True):
+                held = kept.get(version)
+                messages[version] = held if held is not None else json_format.ParseDict(n.to_api(), plan_pb2.Notice())
+            whole = plan_pb2.ListNoticesResponse(notices=list(messages.values()))
+            self._notices_whole = (versions, whole, messages)
+        return self._notices_whole[1]
 
     async def ListChanges(self, request, context):
         select = request.select or "in-progress"

@@ -8,7 +8,7 @@ local view ÷ the proxied read.
 A proxied read pays the beacon service's `ResolveInstance` (the caller's
 level on the beacon, the instance's address checked against the dial
 policy, its token) and then the agent's RPC; a view of the agent would
-take away only the second. Run alone: `python -m bench.run bench.proxy_reads`.
+take away only the second. Alone: `python -m bench.run bench.proxy_reads`.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pathlib import Path
 BENCHMARKS = [
     "bench.gateway_ratio",
     "bench.views",
+    "bench.proxy_reads",
     "bench.plan_start",
     "bench.deploy_fanout",
     "bench.rolling_update",

@@ -69,7 +69,7 @@ import grpc
 from aiohttp import web
 
 from gateway.calls import DEFAULT_DEADLINE, ServiceCalls
-from gateway.connections import connection_of
+from gateway.connections import Connection, connection_of
 from gateway.errors import HTTPError, from_rpc_error
 from services.common.config import Settings
 from services.common.generation import GenerationReader, generation_path
@@ -186,8 +186,7 @@ class _Memo:
 EMPTY = b""  # the memo's key for a connection's requests without credentials
 
 
-def _memo(request: web.Request) -> _Memo:
-    connection = connection_of(request)
+def _memo(connection: Connection) -> _Memo:
     memo = connection.memo
     if memo is None:
         memo = connection.memo = _Memo(connection.origin)
@@ -202,7 +201,7 @@ def _sent(request: web.Request) -> str:
 
 def anonymous(request: web.Request) -> Caller:
     """The caller of an open route: nobody, from where the request came."""
-    return _memo(request).anonymous.caller
+    return _memo(connection_of(request)).anonymous.caller
 
 
 # -- CSRF --------------------------------------------------------------------------
@@ -430,11 +429,12 @@ class Gatekeeper:
         self._asking: dict[bytes, tuple[int, asyncio.Future]] = {}  # credentials being asked about, by key
         self._authenticate = calls.callable(methods_by_path()["/shoal.v1.Identity/Authenticate"])
 
-    async def authenticate(self, request: web.Request, lenient: bool = False) -> tuple[Authenticated, str]:
-        """Who sent `request`, and its transport (unix, http or https);
-        `lenient` ignores a Basic header that does not decode (as Pebble)."""
-        memo = _memo(request)
-        transport = connection_of(request).transport
+    def _kept(self, request: web.Request, memo: _Memo,
+              lenient: bool) -> tuple[bytes, Authenticated | None, Credentials | None]:
+        """The cache key of who sent `request`, what is kept for it (None:
+        the identity service must be asked), and its credentials when they
+        had to be read; `lenient` ignores a Basic header that does not decode
+        (as Pebble). No credentials at all: the connection's anonymous caller."""
         sent = _sent(request)
         key = memo.key_for(sent)
         credentials = None
@@ -444,31 +444,34 @@ class Gatekeeper:
             if not _undecodable_basic(request, credentials):  # a strict read refuses those
                 memo.remember(sent, key)
         if not key:
-            return memo.anonymous, transport
+            return key, memo.anonymous, credentials
         self._follow_identity()
-        known = self.callers.get(key)
-        if known is None:
-            if credentials is None:
-                credentials = self._read(request, lenient)
-            refused = None if self.callers.seen(key) else self.lockouts.refusal(credentials)
-            if refused is not None:
+        return key, self.callers.get(key), credentials
+
+    async def _ask(self, request: web.Request, key: bytes, credentials: Credentials | None,
+                   lenient: bool) -> Authenticated:
+        """What the identity service says about `request`'s credentials (cached when it lets them in)."""
+        if credentials is None:
+            credentials = self._read(request, lenient)
+        refused = None if self.callers.seen(key) else self.lockouts.refusal(credentials)
+        if refused is not None:
+            await asyncio.sleep(self.refusal_delay)
+            raise refused
+        generation = self.callers.generation
+        try:
+            known = await self._ask_once(key, generation, credentials, request.path)
+        except HTTPError as error:
+            if error.kind == "account_locked":
+                self.lockouts.remember(credentials, error)
+            if error.status in (401, 403):
+                # Refused credentials answer after a pause: a guessing client
+                # (or a flood on a kept-alive connection) waits instead of
+                # taking the gateway's time from everyone else.
                 await asyncio.sleep(self.refusal_delay)
-                raise refused
-            generation = self.callers.generation
-            try:
-                known = await self._ask_once(key, generation, credentials, request.path)
-            except HTTPError as error:
-                if error.kind == "account_locked":
-                    self.lockouts.remember(credentials, error)
-                if error.status in (401, 403):
-                    # Refused credentials answer after a pause: a guessing client
-                    # (or a flood on a kept-alive connection) waits instead of
-                    # taking the gateway's time from everyone else.
-                    await asyncio.sleep(self.refusal_delay)
-                raise
-            self._follow_identity()  # a change made while it was asked: the answer may predate it
-            self.callers.put(key, known, generation)  # only answers that let the caller in are cached
-        return known, transport
+            raise
+        self._follow_identity()  # a change made while it was asked: the answer may predate it
+        self.callers.put(key, known, generation)  # only answers that let the caller in are cached
+        return known
 
     async def _ask_once(self, key: bytes, generation: int, credentials: Credentials, path: str) -> Authenticated:
         """What the identity service says about `credentials`. Requests that
@@ -526,14 +529,18 @@ class Gatekeeper:
         return Authenticated(replace(default_caller(credentials.uid, self.daemon_uid), origin=credentials.client_ip))
 
     async def authorize(self, request: web.Request, method: Method) -> Caller:
-        refused = transport_refusal(method, connection_of(request).transport)
+        connection = connection_of(request)
+        transport = connection.transport
+        refused = transport_refusal(method, transport)
         if refused is not None:
             raise refused
         if method.access == "untrusted" and not method.resolve_caller:
-            return anonymous(request)  # open routes resolve no caller (as Pebble)
+            return _memo(connection).anonymous.caller  # open routes resolve no caller (as Pebble)
         pebble = method.family == "pebble"
         try:
-            known, transport = await self.authenticate(request, lenient=pebble)
+            key, known, credentials = self._kept(request, _memo(connection), pebble)
+            if known is None:  # only then is there a coroutine to wait for
+                known = await self._ask(request, key, credentials, pebble)
         except HTTPError as error:
             if pebble and error.status in (401, 403):
                 # Pebble's words for refused credentials, a lockout included.

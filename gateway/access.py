@@ -399,6 +399,10 @@ class LockoutMemory:
 
 
 # -- the gate ------------------------------------------------------------------------
+def _refused(pebble: bool, error: HTTPError) -> HTTPError:
+    """What refused credentials answer: on /v1, Pebble's words (a lockout included)."""
+    return HTTPError(401, ACCESS_DENIED) if pebble and error.status in (401, 403) else error
+
 class Authorizer(Protocol):
     """What a route handler asks before calling: the caller to sign (or an
     HTTPError refusing the request); to forget credentials whose session
@@ -406,6 +410,9 @@ class Authorizer(Protocol):
     who callers are."""
 
     async def authorize(self, request: web.Request, method: Method) -> Caller: ...
+
+    def admitted(self, request: web.Request, method: Method) -> Caller | None:
+        """`authorize`'s answer when it needs no coroutine, else None."""
 
     def forget(self, request: web.Request) -> None: ...
 
@@ -528,24 +535,40 @@ class Gatekeeper:
             return Authenticated(caller, answer.method, session)
         return Authenticated(replace(default_caller(credentials.uid, self.daemon_uid), origin=credentials.client_ip))
 
-    async def authorize(self, request: web.Request, method: Method) -> Caller:
+    def admitted(self, request: web.Request, method: Method) -> Caller | None:
+        """The caller to sign when what is kept decides (a refusal raised as
+        an HTTPError), with no coroutine; None when the identity service
+        must be asked (`authorize`)."""
         connection = connection_of(request)
-        transport = connection.transport
-        refused = transport_refusal(method, transport)
+        refused = transport_refusal(method, connection.transport)
         if refused is not None:
             raise refused
         if method.access == "untrusted" and not method.resolve_caller:
             return _memo(connection).anonymous.caller  # open routes resolve no caller (as Pebble)
         pebble = method.family == "pebble"
         try:
+            known = self._kept(request, _memo(connection), pebble)[1]
+        except HTTPError as error:
+            raise _refused(pebble, error) from None
+        return None if known is None else self._decide(request, method, known, connection.transport)
+
+    async def authorize(self, request: web.Request, method: Method) -> Caller:
+        caller = self.admitted(request, method)
+        if caller is not None:
+            return caller
+        connection = connection_of(request)
+        pebble = method.family == "pebble"
+        try:
             key, known, credentials = self._kept(request, _memo(connection), pebble)
-            if known is None:  # only then is there a coroutine to wait for
+            if known is None:
                 known = await self._ask(request, key, credentials, pebble)
         except HTTPError as error:
-            if pebble and error.status in (401, 403):
-                # Pebble's words for refused credentials, a lockout included.
-                raise HTTPError(401, ACCESS_DENIED) from None
-            raise
+            raise _refused(pebble, error) from None
+        return self._decide(request, method, known, connection.transport)
+
+    def _decide(self, request: web.Request, method: Method, known: Authenticated, transport: str) -> Caller:
+        """Whether `known` over `transport` reaches `method`: the caller to sign, or the HTTPError refusing it."""
+        pebble = method.family == "pebble"
         caller = known.caller
         if known.method == "session" and (request.method not in SAFE_METHODS
                                           or (is_websocket_upgrade(request) and not same_origin(request))):

@@ -67,6 +67,7 @@ from typing import Protocol
 
 import grpc
 from aiohttp import web
+from multidict import istr
 
 from gateway.calls import DEFAULT_DEADLINE, ServiceCalls
 from gateway.connections import Connection, connection_of
@@ -193,10 +194,13 @@ def _memo(connection: Connection) -> _Memo:
     return memo
 
 
+_AUTHORIZATION, _TOKEN, _COOKIE = istr("Authorization"), istr("X-API-Token"), istr("Cookie")  # looked up unfolded
+
+
 def _sent(request: web.Request) -> str:
     """The headers credentials come in, as one string (a header value has no newline)."""
     headers = request.headers
-    return "\n".join((headers.get("Authorization", ""), headers.get("X-API-Token", ""), headers.get("Cookie", "")))
+    return "\n".join((headers.get(_AUTHORIZATION, ""), headers.get(_TOKEN, ""), headers.get(_COOKIE, "")))
 
 
 def anonymous(request: web.Request) -> Caller:

@@ -35,7 +35,7 @@ from google.protobuf import empty_pb2
 from prometheus_client import Counter, Gauge, Histogram
 
 from gateway import shaping
-from gateway.paths import unclean_path_redirect
+from gateway.paths import clean_at_a_glance, unclean_path_redirect
 from gateway.routes.context import Handler, RouteContext
 from gateway.serving import SERVER_EDGE
 from gateway.shaping import shaped_refusal
@@ -116,7 +116,7 @@ def request_edge(router: web.UrlDispatcher, request_ids: bool = False) -> Edge:
         status = 500
         route = None
         try:
-            response = unclean_path_redirect(request)
+            response = None if clean_at_a_glance(request.rel_url.raw_path) else unclean_path_redirect(request)
             if response is not None:
                 route = (await router.resolve(request)).route  # its labels; it may not be routed yet
             else:
@@ -138,9 +138,11 @@ def request_edge(router: web.UrlDispatcher, request_ids: bool = False) -> Edge:
             raise
         finally:
             seconds = time.perf_counter() - started
-            found = labels(route if route is not None else request.match_info.route)
+            if route is None:
+                route = request.match_info.route
+            found = by_route.get(route) or labels(route)
             found.seconds.observe(seconds)
-            found.count(status).inc()
+            (found.counts.get(status) or found.count(status)).inc()
             if request_ids:
                 telemetry.access.info("%s %s %d %.1fms", request.method, request.path, status, seconds * 1e3,
                                       extra={"http_method": request.method, "path": request.path,

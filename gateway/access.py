@@ -544,14 +544,16 @@ class Gatekeeper:
         an HTTPError), with no coroutine; None when the identity service
         must be asked (`authorize`)."""
         connection = connection_of(request)
-        refused = transport_refusal(method, connection.transport)
-        if refused is not None:
-            raise refused
+        if method.transports in _WHERE:  # a route that answers on some transports only
+            refused = transport_refusal(method, connection.transport)
+            if refused is not None:
+                raise refused
+        memo = connection.memo or _memo(connection)
         if method.access == "untrusted" and not method.resolve_caller:
-            return _memo(connection).anonymous.caller  # open routes resolve no caller (as Pebble)
+            return memo.anonymous.caller  # open routes resolve no caller (as Pebble)
         pebble = method.family == "pebble"
         try:
-            known = self._kept(request, _memo(connection), pebble)[1]
+            known = self._kept(request, memo, pebble)[1]
         except HTTPError as error:
             raise _refused(pebble, error) from None
         return None if known is None else self._decide(request, method, known, connection.transport)

@@ -197,12 +197,6 @@ def _memo(connection: Connection) -> _Memo:
 _AUTHORIZATION, _TOKEN, _COOKIE = istr("Authorization"), istr("X-API-Token"), istr("Cookie")  # looked up unfolded
 
 
-def _sent(request: web.Request) -> str:
-    """The headers credentials come in, as one string (a header value has no newline)."""
-    headers = request.headers
-    return "\n".join((headers.get(_AUTHORIZATION, ""), headers.get(_TOKEN, ""), headers.get(_COOKIE, "")))
-
-
 def anonymous(request: web.Request) -> Caller:
     """The caller of an open route: nobody, from where the request came."""
     return _memo(connection_of(request)).anonymous.caller
@@ -446,7 +440,8 @@ class Gatekeeper:
         the identity service must be asked), and its credentials when they
         had to be read; `lenient` ignores a Basic header that does not decode
         (as Pebble). No credentials at all: the connection's anonymous caller."""
-        sent = _sent(request)
+        headers = request.headers  # those credentials come in, as one string (a header value has no newline)
+        sent = "\n".join((headers.get(_AUTHORIZATION, ""), headers.get(_TOKEN, ""), headers.get(_COOKIE, "")))
         key = memo.key_for(sent)
         credentials = None
         if key is None:

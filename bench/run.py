@@ -3,6 +3,8 @@ the figures (bench/results/latest.json) and a latency chart (PNG).
 
 Each benchmark module has `async def main() -> dict` returning its figures:
 {"title": str, "rows": [(label, value, goal-or-"")...], "latency": {path: {"50%": ms...}}}.
+`python -m bench.run bench.NAME...` runs only those and replaces only their
+figures in latest.json.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from pathlib import Path
 BENCHMARKS = [
     "bench.gateway_ratio",
     "bench.views",
+    "bench.proxy_reads",
     "bench.plan_start",
     "bench.deploy_fanout",
     "bench.rolling_update",
     "bench.telemetry_cost",
     "bench.startup",
+    "bench.pebble_side",  # only when PEBBLE_BIN names a Pebble binary; skipped otherwise
 ]
 RESULTS = Path(__file__).parent / "results"
 
@@ -46,10 +50,25 @@ def _chart(latency: dict[str, dict[str, float]], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _report(selected: list[str], partial: bool) -> dict:
+    """A full run starts a new report; benchmarks named on the command line
+    replace only their own figures in the last one (each then says when)."""
+    previous = RESULTS / "latest.json"
+    if not partial or not previous.exists():
+        return {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "benchmarks": {}}
+    report = json.loads(previous.read_text())
+    for name in selected:
+        report["benchmarks"].pop(name, None)
+    return report
+
+
 async def run(selected: list[str]) -> int:
     RESULTS.mkdir(exist_ok=True)
-    report: dict = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "benchmarks": {}}
+    partial = not set(selected) >= set(BENCHMARKS)
+    report = _report(selected, partial)
     latency: dict = {}
+    for figures in report["benchmarks"].values():
+        latency.update(figures.get("latency", {}))
     failed = 0
     for name in selected:
         try:
@@ -60,6 +79,8 @@ async def run(selected: list[str]) -> int:
             continue
         print(f"== {name}", flush=True)
         figures = await module.main()
+        if partial:
+            figures["when"] = time.strftime("%Y-%m-%d %H:%M:%S")
         report["benchmarks"][name] = figures
         latency.update(figures.get("latency", {}))
         for label, value, goal in figures.get("rows", []):

@@ -7,7 +7,9 @@ connections), on a layer of 10 running services and 2 checks:
   caller is the peer, admin), HTTPS with an API token, and plain HTTP for
   the open `GET /v1/system-info`;
 - each view route ÷ its RPC path (HTTPS, token; a second gateway on the same suite with
-  SHOAL_GATEWAY_VIEWS=0, bench/second_gateway.py);
+  SHOAL_GATEWAY_VIEWS=0, bench/second_gateway.py); `GET /v1/notices`, whose
+  answer needs the caller's uid (a token has none), through the unix sockets
+  of both gateways via socat, with 20 notices;
 - how the cost grows: `GET /v1/services` with 200 services and
   `GET /v1/changes?select=all` with 1,000 changes, view and RPC.
 """
@@ -101,7 +103,10 @@ async def main() -> dict:
         body_file.write_bytes(suite.https("GET", "/v1/services", headers=headers).body)
         info_file.write_bytes(suite.http("GET", "/v1/system-info").body)
         fixed_unix = Path(tmp) / "fixed.sock"
-        bridge_view, bridge_fixed, plain_fixed = free_port(), free_port(), free_port()
+        bridge_view, bridge_fixed, plain_fixed, bridge_rpc = free_port(), free_port(), free_port(), free_port()
+        for n in range(20):  # notices: as a peer uid asks for them (a token caller has no uid)
+            call(suite, "POST", "/v1/notices", {"action": "add", "type": "custom", "key": f"bench.example.com/n{n}",
+                                                "data": {"n": str(n)}})
         with _process("bench.second_gateway", "--socket", str(Path(tmp) / "rpc.sock"),
                       "--https", f"127.0.0.1:{rpc_port}", env=env), \
                 _process("bench.fixed", "--port", str(fixed_port), "--home", str(suite.home),
@@ -111,8 +116,10 @@ async def main() -> dict:
                 _process("socat", f"TCP-LISTEN:{bridge_view},fork,reuseaddr,bind=127.0.0.1",
                          f"UNIX-CONNECT:{suite.socket}", python=False), \
                 _process("socat", f"TCP-LISTEN:{bridge_fixed},fork,reuseaddr,bind=127.0.0.1",
-                         f"UNIX-CONNECT:{fixed_unix}", python=False):
-            for port in (rpc_port, fixed_port, plain_fixed, bridge_view, bridge_fixed):
+                         f"UNIX-CONNECT:{fixed_unix}", python=False), \
+                _process("socat", f"TCP-LISTEN:{bridge_rpc},fork,reuseaddr,bind=127.0.0.1",
+                         f"UNIX-CONNECT:{Path(tmp) / 'rpc.sock'}", python=False):
+            for port in (rpc_port, fixed_port, plain_fixed, bridge_view, bridge_fixed, bridge_rpc):
                 _wait_port(port, 30)
             fixed = f"https://127.0.0.1:{fixed_port}"
             for url in (view, rpc, fixed):
@@ -145,6 +152,14 @@ async def main() -> dict:
                 count(path, by_view, by_rpc)
                 if path == "/v1/services":
                     latency["RPC /v1/services"] = by_rpc.latency_ms
+
+            for path in ("/v1/notices", "/v1/notices?types=custom&keys=bench.example.com/n3"):
+                by_view, by_rpc = _pair(f"http://127.0.0.1:{bridge_view}{path}",
+                                        f"http://127.0.0.1:{bridge_rpc}{path}", {})
+                label = (f"GET {path} (unix socket via socat, peer uid): view ÷ RPC "
+                         f"({by_view.requests_per_second:.0f} ÷ {by_rpc.requests_per_second:.0f})")
+                rows.append((label, f"{by_view.requests_per_second / by_rpc.requests_per_second:.2f}", ""))
+                count(path, by_view, by_rpc)
 
             more = [f"svc-{i:03d}" for i in range(10, 200)]
             call(suite, "POST", "/v1/layers", {"action": "add", "label": "bench-200", "format": "yaml",

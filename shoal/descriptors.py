@@ -69,6 +69,7 @@ class View:
     """A route answered from the gateway's view of its service (the `view` option)."""
 
     queries: tuple[str, ...]  # the HTTP queries held besides the empty one ("select=all")
+    filter: str = ""  # the view holds every item, and the gateway answers each caller through this filter
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ def _go_body(opts) -> GoBody | None:
 def _view(opts) -> View | None:
     if not opts.HasExtension(options_pb2.view):
         return None
-    return View(tuple(opts.Extensions[options_pb2.view].queries))
+    option = opts.Extensions[options_pb2.view]
+    return View(tuple(option.queries), option.filter)
 
 
 def _method(service: str, md: MethodDescriptor) -> Method:

@@ -12,6 +12,7 @@ from pathlib import Path
 from services.common.durations import format_duration
 from services.common.errors import DomainError, Failure
 from services.common.storage import StorageError
+from services.common.times import format_time
 from services.plan.changes.manager import NOTIFY, ChangeManager, TaskSpec
 from services.plan.changes.model import Change
 from services.plan.checks import CheckManager
@@ -31,7 +32,6 @@ from services.plan.plan.order import start_order, stop_order
 from services.plan.planstate import PlanState
 from services.plan.store import PlanStore
 from services.plan.supervisor import DONE, StartError, Supervisor
-from services.plan.times import format_time
 
 # The notice recorded when a service uses up its restart-limit: a custom notice
 # under Shoal's own key prefix, so Pebble's types filter as they do in Pebble.
@@ -162,6 +162,7 @@ class PlanDaemon:
             self.store.set_counters({"notice": self.notices.last_id})
 
     def _notice_removed(self, notice: Notice) -> None:
+        self.on_state_changed()
         if self.store is not None:
             self.store.delete("notices", notice.id)
 

@@ -27,9 +27,9 @@ from datetime import datetime
 from services.common.errors import DomainError, Failure
 from services.common.fsutil import fsync_directory
 from services.common.gojson import go_quote
+from services.common.times import format_time_seconds
 from services.plan import accounts
 from services.plan.accounts import Account, AccountError
-from services.plan.times import format_time_seconds
 
 log = logging.getLogger("shoal.plan.files")
 

@@ -21,17 +21,24 @@ from typing import Any
 
 from services.common import gojson
 from services.common.durations import LONGEST_WAIT, format_duration, parse_duration
-from services.common.errors import DomainError, Failure
 from services.common.gojson import go_quote
 from services.common.jsonvalues import whole_numbers
-from services.plan.times import format_time, parse_time, utcnow
+from services.common.notice_filter import (  # noqa: F401 - the filter rule's names, for this model's users
+    CHANGE_UPDATE,
+    CUSTOM,
+    KNOWN_TYPES,
+    WARNING,
+    NoticeError,
+    NoticeFilter,
+    NoticeForbidden,
+    NoticeInvalid,
+    NoticeNotFound,
+    expired,
+    select,
+)
+from services.common.times import format_time, utcnow
 
 log = logging.getLogger(__name__)
-
-CHANGE_UPDATE = "change-update"
-CUSTOM = "custom"
-WARNING = "warning"
-KNOWN_TYPES = frozenset({CHANGE_UPDATE, CUSTOM, WARNING})
 
 DEFAULT_EXPIRE_AFTER = 7 * 24 * 3600.0
 MAX_NOTICES = 1000
@@ -41,28 +48,6 @@ MAX_DATA_BYTES = 4096
 _KEY_RE = re.compile(
     r"^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+(/[a-z0-9]+(-[a-z0-9]+)*)+$"
 )
-_MAX_UINT32 = 2**32 - 1
-
-
-# --- errors ------------------------------------------------------------------
-
-
-class NoticeError(DomainError):
-    """A notice API error with Pebble's message."""
-
-
-class NoticeInvalid(NoticeError):
-    failure = Failure.INVALID
-
-
-class NoticeForbidden(NoticeError):
-    failure = Failure.FORBIDDEN
-
-
-class NoticeNotFound(NoticeError):
-    failure = Failure.NOT_FOUND
-
-
 # --- the notice --------------------------------------------------------------
 
 
@@ -81,7 +66,7 @@ class Notice:
     expire_after: float = DEFAULT_EXPIRE_AFTER  # seconds after last occurrence
 
     def expired(self, now: datetime) -> bool:
-        return self.last_occurred + timedelta(seconds=self.expire_after) < now
+        return expired(self.last_occurred, self.expire_after, now)
 
     def to_api(self) -> dict[str, Any]:
         """Pebble's JSON object for this notice."""
@@ -134,120 +119,6 @@ class Notice:
             repeat_after=d.get("repeat_after"),
             expire_after=float(d.get("expire_after", DEFAULT_EXPIRE_AFTER)),
         )
-
-
-# --- filters -----------------------------------------------------------------
-
-
-@dataclass
-class NoticeFilter:
-    """What a query matches. Visibility: with `all_users` every notice; otherwise
-    public notices plus those of `user_id` (public only when `user_id` is None).
-    `nothing`: the types asked for are all unknown, so nothing matches and the
-    API answers an empty list at once (without waiting)."""
-
-    user_id: int | None = None
-    all_users: bool = False
-    types: list[str] = field(default_factory=list)  # empty = any type
-    keys: list[str] = field(default_factory=list)  # empty = any key
-    after: datetime | None = None  # only notices last repeated strictly after
-    nothing: bool = False
-
-    def matches(self, n: Notice) -> bool:
-        if self.nothing:
-            return False
-        if not self.all_users and n.user_id is not None and n.user_id != self.user_id:
-            return False
-        if self.types and n.type not in self.types:
-            return False
-        if self.keys and n.key not in self.keys:
-            return False
-        return self.after is None or n.last_repeated > self.after
-
-    @classmethod
-    def from_query(
-        cls,
-        caller_uid: int | None,
-        is_admin: bool,
-        *,
-        user_id: Iterable[str] = (),
-        users: Iterable[str] = (),
-        types: Iterable[str] = (),
-        keys: Iterable[str] = (),
-        after: str = "",
-    ) -> NoticeFilter:
-        """Build the filter of `GET /v1/notices` from its query parameters (each
-        given as the list of its values, `after` as its one value), refused as
-        Pebble refuses them and in its order: user-id, users, types (all
-        unknown: a filter matching `nothing`, and `after` is not looked at),
-        after."""
-        if caller_uid is None:
-            raise NoticeForbidden("cannot determine UID of request, so cannot retrieve notices")
-        flt = cls(user_id=caller_uid)
-        user_ids = list(user_id)
-        if user_ids:
-            if not is_admin:
-                raise NoticeForbidden('only admins may use the "user-id" filter')
-            flt.user_id = _parse_user_id(user_ids)
-        user_sets = list(users)
-        if user_sets:
-            if not is_admin:
-                raise NoticeForbidden('only admins may use the "users" filter')
-            if user_ids:
-                raise NoticeInvalid('cannot use both "users" and "user-id" parameters')
-            if user_sets[0] != "all":
-                raise NoticeInvalid('invalid "users" filter: must be "all"')
-            flt.all_users = True
-        asked = _list_param(types)
-        flt.types = list(dict.fromkeys(t for t in asked if t in KNOWN_TYPES))
-        if asked and not flt.types:
-            flt.nothing = True
-            return flt
-        flt.keys = _list_param(keys)
-        if after:
-            try:
-                flt.after = parse_time(after)
-            except ValueError as exc:
-                raise NoticeInvalid(f'invalid "after" timestamp: {exc}') from None
-        return flt
-
-
-def _parse_user_id(values: list[str]) -> int:
-    """The one user ID of the "user-id" filter: read as Go's strconv.ParseInt
-    reads it (its texts), then held to a uint32."""
-    items = _list_param(values)
-    if len(items) != 1:
-        raise NoticeInvalid('invalid "user-id" filter: must only include one "user-id"')
-    number = _go_parse_int(items[0])
-    if not 0 <= number <= _MAX_UINT32:
-        raise NoticeInvalid(f'invalid "user-id" filter: user ID is not a valid uint32: {number}')
-    return number
-
-
-def _go_parse_int(text: str) -> int:
-    """Go's strconv.ParseInt(text, 10, 64); NoticeInvalid with its text."""
-    digits = text[1:] if text[:1] in "+-" else text
-    value = 0
-    for char in digits:
-        if not ("0" <= char <= "9"):
-            break
-        value = value * 10 + ord(char) - 48
-        if value > 2**64 - 1:  # past a uint64 Go stops at once: out of range
-            raise NoticeInvalid(f'invalid "user-id" filter: strconv.ParseInt: parsing {go_quote(text)}: '
-                                "value out of range")
-    else:
-        if digits:
-            negative = text[:1] == "-"
-            if value > 2**63 - (0 if negative else 1):
-                raise NoticeInvalid(f'invalid "user-id" filter: strconv.ParseInt: parsing {go_quote(text)}: '
-                                    "value out of range")
-            return -value if negative else value
-    raise NoticeInvalid(f'invalid "user-id" filter: strconv.ParseInt: parsing {go_quote(text)}: invalid syntax')
-
-
-def _list_param(values: Iterable[str]) -> list[str]:
-    """Repeated and/or comma-separated values, trimmed, empties dropped."""
-    return [item.strip() for v in values for item in v.split(",") if item.strip()]
 
 
 # --- POST validation ---------------------------------------------------------
@@ -449,13 +320,7 @@ class NoticeBook:
 
     def query(self, filters: NoticeFilter | None = None) -> list[Notice]:
         """Unexpired matching notices, ordered by last-repeated ascending (then id)."""
-        filters = filters or NoticeFilter()
-        if filters.types and not any(t in KNOWN_TYPES for t in filters.types):
-            return []
-        now = self._clock()
-        found = [n for n in self._by_id.values() if not n.expired(now) and filters.matches(n)]
-        found.sort(key=lambda n: (n.last_repeated, int(n.id)))
-        return found
+        return select(self._by_id.values(), filters or NoticeFilter(), self._clock())
 
     async def wait(self, filters: NoticeFilter | None, timeout: float | None) -> list[Notice]:
         """Long-poll: the matching notices as soon as there is at least one; `[]` once

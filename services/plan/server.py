@@ -50,7 +50,8 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         self.daemon = daemon
         self._boot_id = boot_id()
         self._changes: dict[str, plan_pb2.Change] = {}  # each change's message, until it is saved again
-        self.read_models = ReadModels(self, listed=self._view_requests)
+        self._notices_whole = None  # (versions, every notice's message, the messages by version)
+        self.read_models = ReadModels(self, listed=self._view_requests, whole=self._view_whole)
         daemon.on_state_changed = self.read_models.mark
         daemon.on_change_modified = self._change_modified
         stamp_revisions(self, self.read_models)
@@ -87,6 +88,23 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
         if method.name == "GetChange":
             return [plan_pb2.GetChangeRequest(id=c.id) for c in self.daemon.changes.list_changes("all")]
         return []
+
+    def _view_whole(self, method):
+        """The entry of a filtered view: every unexpired notice, in order
+        (each notice's message made again only after it occurred again)."""
+        if method.name != "ListNotices":
+            raise ValueError(f"no filtered view of {method.name}")
+        notices = self.daemon.notices.query(NoticeFilter(all_users=True))
+        versions = tuple((n.id, n.occurrences, n.last_occurred, n.expire_after) for n in notices)
+        if self._notices_whole is None or self._notices_whole[0] != versions:
+            kept = {} if self._notices_whole is None else self._notices_whole[2]
+            messages = {}
+            for n, version in zip(notices, versions, strict=True):
+                held = kept.get(version)
+                messages[version] = held if held is not None else json_format.ParseDict(n.to_api(), plan_pb2.Notice())
+            whole = plan_pb2.ListNoticesResponse(notices=list(messages.values()))
+            self._notices_whole = (versions, whole, messages)
+        return self._notices_whole[1]
 
     async def ListChanges(self, request, context):
         select = request.select or "in-progress"
@@ -165,11 +183,7 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
 
     async def ListNotices(self, request, context):
         caller = self._uid_caller("retrieve notices")
-        filters = NoticeFilter.from_query(
-            caller.uid, caller.at_least("admin"),
-            user_id=list(request.user_id), users=[request.users] if request.users else [],
-            types=list(request.types), keys=list(request.keys), after=request.after,
-        )
+        filters = NoticeFilter.of_request(request, caller.uid, caller.at_least("admin"))
         if filters.nothing:  # only unknown types asked for: nothing, at once
             return plan_pb2.ListNoticesResponse()
         timeout = _duration(request.timeout)
@@ -177,6 +191,10 @@ class PlanServicer(FilesRPC, ExecRPC, plan_pb2_grpc.PlanServicer):
             notices = await self.daemon.notices.wait(filters, timeout)
         else:
             notices = self.daemon.notices.query(filters)
+        return self._notices_answer(notices)
+
+    @staticmethod
+    def _notices_answer(notices) -> plan_pb2.ListNoticesResponse:
         return json_format.ParseDict({"notices": [n.to_api() for n in notices]}, plan_pb2.ListNoticesResponse())
 
     async def AddNotice(self, request, context):

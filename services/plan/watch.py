@@ -25,6 +25,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from services.common.errors import DomainError
 from shoal.descriptors import Method, service_methods
@@ -52,7 +53,8 @@ def _request(method: Method, query: str):
 
 def held_requests(service: str) -> list[tuple[Method, object]]:
     """(method, request) of the answers the views of `service` always hold
-    (a route with path parameters holds those its servicer lists)."""
+    (a route with path parameters holds those its servicer lists; a filtered
+    route, its one entry of every item under the empty request)."""
     held = []
     for method in service_methods(service):
         if method.view is not None and not method.path_params:
@@ -70,12 +72,16 @@ class ReadModels:
     held for a view route with path parameters (every change's id)."""
 
     def __init__(self, servicer, service: str = "plan", clock: Callable[[], int] = time.time_ns,
-                 listed: Callable[[Method], list] = lambda method: []):
+                 listed: Callable[[Method], list] = lambda method: [],
+                 whole: Callable[[Method], Message] | None = None):
         held = held_requests(service)
         self._listed = [m for m in service_methods(service) if m.view is not None and m.path_params]
         self._list = listed
-        # The servicer's own methods, before stamp_revisions wraps them.
-        self._answers = {m.name: getattr(servicer, m.name) for m in service_methods(service) if m.view is not None}
+        # The servicer's own methods, before stamp_revisions wraps them; a
+        # filtered view's entry is every item (`whole`), whoever asks.
+        self._answers = {m.name: getattr(servicer, m.name) for m in service_methods(service)
+                         if m.view is not None and not m.view.filter}
+        self._whole = whole
         self._held = [(m, r, _key(m, r)) for m, r in held]
         self.revision = clock() // 1000
         self._entries: dict[Key, bytes] = {}
@@ -111,7 +117,12 @@ class ReadModels:
             held = self._held + [(m, r, _key(m, r)) for m in self._listed for r in self._list(m)]
             for method, request, key in held:
                 try:
-                    answer = await self._answers[method.name](request, None)
+                    if method.view.filter:
+                        if self._whole is None:
+                            continue
+                        answer = self._whole(method)
+                    else:
+                        answer = await self._answers[method.name](request, None)
                 except DomainError:
                     continue  # not held: the RPC answers the refusal
                 except Exception:

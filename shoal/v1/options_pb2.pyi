@@ -87,7 +87,9 @@ class GoBody(_message.Message):
     def __init__(self, error_prefix: _Optional[str] = ..., go_type: _Optional[str] = ..., found_first: _Optional[str] = ...) -> None: ...
 
 class View(_message.Message):
-    __slots__ = ("queries",)
+    __slots__ = ("queries", "filter")
     QUERIES_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
     queries: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, queries: _Optional[_Iterable[str]] = ...) -> None: ...
+    filter: str
+    def __init__(self, queries: _Optional[_Iterable[str]] = ..., filter: _Optional[str] = ...) -> None: ...

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.common.durations import format_duration
+from services.common.times import utcnow
 from services.plan.changes.model import (
     ABORT,
     DO,
@@ -48,7 +49,6 @@ from services.plan.changes.model import (
     ChangeWaitTimeout,
     Task,
 )
-from services.plan.times import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from services.common.errors import DomainError, Failure
-from services.plan.times import format_time, format_time_seconds, utcnow
+from services.common.times import format_time, format_time_seconds, utcnow
 
 # Statuses, as the API spells them.
 DO = "Do"

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from services.common.errors import Failure
+from services.common.times import utcnow
 from services.plan.changes.manager import NOTIFY, RESTART_LOG, ChangeManager, TaskSpec
 from services.plan.changes.model import (
     Change,
@@ -21,7 +22,6 @@ from services.plan.changes.model import (
     aggregate_status,
 )
 from services.plan.notices import NoticeBook
-from services.plan.times import utcnow
 
 
 class Recorder:

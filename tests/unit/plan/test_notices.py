@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.errors import Failure
+from services.common.times import format_time, parse_time
 from services.plan.notices import (
     Notice,
     NoticeBook,
@@ -19,7 +20,6 @@ from services.plan.notices import (
     NoticeNotFound,
     validate_add,
 )
-from services.plan.times import format_time, parse_time
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
 

@@ -67,9 +67,10 @@ from typing import Protocol
 
 import grpc
 from aiohttp import web
+from multidict import istr
 
 from gateway.calls import DEFAULT_DEADLINE, ServiceCalls
-from gateway.connections import connection_of
+from gateway.connections import Connection, connection_of
 from gateway.errors import HTTPError, from_rpc_error
 from services.common.config import Settings
 from services.common.generation import GenerationReader, generation_path
@@ -186,23 +187,19 @@ class _Memo:
 EMPTY = b""  # the memo's key for a connection's requests without credentials
 
 
-def _memo(request: web.Request) -> _Memo:
-    connection = connection_of(request)
+def _memo(connection: Connection) -> _Memo:
     memo = connection.memo
     if memo is None:
         memo = connection.memo = _Memo(connection.origin)
     return memo
 
 
-def _sent(request: web.Request) -> str:
-    """The headers credentials come in, as one string (a header value has no newline)."""
-    headers = request.headers
-    return "\n".join((headers.get("Authorization", ""), headers.get("X-API-Token", ""), headers.get("Cookie", "")))
+_AUTHORIZATION, _TOKEN, _COOKIE = istr("Authorization"), istr("X-API-Token"), istr("Cookie")  # looked up unfolded
 
 
 def anonymous(request: web.Request) -> Caller:
     """The caller of an open route: nobody, from where the request came."""
-    return _memo(request).anonymous.caller
+    return _memo(connection_of(request)).anonymous.caller
 
 
 # -- CSRF --------------------------------------------------------------------------
@@ -400,6 +397,10 @@ class LockoutMemory:
 
 
 # -- the gate ------------------------------------------------------------------------
+def _refused(pebble: bool, error: HTTPError) -> HTTPError:
+    """What refused credentials answer: on /v1, Pebble's words (a lockout included)."""
+    return HTTPError(401, ACCESS_DENIED) if pebble and error.status in (401, 403) else error
+
 class Authorizer(Protocol):
     """What a route handler asks before calling: the caller to sign (or an
     HTTPError refusing the request); to forget credentials whose session
@@ -407,6 +408,9 @@ class Authorizer(Protocol):
     who callers are."""
 
     async def authorize(self, request: web.Request, method: Method) -> Caller: ...
+
+    def admitted(self, request: web.Request, method: Method) -> Caller | None:
+        """`authorize`'s answer when it needs no coroutine, else None."""
 
     def forget(self, request: web.Request) -> None: ...
 
@@ -430,12 +434,14 @@ class Gatekeeper:
         self._asking: dict[bytes, tuple[int, asyncio.Future]] = {}  # credentials being asked about, by key
         self._authenticate = calls.callable(methods_by_path()["/shoal.v1.Identity/Authenticate"])
 
-    async def authenticate(self, request: web.Request, lenient: bool = False) -> tuple[Authenticated, str]:
-        """Who sent `request`, and its transport (unix, http or https);
-        `lenient` ignores a Basic header that does not decode (as Pebble)."""
-        memo = _memo(request)
-        transport = connection_of(request).transport
-        sent = _sent(request)
+    def _kept(self, request: web.Request, memo: _Memo,
+              lenient: bool) -> tuple[bytes, Authenticated | None, Credentials | None]:
+        """The cache key of who sent `request`, what is kept for it (None:
+        the identity service must be asked), and its credentials when they
+        had to be read; `lenient` ignores a Basic header that does not decode
+        (as Pebble). No credentials at all: the connection's anonymous caller."""
+        headers = request.headers  # those credentials come in, as one string (a header value has no newline)
+        sent = "\n".join((headers.get(_AUTHORIZATION, ""), headers.get(_TOKEN, ""), headers.get(_COOKIE, "")))
         key = memo.key_for(sent)
         credentials = None
         if key is None:
@@ -444,31 +450,34 @@ class Gatekeeper:
             if not _undecodable_basic(request, credentials):  # a strict read refuses those
                 memo.remember(sent, key)
         if not key:
-            return memo.anonymous, transport
+            return key, memo.anonymous, credentials
         self._follow_identity()
-        known = self.callers.get(key)
-        if known is None:
-            if credentials is None:
-                credentials = self._read(request, lenient)
-            refused = None if self.callers.seen(key) else self.lockouts.refusal(credentials)
-            if refused is not None:
+        return key, self.callers.get(key), credentials
+
+    async def _ask(self, request: web.Request, key: bytes, credentials: Credentials | None,
+                   lenient: bool) -> Authenticated:
+        """What the identity service says about `request`'s credentials (cached when it lets them in)."""
+        if credentials is None:
+            credentials = self._read(request, lenient)
+        refused = None if self.callers.seen(key) else self.lockouts.refusal(credentials)
+        if refused is not None:
+            await asyncio.sleep(self.refusal_delay)
+            raise refused
+        generation = self.callers.generation
+        try:
+            known = await self._ask_once(key, generation, credentials, request.path)
+        except HTTPError as error:
+            if error.kind == "account_locked":
+                self.lockouts.remember(credentials, error)
+            if error.status in (401, 403):
+                # Refused credentials answer after a pause: a guessing client
+                # (or a flood on a kept-alive connection) waits instead of
+                # taking the gateway's time from everyone else.
                 await asyncio.sleep(self.refusal_delay)
-                raise refused
-            generation = self.callers.generation
-            try:
-                known = await self._ask_once(key, generation, credentials, request.path)
-            except HTTPError as error:
-                if error.kind == "account_locked":
-                    self.lockouts.remember(credentials, error)
-                if error.status in (401, 403):
-                    # Refused credentials answer after a pause: a guessing client
-                    # (or a flood on a kept-alive connection) waits instead of
-                    # taking the gateway's time from everyone else.
-                    await asyncio.sleep(self.refusal_delay)
-                raise
-            self._follow_identity()  # a change made while it was asked: the answer may predate it
-            self.callers.put(key, known, generation)  # only answers that let the caller in are cached
-        return known, transport
+            raise
+        self._follow_identity()  # a change made while it was asked: the answer may predate it
+        self.callers.put(key, known, generation)  # only answers that let the caller in are cached
+        return known
 
     async def _ask_once(self, key: bytes, generation: int, credentials: Credentials, path: str) -> Authenticated:
         """What the identity service says about `credentials`. Requests that
@@ -525,20 +534,42 @@ class Gatekeeper:
             return Authenticated(caller, answer.method, session)
         return Authenticated(replace(default_caller(credentials.uid, self.daemon_uid), origin=credentials.client_ip))
 
-    async def authorize(self, request: web.Request, method: Method) -> Caller:
-        refused = transport_refusal(method, connection_of(request).transport)
-        if refused is not None:
-            raise refused
+    def admitted(self, request: web.Request, method: Method) -> Caller | None:
+        """The caller to sign when what is kept decides (a refusal raised as
+        an HTTPError), with no coroutine; None when the identity service
+        must be asked (`authorize`)."""
+        connection = connection_of(request)
+        if method.transports in _WHERE:  # a route that answers on some transports only
+            refused = transport_refusal(method, connection.transport)
+            if refused is not None:
+                raise refused
+        memo = connection.memo or _memo(connection)
         if method.access == "untrusted" and not method.resolve_caller:
-            return anonymous(request)  # open routes resolve no caller (as Pebble)
+            return memo.anonymous.caller  # open routes resolve no caller (as Pebble)
         pebble = method.family == "pebble"
         try:
-            known, transport = await self.authenticate(request, lenient=pebble)
+            known = self._kept(request, memo, pebble)[1]
         except HTTPError as error:
-            if pebble and error.status in (401, 403):
-                # Pebble's words for refused credentials, a lockout included.
-                raise HTTPError(401, ACCESS_DENIED) from None
-            raise
+            raise _refused(pebble, error) from None
+        return None if known is None else self._decide(request, method, known, connection.transport)
+
+    async def authorize(self, request: web.Request, method: Method) -> Caller:
+        caller = self.admitted(request, method)
+        if caller is not None:
+            return caller
+        connection = connection_of(request)
+        pebble = method.family == "pebble"
+        try:
+            key, known, credentials = self._kept(request, _memo(connection), pebble)
+            if known is None:
+                known = await self._ask(request, key, credentials, pebble)
+        except HTTPError as error:
+            raise _refused(pebble, error) from None
+        return self._decide(request, method, known, connection.transport)
+
+    def _decide(self, request: web.Request, method: Method, known: Authenticated, transport: str) -> Caller:
+        """Whether `known` over `transport` reaches `method`: the caller to sign, or the HTTPError refusing it."""
+        pebble = method.family == "pebble"
         caller = known.caller
         if known.method == "session" and (request.method not in SAFE_METHODS
                                           or (is_websocket_upgrade(request) and not same_origin(request))):

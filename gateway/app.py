@@ -16,36 +16,16 @@ from gateway.access import REFUSAL_DELAY, Gatekeeper
 from gateway.calls import MAX_WAITS, ServiceCalls
 from gateway.observability import add_metrics_route
 from gateway.openapi import openapi_document
-from gateway.paths import unclean_path_redirect
 from gateway.route_table import grouped_routes
 from gateway.routes.context import Handler, RouteContext
 from gateway.routes.proxy import add_proxy_routes
 from gateway.routes.registry import check_bindings, handler_for
-from gateway.shaping import shaped_refusal
 from gateway.transcode import MAX_BODY
 from gateway.views import Views
 from services.common.config import Settings
 from shoal.descriptors import all_methods
 
 CALLS = web.AppKey("calls", ServiceCalls)  # the gateway's calls to the services (the TLS listener uses them)
-
-
-@web.middleware
-async def _edge(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Before any route or access check, an unclean path is redirected
-    (gateway/paths.py); routing's and aiohttp's own refusals are answered in
-    the family's shape (gateway/shaping.py). One middleware for both: every
-    request pays for each middleware it passes."""
-    redirect = unclean_path_redirect(request)
-    if redirect is not None:
-        return redirect
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        shaped = shaped_refusal(request, exc)
-        if shaped is None:
-            raise
-        return shaped
 
 
 def _not_allowed(allowed: list[str]) -> Handler:
@@ -65,9 +45,9 @@ def build_app(settings: Settings, *, refusal_delay: float = REFUSAL_DELAY,
     gate = Gatekeeper(settings, calls, daemon_uid=daemon_uid, refusal_delay=refusal_delay)
     views = Views(calls, settings.home) if settings.gateway_views else None
     ctx = RouteContext(settings=settings, gate=gate, calls=calls, views=views)
-    app = web.Application(middlewares=[_edge], client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY)
     app[CALLS] = calls
-    add_metrics_route(app, ctx)  # Shoal's own metrics: every request counted, GET /api/metrics
+    add_metrics_route(app, ctx)  # every request's edge (paths, refusals, metrics), GET /api/metrics
 
     resources: dict[str, web.Resource] = {}
     for path, http_method, methods in grouped_routes():

@@ -28,13 +28,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from google.protobuf import empty_pb2
 from prometheus_client import Counter, Gauge, Histogram
 
 from gateway import shaping
-from gateway.routes.context import RouteContext
+from gateway.paths import clean_at_a_glance, unclean_path_redirect
+from gateway.routes.context import Handler, RouteContext
+from gateway.serving import SERVER_EDGE
+from gateway.shaping import shaped_refusal
 from services.common import logs, telemetry
 from shoal.descriptors import Method, family_of_path
 
@@ -63,6 +67,9 @@ METRICS_ROUTE = Method(
 )
 
 
+Edge = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+
 class _Labels:
     """One route's children of the two metrics."""
 
@@ -80,13 +87,16 @@ class _Labels:
         return child
 
 
-def request_metrics(request_ids: bool = False):
-    """The middleware that counts and times every request (and, with
-    `request_ids`, gives each its id)."""
+def request_edge(router: web.UrlDispatcher, request_ids: bool = False) -> Edge:
+    """What every request passes around its route, in this order: an
+    unclean path is redirected (gateway/paths.py) before any route or
+    access check; routing's and aiohttp's own refusals are answered in the
+    family's shape (gateway/shaping.py); the answer is counted and timed
+    (and, with `request_ids`, the request given its id and logged). One
+    function for all of it: every request pays for each layer it passes."""
     by_route: dict[object, _Labels] = {}
 
-    def labels(request: web.Request) -> _Labels:
-        route = request.match_info.route
+    def labels(route) -> _Labels:
         resource = route.resource
         key = route if resource is not None else None  # aiohttp makes a new route for each 404/405
         found = by_route.get(key)
@@ -98,35 +108,26 @@ def request_metrics(request_ids: bool = False):
             by_route[key] = found
         return found
 
-    @web.middleware
-    async def observe(request: web.Request, handler) -> web.StreamResponse:
+    async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request_ids:
+            request_id = telemetry.new_request_id(request.headers.get(telemetry.REQUEST_ID_HEADER, ""))
+            logs.REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
+        route = None
         try:
-            response = await handler(request)
+            response = None if clean_at_a_glance(request.rel_url.raw_path) else unclean_path_redirect(request)
+            if response is not None:
+                route = (await router.resolve(request)).route  # its labels; it may not be routed yet
+            else:
+                try:
+                    response = await handler(request)
+                except web.HTTPException as exc:
+                    response = shaped_refusal(request, exc)
+                    if response is None:
+                        raise
             status = response.status
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        except asyncio.CancelledError:
-            status = CLIENT_GONE
-            raise
-        finally:
-            found = labels(request)
-            found.seconds.observe(time.perf_counter() - started)
-            found.count(status).inc()
-
-    @web.middleware
-    async def observe_with_id(request: web.Request, handler) -> web.StreamResponse:
-        request_id = telemetry.new_request_id(request.headers.get(telemetry.REQUEST_ID_HEADER, ""))
-        logs.REQUEST_ID.set(request_id)
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await observe(request, handler)
-            status = response.status
-            if not response.prepared:
+            if request_ids and not response.prepared:
                 response.headers[telemetry.REQUEST_ID_HEADER] = request_id
             return response
         except web.HTTPException as exc:
@@ -136,20 +137,32 @@ def request_metrics(request_ids: bool = False):
             status = CLIENT_GONE
             raise
         finally:
-            milliseconds = (time.perf_counter() - started) * 1e3
-            found = labels(request)
-            telemetry.access.info("%s %s %d %.1fms", request.method, request.path, status, milliseconds, extra={
-                "http_method": request.method, "path": request.path, "route": found.route, "status": status,
-                "duration_ms": round(milliseconds, 3)})
+            seconds = time.perf_counter() - started
+            if route is None:
+                route = request.match_info.route
+            found = by_route.get(route) or labels(route)
+            found.seconds.observe(seconds)
+            (found.counts.get(status) or found.count(status)).inc()
+            if request_ids:
+                telemetry.access.info("%s %s %d %.1fms", request.method, request.path, status, seconds * 1e3,
+                                      extra={"http_method": request.method, "path": request.path,
+                                             "route": found.route, "status": status,
+                                             "duration_ms": round(seconds * 1e3, 3)})
 
-    return observe_with_id if request_ids else observe
+    return edge
 
 
 def add_metrics_route(app: web.Application, ctx: RouteContext) -> None:
-    """The request middleware (outermost but for tracing's, so it sees every answer) and `GET /api/metrics`."""
-    # First, or just inside OpenTelemetry's (which its instrumentation puts first), so that an
-    # access line names the request's trace.
-    app.middlewares.insert(1 if telemetry.tracing_on() else 0, request_metrics(logs.request_ids_on()))
+    """Every request's edge (`request_edge`) and `GET /api/metrics`. The edge
+    is the server's own handler around the application's (gateway/serving.py),
+    so that aiohttp runs no middleware chain; with tracing, it is the
+    middleware just inside OpenTelemetry's (which its instrumentation puts
+    first), so that an access line names the request's trace."""
+    edge = request_edge(app.router, logs.request_ids_on())
+    if telemetry.tracing_on():
+        app.middlewares.append(web.middleware(edge))
+    else:
+        app[SERVER_EDGE] = edge
     waits = getattr(ctx.calls, "waits", None)
     if waits is not None:
         LONG_POLLS.set_function(lambda: waits.held)

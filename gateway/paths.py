@@ -33,7 +33,7 @@ def clean_path(path: str) -> str:
     return cleaned
 
 
-def _plainly_clean(raw_path: str) -> bool:
+def clean_at_a_glance(raw_path: str) -> bool:
     """Whether a raw path is clean at a glance: rooted, nothing escaped, no
     empty segment and no segment starting with a dot (so no `.` or `..`)."""
     return raw_path[:1] == "/" and "%" not in raw_path and "//" not in raw_path and "/." not in raw_path
@@ -42,7 +42,7 @@ def _plainly_clean(raw_path: str) -> bool:
 def unclean_path_redirect(request: web.Request) -> web.Response | None:
     """The 301 to `request`'s cleaned path, or None when its path is clean."""
     raw_path = request.rel_url.raw_path
-    if _plainly_clean(raw_path):
+    if clean_at_a_glance(raw_path):
         return None
     path = unquote(raw_path, errors="surrogateescape")
     cleaned = clean_path(path)

@@ -11,6 +11,10 @@
 - Each connection keeps what stays the same for its life (its transport,
   peer uid, client certificate: gateway/connections.py), read on its first
   request.
+- Every request passes the application's edge (`SERVER_EDGE`, set by
+  gateway/observability.py: path cleaning, refusals' shapes, metrics)
+  as the server's own handler around the application's, not as a
+  middleware: aiohttp then runs no middleware chain per request.
 - A request that is not HTTP (a bad request line, a header too long) is
   answered `400 Bad Request` without repeating anything it sent, and logged
   once per interval with a count, never with a traceback each.
@@ -19,6 +23,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import ssl
@@ -33,6 +38,9 @@ from gateway.connections import SLOT
 from gateway.sockets import BACKLOG
 
 log = logging.getLogger("shoal.gateway")
+
+# What the server's handler puts around the application's: (request, handler) → response.
+SERVER_EDGE = web.AppKey("server_edge", object)
 
 HEADER_TIMEOUT = 20.0  # above aiohttp clients' 15 s idle keep-alive, so the client closes first
 TLS_HANDSHAKE_TIMEOUT = 10.0
@@ -96,6 +104,9 @@ class EdgeRunner(web.AppRunner):
         server = await super()._make_server()
         server.__class__ = _EdgeServer  # adds behaviour only, no state of its own
         server.malformed = self.malformed
+        edge = self._app.get(SERVER_EDGE)
+        if edge is not None:
+            server.request_handler = functools.partial(edge, handler=server.request_handler)
         return server
 
 

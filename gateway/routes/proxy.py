@@ -168,6 +168,9 @@ class Authorized:
     async def authorize(self, request: web.Request, method: Method) -> signing.Caller:
         return self.caller
 
+    def admitted(self, request: web.Request, method: Method) -> signing.Caller:
+        return self.caller
+
     def forget(self, request: web.Request) -> None:
         pass  # no session routes behind the proxy
 

@@ -8,7 +8,6 @@ killed plan service makes the route fail fast, then answer fresh."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -22,8 +21,8 @@ from urllib.parse import quote
 import pytest
 
 from tests.integration.test_gateway_workers import only
-from tests.integration.test_views import Worker, view_live
-from tests.support import ROOT, Suite, free_port, wait_for
+from tests.integration.test_views import Worker, two_worker_suite, view_live
+from tests.support import ROOT, wait_for
 
 NOBODY = 65534
 
@@ -187,14 +186,7 @@ def test_notices_read_follow_writes_across_shoal_run_workers(workers_suite):
 
 @pytest.fixture(scope="module")
 def workers_suite(tmp_path_factory):
-    home = tmp_path_factory.mktemp("notice-workers") / "home"
-    home.mkdir()
-    started = Suite(home=home, http_port=free_port(), https_port=free_port(), gateway_workers=2).start()
-    yield started
-    for pid in started.gateway_pids():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
-    started.stop()
+    yield from two_worker_suite(tmp_path_factory, "notice-workers")
 
 
 def test_a_killed_plan_service_fails_notices_fast_then_answers_fresh(fresh_suite):

@@ -220,9 +220,10 @@ def test_only_a_service_identity_may_watch(suite):
     assert asyncio.run(watch(signing.service_caller("gateway"))) is True
 
 
-@pytest.fixture(scope="module")
-def workers(tmp_path_factory):
-    home = tmp_path_factory.mktemp("view-workers") / "home"
+def two_worker_suite(tmp_path_factory, name: str):
+    """A suite run with `--gateway-workers 2` on a home of its own; a worker a
+    test stopped (SIGSTOP) is resumed before the suite stops."""
+    home = tmp_path_factory.mktemp(name) / "home"
     home.mkdir()
     started = Suite(home=home, http_port=free_port(), https_port=free_port(), gateway_workers=2).start()
     yield started
@@ -230,6 +231,11 @@ def workers(tmp_path_factory):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
     started.stop()
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory):
+    yield from two_worker_suite(tmp_path_factory, "view-workers")
 
 
 def test_reads_follow_writes_across_shoal_run_gateway_workers(workers):

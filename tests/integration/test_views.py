@@ -147,6 +147,52 @@ def test_reads_follow_writes_made_through_another_worker(layered):
         other.stop()
 
 
+def reads_while_the_plan_service_is_killed(suite, path: str, read, once_back):
+    """GET `path` from 3 threads (bounded in count and time) while the plan
+    service is killed and restarted by the suite; `once_back()`, called when
+    an answer only the RPC gives comes from the new plan service, returns the
+    moment that later answers are judged from. Asserts that every request was
+    answered 200 or 502, none hung, and the service was seen down; returns
+    the answers as (started, took, status, read(answer) or None) and that
+    moment."""
+    answers: list = []
+    stop = threading.Event()
+    deadline = time.monotonic() + 40
+
+    def load() -> None:
+        for _ in range(5000):  # bounded in count and in time
+            if stop.is_set() or time.monotonic() > deadline:
+                return
+            started = time.monotonic()
+            try:
+                answer = suite.unix("GET", path, timeout=10)
+            except OSError:
+                answers.append((started, time.monotonic() - started, 0, None))
+                continue
+            answers.append((started, time.monotonic() - started, answer.status,
+                            read(answer) if answer.status == 200 else None))
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.3)
+        os.kill(suite.pid("plan"), signal.SIGKILL)
+        # Back: an answer only the RPC gives (the plan's YAML) comes from the new plan service.
+        wait_for(lambda: suite.unix("GET", "/v1/plan?format=yaml", timeout=5).status == 200, timeout=30, every=0.05)
+        mark = once_back()
+        time.sleep(1)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert answers, "no load ran"
+    assert {status for _, _, status, _ in answers} <= {200, 502}, {status for _, _, status, _ in answers}
+    assert max(took for _, took, _, _ in answers) < 3, "a request hung while the plan service was down"
+    assert any(status == 502 for _, _, status, _ in answers), "the plan service was never seen down"
+    return answers, mark
+
+
 def test_a_killed_plan_service_fails_fast_then_answers_fresh(fresh_suite):
     suite = fresh_suite
     layer = "services:\n  web:\n    override: replace\n    command: sleep 1000\n"
@@ -158,41 +204,8 @@ def test_a_killed_plan_service_fails_fast_then_answers_fresh(fresh_suite):
     old = suite.unix("GET", "/v1/services").json()["result"][0]
     assert old["current"] == "active"
 
-    answers: list[tuple[float, float, int, dict | None]] = []  # (started, took, status, web's info)
-    stop = threading.Event()
-    deadline = time.monotonic() + 40
-
-    def load() -> None:
-        for _ in range(5000):  # bounded in count and in time
-            if stop.is_set() or time.monotonic() > deadline:
-                return
-            started = time.monotonic()
-            try:
-                answer = suite.unix("GET", "/v1/services", timeout=10)
-            except OSError:
-                answers.append((started, time.monotonic() - started, 0, None))
-                continue
-            info = answer.json()["result"][0] if answer.status == 200 else None
-            answers.append((started, time.monotonic() - started, answer.status, info))
-
-    threads = [threading.Thread(target=load) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    try:
-        time.sleep(0.3)
-        os.kill(suite.pid("plan"), signal.SIGKILL)
-        # Back: an answer only the RPC gives (the plan's YAML) comes from the new plan service.
-        wait_for(lambda: suite.unix("GET", "/v1/plan?format=yaml", timeout=5).status == 200, timeout=30, every=0.05)
-        back = time.monotonic()
-        time.sleep(1)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(30)
-    assert answers, "no load ran"
-    assert {status for _, _, status, _ in answers} <= {200, 502}, {status for _, _, status, _ in answers}
-    assert max(took for _, took, _, _ in answers) < 3, "a request hung while the plan service was down"
-    assert any(status == 502 for _, _, status, _ in answers), "the plan service was never seen down"
+    answers, back = reads_while_the_plan_service_is_killed(
+        suite, "/v1/services", lambda answer: answer.json()["result"][0], time.monotonic)
     after = [info for started, _, status, info in answers if status == 200 and started > back]
     assert after, "no answer after the plan service was back"
     # Its processes were reaped: web is inactive now; nothing after shows the old state.

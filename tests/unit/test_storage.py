@@ -9,6 +9,7 @@ SHOAL_SKIP_POSTGRES=1.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -339,6 +340,32 @@ async def test_cancelled_transaction_rolls_back(backend):
     async with db.transaction() as tx:
         await _add_user(tx, "u4", "dee")
     assert await db.fetchval("SELECT COUNT(*) FROM users") == 2
+
+
+async def test_a_transaction_cancelled_at_any_step_leaves_the_database_usable(backend):
+    """A caller cancelled at any point of a transaction, its COMMIT included
+    (a gRPC call whose client went away), leaves no transaction open: the
+    next one begins, and every row is either written whole or not at all."""
+    db = await backend.open()
+
+    async def pair(n: int) -> None:
+        async with db.transaction() as tx:
+            await _add_user(tx, f"a{n}", f"first-{n}")
+            await _add_user(tx, f"b{n}", f"second-{n}")
+
+    for n in range(80):  # cancelled after n turns of the loop: before, inside, at the commit, after
+        task = asyncio.create_task(pair(n))
+        for _ in range(n):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE users SET age = age WHERE id = $1", "none")
+    names = [row["name"] for row in await db.fetch("SELECT name FROM users")]
+    firsts = {name.split("-")[1] for name in names if name.startswith("first-")}
+    seconds = {name.split("-")[1] for name in names if name.startswith("second-")}
+    assert firsts == seconds
 
 
 async def test_event_loop_not_blocked(backend):

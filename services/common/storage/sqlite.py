@@ -284,11 +284,21 @@ class SQLiteDatabase(Database):
                 yield tx
             except BaseException:
                 try:
-                    await self._call(_rollback)
+                    await self._settle(_rollback)
                 except StorageError:
                     log.exception("rolling back a failed transaction failed")
                 raise
-            await self._call(_commit)
+            await self._settle(_commit)
+
+    async def _settle(self, fn: Callable[[sqlite3.Connection], None]) -> None:
+        """Run the COMMIT or ROLLBACK that ends a transaction even when the
+        caller is cancelled while it waits: a cancelled wait would take a
+        statement the worker has not picked up yet off its queue, leaving the
+        transaction open on the connection for whoever begins next. The
+        worker runs it before anything queued after it."""
+        if self._conn is None:
+            raise StorageError(f"the {self.service} database is closed")
+        await asyncio.shield(asyncio.wrap_future(self._worker.submit(fn, self._conn)))
 
     async def close(self) -> None:
         if self.closed:

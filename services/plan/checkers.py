@@ -66,11 +66,15 @@ async def run_check(check: Check, base_environment: Mapping[str, str] | None = N
     its timeout. An exec check's environment is `base_environment` (the one
     every child of the daemon inherits) under the check's own."""
     timeout = check.effective_timeout()
+    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+    # comes as its awaitable finishes, and a stopped check's loop would run on.
     try:
         if check.http is not None:
-            await asyncio.wait_for(_http(check), timeout)
+            async with asyncio.timeout(timeout):
+                await _http(check)
         elif check.tcp is not None:
-            await asyncio.wait_for(_tcp(check), timeout)
+            async with asyncio.timeout(timeout):
+                await _tcp(check)
         else:
             await _exec(check.exec or ExecCheck(), timeout, base_environment)
     except TimeoutError:
@@ -198,13 +202,15 @@ async def _exec(spec: ExecCheck, timeout: float, base_environment: Mapping[str, 
         finally:
             os.close(write_fd)
         try:
-            await asyncio.wait_for(process.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await process.wait()
         except BaseException:  # timed out, or the check was stopped
             _kill_group(process.pid)
             await process.wait()
             raise
         try:
-            await asyncio.wait_for(asyncio.shield(tail.closed), EXEC_WAIT_DELAY)
+            async with asyncio.timeout(EXEC_WAIT_DELAY):
+                await asyncio.shield(tail.closed)
         except TimeoutError:
             pass  # something the command started holds its output open
     finally:

@@ -266,8 +266,9 @@ class CheckManager:
                 ticker.consume()
                 return None
             state.wake.clear()
-            try:
-                await asyncio.wait_for(state.wake.wait(), delay)
+            try:  # (asyncio.timeout: 3.11's wait_for can swallow a cancel that comes as the wait ends)
+                async with asyncio.timeout(delay):
+                    await state.wake.wait()
             except TimeoutError:
                 pass
 
